@@ -1,0 +1,21 @@
+# The two commands of the README's Quick start, and helpers for developers.
+.PHONY: setup demo test lint bench clean
+
+setup:
+	@scripts/setup.sh
+
+demo: setup
+	.venv/bin/releasetool demo
+
+test: setup
+	.venv/bin/ruff check .
+	.venv/bin/python -m pytest -q
+
+lint: setup
+	.venv/bin/ruff check .
+
+bench: setup
+	.venv/bin/python bench/run
+
+clean:
+	rm -rf demo-release .pytest_cache

@@ -1,0 +1,87 @@
+"""Options and output helpers shared by every command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from typing import Any
+
+DEFAULT_MANIFEST = "components.yaml"
+
+
+def global_options(*, suppress: bool = True) -> argparse.ArgumentParser:
+    """Options accepted before and after the command name."""
+    default = argparse.SUPPRESS if suppress else None
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("global options")
+    group.add_argument(
+        "--manifest",
+        metavar="FILE",
+        default=default,
+        help="the manifest to read (default: $RELEASETOOL_MANIFEST or ./components.yaml)",
+    )
+    group.add_argument(
+        "-v", "--verbose", action="count", default=argparse.SUPPRESS if suppress else 0,
+        help="show each step and every command run",
+    )
+    group.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS if suppress else False,
+        help="print only warnings and errors",
+    )
+    group.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS if suppress else False,
+        help="show a traceback for every error",
+    )
+    return parent
+
+
+def add_command(
+    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
+    name: str,
+    *,
+    help: str,
+    description: str,
+    epilog: str | None = None,
+) -> argparse.ArgumentParser:
+    """A subcommand parser carrying the global options and man-page style help."""
+    return sub.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[global_options()],
+    )
+
+
+def manifest_path(args: argparse.Namespace) -> str:
+    return args.manifest or os.environ.get("RELEASETOOL_MANIFEST") or DEFAULT_MANIFEST
+
+
+def setup_logging(verbose: int, quiet: bool) -> None:
+    logger = logging.getLogger("releasetool")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, sort_keys=False, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+
+
+def print_table(headers: list[str], rows: list[list[str]], *, file: Any = None) -> None:
+    """A plain aligned table, for people (stdout unless ``file`` is given)."""
+    out = file or sys.stdout
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(str(c))) for w, c in zip(widths, row, strict=False)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    print(fmt.format(*headers).rstrip(), file=out)
+    for row in rows:
+        print(fmt.format(*[str(c) for c in row]).rstrip(), file=out)

@@ -1,0 +1,120 @@
+"""Every failure a user can see, as one exception hierarchy.
+
+This module imports nothing from the package so that any module, including the
+CLI's fast paths, can raise these without pulling in anything heavy.
+
+A user-facing error carries a one-line ``message`` (what went wrong and where)
+and an optional ``hint`` (how to fix it).  ``exit_code`` is 2 for bad input and
+refused operations, 1 for failures of the tools and services we drive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ReleasetoolError(Exception):
+    """Base of every error the CLI turns into ``error: ...`` / ``hint: ...``."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def lines(self) -> list[str]:
+        """The lines printed for this error, without the ``error:`` prefix."""
+        return [self.message]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of a validation: ``FILE:LINE:COL: path: what (allowed)``."""
+
+    file: str
+    line: int
+    col: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.col}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class ManifestError(ReleasetoolError):
+    """components.yaml cannot be read or does not validate; carries every problem found."""
+
+    def __init__(self, problems: list[Problem], *, hint: str | None = None) -> None:
+        count = len(problems)
+        super().__init__(
+            f"{problems[0].file}: {count} problem{'s' if count != 1 else ''} found",
+            hint=hint,
+        )
+        self.problems = problems
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
+
+
+class UnknownComponentError(ReleasetoolError):
+    """A component name given on the command line is not in the manifest."""
+
+
+class VersionError(ReleasetoolError):
+    """A version string does not parse under its scheme, or a tag does not match its pattern."""
+
+
+class GitError(ReleasetoolError):
+    """A git repository, revision or ref is missing or not in the expected state."""
+
+
+class SplitError(ReleasetoolError):
+    """A split cannot be made (unknown prefix, ref conflict, damaged cache)."""
+
+
+class ReleaseError(ReleasetoolError):
+    """A release check failed or a release step cannot proceed."""
+
+
+class LintError(ReleasetoolError):
+    """Init scripts or packaging failed a lint gate."""
+
+
+class RenderError(ReleasetoolError):
+    """A template cannot be rendered for a component."""
+
+
+class ObsError(ReleasetoolError):
+    """The Build Service refused a request or answered something unexpected."""
+
+    exit_code = 1
+
+
+class SiteError(ReleasetoolError):
+    """Discovery or site building failed."""
+
+
+class LockError(ReleasetoolError):
+    """Another run holds the lock on the same repository, manifest or package."""
+
+
+class CommandError(ReleasetoolError):
+    """An external command (git, rpmbuild, ...) exited non-zero."""
+
+    exit_code = 1
+
+    def __init__(self, argv: list[str], returncode: int, stderr_tail: str) -> None:
+        shown = " ".join(argv[:6]) + (" ..." if len(argv) > 6 else "")
+        detail = f": {stderr_tail.strip().splitlines()[-1]}" if stderr_tail.strip() else ""
+        super().__init__(f"`{shown}` exited with status {returncode}{detail}")
+        self.argv = argv
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
+
+
+class ToolMissingError(ReleasetoolError):
+    """A required external program is not installed."""
+
+    exit_code = 1

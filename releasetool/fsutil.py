@@ -1,0 +1,154 @@
+"""Atomic file writes, run locks and per-run journals.
+
+Every writing command uses these three so that a kill at any moment leaves
+either the old or the new state, never a mix, and a re-run can finish the job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from releasetool.errors import LockError
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, mode: int = 0o644) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same directory and a rename."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return target
+
+
+def write_if_changed(path: str | os.PathLike[str], data: bytes | str, *, mode: int = 0o644) -> bool:
+    """Atomically write ``data`` unless the file already holds exactly these bytes."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    target = Path(path)
+    try:
+        if target.read_bytes() == payload:
+            return False
+    except FileNotFoundError:
+        pass
+    atomic_write(target, payload, mode=mode)
+    return True
+
+
+def holder_description() -> dict[str, Any]:
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "command": " ".join(["releasetool", *sys.argv[1:]])[:200],
+        "since": int(time.time()),
+    }
+
+
+@contextlib.contextmanager
+def run_lock(path: str | os.PathLike[str], *, what: str, wait: float = 5.0) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` for the duration of the block.
+
+    The lock is an ``flock`` on the file, so it disappears with the process
+    (a killed run never leaves a stale lock).  The holder writes its pid, host
+    and command into the file so that a refused run can name it.
+    """
+    lock_path = Path(path)
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + wait
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise LockError(
+                        f"{what} is locked by {_describe_holder(lock_path)}",
+                        hint=f"wait for that run to finish; the lock is {lock_path}",
+                    ) from None
+                time.sleep(0.1)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(holder_description()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _describe_holder(lock_path: Path) -> str:
+    try:
+        info = json.loads(lock_path.read_text() or "{}")
+    except (OSError, ValueError):
+        return "another run"
+    return f"pid {info.get('pid', '?')} on {info.get('host', '?')} ({info.get('command', '?')})"
+
+
+class Journal:
+    """An append-only record of the steps a run has completed.
+
+    One JSON object a line; a line cut short by a kill is ignored on reading.
+    A run records ``{"step": NAME, ...}`` after each step's effect is durable,
+    and on restart skips the steps already recorded for the same plan.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], plan_id: str) -> None:
+        self.path = Path(path)
+        self.plan_id = plan_id
+        self.done: dict[str, dict[str, Any]] = {}
+        self._load()
+
+    def _load(self) -> None:
+        try:
+            raw = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return
+        for line in raw.splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a line torn by a kill
+            if isinstance(entry, dict) and entry.get("plan") == self.plan_id and "step" in entry:
+                self.done[str(entry["step"])] = entry
+
+    def __contains__(self, step: str) -> bool:
+        return step in self.done
+
+    def record(self, step: str, **details: Any) -> None:
+        entry = {"plan": self.plan_id, "step": step, "at": int(time.time()), **details}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry, sort_keys=True) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        self.done[step] = entry
+
+    @property
+    def finished(self) -> bool:
+        return "finished" in self.done
+
+    def clear(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        self.done.clear()
