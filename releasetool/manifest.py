@@ -549,7 +549,7 @@ def _check_component(comp: Any, here: str, names: set[str], targets: set[str], o
 
         try:
             versions.parse(scheme, version)
-        except Exception as exc:  # noqa: BLE001 - any parse failure is a manifest problem
+        except Exception as exc:
             out.add(_value_pos(comp, "version"), f"{here}.version", f"{version!r} is not a {scheme} version: {exc}")
     packaging = comp.get("packaging")
     if hasattr(packaging, "get"):
@@ -589,7 +589,7 @@ def _check_cycles(components: list[Any], out: _Collector) -> None:
             if dep not in graph or dep == node:
                 continue
             if state.get(dep) == 1:
-                cycle = stack[stack.index(dep):] + [dep]
+                cycle = [*stack[stack.index(dep):], dep]
                 key = frozenset(cycle)
                 if key not in reported:
                     reported.add(key)
@@ -808,7 +808,7 @@ def set_release(path: str | Path, name: str, version: str, released: dt.date, *,
         d_line, d_col = comp.lc.value("released")
         edits.append((d_line, d_col, _scalar_end(lines[d_line], d_col), _format_scalar(lines[d_line], d_col, date_text)))
     else:
-        k_line, k_col = comp.lc.key("version")
+        _k_line, k_col = comp.lc.key("version")
         newline = "\r\n" if lines[v_line].endswith("\r\n") else "\n"
         lines.insert(v_line + 1, " " * k_col + f"released: {date_text}{newline}")
     for line_no, start, end, replacement in sorted(edits, reverse=True):

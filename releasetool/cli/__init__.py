@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
-    except Exception as exc:  # noqa: BLE001 - the one place internal failures are reported
+    except Exception as exc:
         if args.debug:
             raise
         print(f"error: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
