@@ -370,8 +370,9 @@ class _Collector:
         self.file = file
         self.problems: list[Problem] = []
 
-    def add(self, pos: tuple[int, int], path: str, message: str) -> None:
-        self.problems.append(Problem(self.file, pos[0] + 1, pos[1] + 1, path, message))
+    def add(self, pos: tuple[int | None, int | None], path: str, message: str) -> None:
+        line, col = pos
+        self.problems.append(Problem(self.file, (line or 0) + 1, (col or 0) + 1, path, message))
 
 def _key_pos(node: Any, key: Any) -> tuple[int, int]:
     try:
@@ -389,7 +390,7 @@ def _value_pos(node: Any, key: Any) -> tuple[int, int]:
 
 def _node_pos(node: Any) -> tuple[int, int]:
     try:
-        return node.lc.line, node.lc.col
+        return node.lc.line or 0, node.lc.col or 0
     except AttributeError:
         return 0, 0
 
@@ -478,6 +479,7 @@ def _walk_list(value: list[Any], spec: Field, path: str, out: _Collector) -> Non
             if not isinstance(item, str):
                 out.add(pos, here, _check_type("str", item) or "expected a string")
         elif isinstance(spec.items, dict):
+            here = f"{path}{_item_name(item, index)}"
             if not hasattr(item, "keys"):
                 out.add(pos, here, f"expected a mapping, found {_type_name(item)}")
             else:
@@ -618,14 +620,20 @@ def read_raw(path: Path) -> tuple[str, Any]:
 
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")  # bytes first: keep CRLF line ends as they are
     except FileNotFoundError:
         raise ManifestError(
             [Problem(file, 1, 1, "", "no such file")],
             hint="pass --manifest FILE or set RELEASETOOL_MANIFEST",
         ) from None
     except UnicodeDecodeError as exc:
-        raise ManifestError([Problem(file, 1, exc.start + 1, "", "not UTF-8 text")]) from None
+        before = path.read_bytes()[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise ManifestError(
+            [Problem(file, line, col, "", f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x})")],
+            hint="save the file as UTF-8",
+        ) from None
     except OSError as exc:
         raise ManifestError([Problem(file, 1, 1, "", f"cannot read: {exc.strerror}")]) from None
     try:
@@ -636,12 +644,31 @@ def read_raw(path: Path) -> tuple[str, Any]:
         what = exc.problem or exc.context or "YAML syntax error"
         if "duplicate key" in f"{exc.problem} {exc.context}":
             what = "duplicate key (each key may appear once in a mapping)"
-        raise ManifestError([Problem(file, line, col, "", f"YAML syntax error: {what}")]) from None
+        raise ManifestError(
+            [Problem(file, line, col, "", f"YAML syntax error: {what}")],
+            hint="fix the YAML at that line (indent with spaces; quote values with ':' or '#')",
+        ) from None
     except YAMLError as exc:
         raise ManifestError([Problem(file, 1, 1, "", f"YAML syntax error: {exc}")]) from None
+    except ValueError as exc:
+        # ruamel builds dates while loading; an impossible one (2024-13-45)
+        # raises without a position, so find the offending token ourselves.
+        line, col, token = _find_bad_date(text)
+        raise ManifestError(
+            [Problem(file, line, col, "", f"{token!r} is not a valid date: {exc}")],
+            hint="write dates as YYYY-MM-DD",
+        ) from None
     except RecursionError:
         raise ManifestError([Problem(file, 1, 1, "", "YAML nesting too deep")]) from None
     return text, data
+
+def _find_bad_date(text: str) -> tuple[int, int, str]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        for match in re.finditer(r"\b\d{4}-\d{1,2}-\d{1,2}\b", line):
+            if _parse_date(match.group()) is None:
+                return number, match.start() + 1, match.group()
+    return 1, 1, "?"
+
 
 def load(path: str | Path) -> Manifest:
     """Read and validate the manifest; raise ManifestError listing every problem."""

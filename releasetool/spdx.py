@@ -89,7 +89,8 @@ def problems(expression: str) -> list[str]:
                 found.append(f"missing AND/OR before {tok}")
             known = KNOWN_EXCEPTIONS if after_with else KNOWN_LICENSES
             if tok not in known:
-                close = difflib.get_close_matches(tok, sorted(known), n=1)
+                close = [k for k in sorted(known) if _loose(k) == _loose(tok)]
+                close = close or difflib.get_close_matches(tok, sorted(known), n=1)
                 what = "license exception" if after_with else "SPDX license identifier"
                 found.append(f"unknown {what} {tok!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
             expect_operand = False
@@ -99,3 +100,9 @@ def problems(expression: str) -> list[str]:
     if expect_operand and toks:
         found.append("expression ends with an operator")
     return found
+
+
+def _loose(identifier: str) -> str:
+    """An identifier without case and punctuation: 'BSD3' and 'bsd-3-clause' meet."""
+    text = identifier.lower().replace("-clause", "")
+    return re.sub(r"[^a-z0-9+]", "", text)
