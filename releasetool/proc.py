@@ -50,8 +50,13 @@ def run(
     input: bytes | None = None,
     check: bool = True,
     capture: bool = True,
+    timeout: float | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run ``argv`` and return the completed process (stdout and stderr as bytes)."""
+    """Run ``argv`` and return the completed process (stdout and stderr as bytes).
+
+    With ``timeout`` (seconds) a program still running then is killed and a
+    CommandError says it timed out.
+    """
     args = [os.fspath(a) for a in argv]
     log.debug("$ %s%s", " ".join(args), f"  (in {cwd})" if cwd else "")
     try:
@@ -63,7 +68,10 @@ def run(
             stdout=subprocess.PIPE if capture else None,
             stderr=subprocess.PIPE if capture else None,
             check=False,
+            timeout=timeout,
         )
+    except subprocess.TimeoutExpired:
+        raise CommandError(args, -9, f"timed out after {timeout:g} s") from None
     except FileNotFoundError as exc:
         raise ToolMissingError(f"{args[0]} is not installed", hint="run `make setup`") from exc
     if done.stderr and log.isEnabledFor(logging.DEBUG):
