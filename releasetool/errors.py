@@ -118,3 +118,14 @@ class ToolMissingError(ReleasetoolError):
     """A required external program is not installed."""
 
     exit_code = 1
+
+
+class ReleaseCheckError(ReleaseError):
+    """One or more release checks failed; carries every failure so all are shown at once."""
+
+    def __init__(self, message: str, problems: list[str], *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.problems = problems
+
+    def lines(self) -> list[str]:
+        return [self.message, *[f"  {p}" for p in self.problems]]
