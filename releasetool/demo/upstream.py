@@ -35,7 +35,7 @@ START = dt.datetime(2006, 9, 4, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=2))
 BRANCH = "master"
 
 # Tree-wide release tags and the commit number (1-based) each one points at.
-RELEASES = (("2.0.0", 120), ("2.0.1", 200), ("2.99.0", 260), ("3.0.0", 300))
+RELEASES = (("2.0.0", 120), ("2.0.1", 200), ("2.99.0", 240), ("3.0.0", 270))
 
 GPL = "This program is free software; you can redistribute it and/or modify it under the terms of\n" \
       "the GNU General Public License as published by the Free Software Foundation; either\n" \
