@@ -96,6 +96,12 @@ class SiteError(ReleasetoolError):
     """Discovery or site building failed."""
 
 
+class PublishRefusedError(SiteError):
+    """The site is not published because too much of its data failed to refresh."""
+
+    exit_code = 1
+
+
 class LockError(ReleasetoolError):
     """Another run holds the lock on the same repository, manifest or package."""
 
