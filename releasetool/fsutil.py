@@ -138,8 +138,15 @@ class Journal:
     def record(self, step: str, **details: Any) -> None:
         entry = {"plan": self.plan_id, "step": step, "at": int(time.time()), **details}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(entry, sort_keys=True) + "\n")
+        line = json.dumps(entry, sort_keys=True) + "\n"
+        with open(self.path, "a+b") as handle:
+            # after a kill in the middle of a write the file ends without a newline:
+            # start on a fresh line so the torn fragment stays on its own
+            if handle.tell() > 0:
+                handle.seek(-1, os.SEEK_END)
+                if handle.read(1) != b"\n":
+                    line = "\n" + line
+            handle.write(line.encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
         self.done[step] = entry
