@@ -1,0 +1,185 @@
+"""``/request``: submit requests (create, show, list, change state)."""
+
+from __future__ import annotations
+
+import re
+import time
+import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING, Any
+
+from releasetool.obs import xmlshapes as shapes
+
+if TYPE_CHECKING:
+    from releasetool.obs.server import Handler
+
+XML = "application/xml; charset=utf-8"
+Answer = tuple[int, bytes, str]
+STATES = ("new", "review", "accepted", "declined", "revoked", "superseded")
+
+
+def route(h: Handler, method: str, segs: list[str], query: dict[str, str]) -> Answer:
+    from releasetool.obs.server import ApiError
+
+    store = h.server.store
+    if not segs:
+        if method == "POST" and query.get("cmd") == "create":
+            return _create(h)
+        if method == "GET":
+            return _collection(h, query)
+        raise ApiError(400, "illegal_request", "unsupported request operation")
+    req = store.request(segs[0])
+    if req is None:
+        raise ApiError(404, "not_found", f"Couldn't find request with id '{segs[0]}'")
+    if method == "GET":
+        return 200, shapes.to_bytes(shapes.request(req)), XML
+    if method == "POST" and query.get("cmd") == "changestate":
+        return _changestate(h, req, query)
+    raise ApiError(400, "illegal_request", "unsupported request operation")
+
+
+def _create(h: Handler) -> Answer:
+    from releasetool.obs.server import ApiError
+
+    store = h.server.store
+    root = h.parse_xml(h.read_body(), "request")
+    actions = root.findall("action")
+    if not actions:
+        raise ApiError(400, "invalid_record", "a request needs at least one action")
+    for action in actions:
+        if action.get("type") != "submit":
+            raise ApiError(400, "unsupported_action", f"action type {action.get('type')!r} is not supported here")
+        source, target = action.find("source"), action.find("target")
+        if source is None or target is None:
+            raise ApiError(400, "invalid_record", "a submit action needs <source> and <target>")
+        sproject, spackage = source.get("project", ""), source.get("package", "")
+        h.check_package(sproject, spackage)
+        h.check_project(target.get("project", ""))
+        if not target.get("package"):
+            target.set("package", spackage)
+        latest = store.latest(sproject, spackage)
+        if latest is None:
+            raise ApiError(400, "missing_action", f"{sproject}/{spackage} has no sources to submit")
+        rev = source.get("rev")
+        if not rev or rev == "latest":
+            source.set("rev", latest.srcmd5)
+        else:
+            try:
+                found = store.find_revision(sproject, spackage, rev)
+            except KeyError:
+                raise ApiError(400, "no_such_revision", f"no such revision: {rev}") from None
+            if found is not None:
+                source.set("rev", found.srcmd5)
+    now = shapes.iso(time.time())
+    req: dict[str, Any] = {
+        "id": store.new_request_id(),
+        "creator": h.user,
+        "created": now,
+        "actions": [ET.tostring(a, encoding="unicode") for a in actions],
+        "state": {"name": "new", "who": h.user, "when": now, "comment": ""},
+        "description": (root.findtext("description") or "").strip(),
+    }
+    store.save_request(req)
+    return 200, shapes.to_bytes(shapes.request(req)), XML
+
+
+def _action_fields(req: dict[str, Any]) -> list[dict[str, str]]:
+    found = []
+    for raw in req["actions"]:
+        action = ET.fromstring(raw)
+        source, target = action.find("source"), action.find("target")
+        found.append({
+            "sproject": source.get("project", "") if source is not None else "",
+            "spackage": source.get("package", "") if source is not None else "",
+            "srev": source.get("rev", "") if source is not None else "",
+            "tproject": target.get("project", "") if target is not None else "",
+            "tpackage": target.get("package", "") if target is not None else "",
+        })
+    return found
+
+
+def search(h: Handler, query: dict[str, str]) -> Answer:
+    """``/search/request?match=XPATH`` for the XPath forms osc writes.
+
+    Supported: alternatives of ``state/@name='X'`` and conditions
+    ``source/@project``, ``source/@package``, ``target/@project``,
+    ``target/@package`` and ``action/@type`` compared with ``=``; they are
+    combined with *and*.  Anything else in the expression is ignored.
+    """
+    xpath = query.get("match", "")
+    states = re.findall(r"state/@name\s*=\s*'([^']*)'", xpath)
+    conditions = {key: value for key, value in re.findall(r"((?:source|target)/@(?:project|package))\s*=\s*'([^']*)'",
+                                                            xpath)}
+    fields_of = {"source/@project": "sproject", "source/@package": "spackage",
+                 "target/@project": "tproject", "target/@package": "tpackage"}
+
+    def keep(req: dict[str, Any]) -> bool:
+        if states and req["state"]["name"] not in states:
+            return False
+        return any(all(f[fields_of[k]] == v for k, v in conditions.items()) for f in _action_fields(req))
+
+    return _render_collection([r for r in h.server.store.requests() if keep(r)])
+
+
+def _render_collection(found: list[dict[str, Any]]) -> Answer:
+    root = ET.Element("collection", matches=str(len(found)))
+    for req in found:
+        root.append(shapes.request(req))
+    return 200, shapes.to_bytes(root), XML
+
+
+def _collection(h: Handler, query: dict[str, str]) -> Answer:
+    store = h.server.store
+    states = [s for s in (query.get("states") or "").split(",") if s]
+    project, package = query.get("project"), query.get("package")
+    user = query.get("user")
+    ids = {i for i in (query.get("ids") or "").split(",") if i}
+    roles = [r for r in (query.get("roles") or "").split(",") if r]
+    found = []
+    for req in store.requests():
+        if states and req["state"]["name"] not in states:
+            continue
+        if ids and str(req["id"]) not in ids:
+            continue
+        if user and req["creator"] != user:
+            continue
+        fields = _action_fields(req)
+        if project:
+            sides = []
+            for f in fields:
+                if not roles or "source" in roles:
+                    sides.append((f["sproject"], f["spackage"]))
+                if not roles or "target" in roles:
+                    sides.append((f["tproject"], f["tpackage"]))
+            if not any(p == project and (not package or k == package) for p, k in sides):
+                continue
+        found.append(req)
+    return _render_collection(found)
+
+
+def _changestate(h: Handler, req: dict[str, Any], query: dict[str, str]) -> Answer:
+    from releasetool.obs.server import ApiError
+
+    store = h.server.store
+    new = query.get("newstate", "")
+    if new not in STATES:
+        raise ApiError(400, "invalid_state", f"unknown state {new!r}")
+    if req["state"]["name"] not in ("new", "review"):
+        raise ApiError(403, "post_request_no_permission",
+                       f"request {req['id']} is already {req['state']['name']}")
+    if new == "accepted":
+        for f in _action_fields(req):
+            found = store.find_revision(f["sproject"], f["spackage"], f["srev"])
+            if not store.package_exists(f["tproject"], f["tpackage"]):
+                meta = ET.fromstring(store.package_meta(f["sproject"], f["spackage"]))
+                meta.set("name", f["tpackage"])
+                meta.attrib.pop("project", None)
+                store.set_package_meta(f["tproject"], f["tpackage"], shapes.to_bytes(meta))
+            store.commit(f["tproject"], f["tpackage"], found.files if found else {}, h.user,
+                         req.get("description", ""), requestid=str(req["id"]))
+            h.server.package_changed(f["tproject"], f["tpackage"])
+    req["state"] = {"name": new, "who": h.user, "when": shapes.iso(time.time()),
+                    "comment": query.get("comment", "")}
+    if new == "superseded" and query.get("superseded_by"):
+        req["state"]["superseded_by"] = query["superseded_by"]
+    store.save_request(req)
+    return 200, shapes.status(), XML

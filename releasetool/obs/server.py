@@ -1,0 +1,349 @@
+"""A local service speaking the subset of the OBS API that osc and releasetool use.
+
+Standard library only (http.server, xml.etree), so it starts fast.  State lives
+on disk (see :mod:`releasetool.obs.store`); builds are made by
+:mod:`releasetool.obs.builder` when started with ``build=True``; faults are
+injected from a plan (:mod:`releasetool.obs.faults`).  ``docs/obs-service.md``
+lists what is covered.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import secrets
+import socket
+import struct
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from releasetool.obs import xmlshapes as shapes
+from releasetool.obs.faults import Faults
+from releasetool.obs.store import (
+    BuildResult,
+    Store,
+    repositories,
+    valid_file,
+    valid_package,
+    valid_project,
+)
+
+log = logging.getLogger("releasetool")
+
+COOKIE = "openSUSE_session"
+FINAL_CODES = ("succeeded", "failed", "unresolvable", "broken", "disabled", "excluded")
+RESULT_WAIT_SECONDS = 20.0
+SESSION_SECONDS = 86400
+
+
+class ApiError(Exception):
+    """Answer a request with an OBS status document."""
+
+    def __init__(self, http: int, code: str, summary: str) -> None:
+        super().__init__(summary)
+        self.http = http
+        self.code = code
+        self.summary = summary
+
+
+class ObsService(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], root: Path, users: dict[str, str], *,
+                 build: bool = False, faults: Faults | None = None) -> None:
+        super().__init__(address, Handler)
+        self.store = Store(root)
+        self.users = dict(users)
+        # Session cookies survive a restart (state on disk, like the rest); only
+        # a digest of each token is kept, never a password.
+        self.sessions_path = Path(root) / "sessions.json"
+        self.sessions: dict[str, str] = _load_sessions(self.sessions_path, self.users)
+        self.faults = faults or Faults()
+        self.stats: Counter[str] = Counter()
+        self.stats_lock = threading.Lock()
+        self.builder: Any = None
+        if build:
+            from releasetool.obs.builder import Builder
+
+            self.builder = Builder(self.store)
+            self.builder.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def new_session(self, user: str) -> str:
+        token = secrets.token_hex(16)
+        with self.stats_lock:
+            self.sessions[_digest(token)] = user
+            from releasetool.fsutil import atomic_write
+
+            atomic_write(self.sessions_path, json.dumps(self.sessions), mode=0o600)
+        return token
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that drops its connection is not an error of the service.
+        log.debug("obs serve: connection from %s closed abruptly", client_address)
+
+    def count(self, key: str) -> None:
+        with self.stats_lock:
+            self.stats[key] += 1
+            self.stats["total"] += 1
+
+    def server_close(self) -> None:
+        if self.builder is not None:
+            self.builder.stop()
+        super().server_close()
+
+    # -- called on commit ----------------------------------------------------
+    def package_changed(self, project: str, package: str) -> None:
+        """Schedule builds of the new revision in every repository/arch of the project."""
+        rev = self.store.latest(project, package)
+        if rev is None:
+            return
+        updates: dict[str, BuildResult] = {}
+        for repo in repositories(self.store.project_meta(project)):
+            for arch in repo.archs:
+                if self.builder is None:
+                    updates[f"{repo.name}/{arch}"] = BuildResult(
+                        "disabled", "building is off in this service (start it with --build)", rev.srcmd5,
+                        int(time.time()))
+                else:
+                    updates[f"{repo.name}/{arch}"] = BuildResult("scheduled", "", rev.srcmd5, int(time.time()))
+        self.store.set_build_results(project, package, updates)
+        if self.builder is not None:
+            self.builder.schedule(project, package)
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: ObsService
+    protocol_version = "HTTP/1.1"
+    server_version = "releasetool-obs"
+    sys_version = ""
+
+    # -- plumbing ------------------------------------------------------------
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("obs serve: %s", format % args)
+
+    def do_GET(self) -> None:
+        self.dispatch("GET")
+
+    def do_PUT(self) -> None:
+        self.dispatch("PUT")
+
+    def do_POST(self) -> None:
+        self.dispatch("POST")
+
+    def do_DELETE(self) -> None:
+        self.dispatch("DELETE")
+
+    def read_body(self) -> bytes:
+        if getattr(self, "_body", None) is not None:
+            return self._body
+        length = int(self.headers.get("Content-Length") or 0)
+        self._body = self.rfile.read(length) if length else b""
+        return self._body
+
+    def send(self, code: int, body: bytes, content_type: str = "application/xml; charset=utf-8",
+             headers: dict[str, str] | None = None) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        for name, value in self._extra_headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def send_error_status(self, err: ApiError) -> None:
+        self.send(err.http, shapes.status(err.code, err.summary), headers={"X-Opensuse-Errorcode": err.code})
+
+    def reset_connection(self) -> None:
+        """Close the socket with a TCP reset, as a dropped proxy connection looks to a client."""
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+        self.close_connection = True
+
+    def dispatch(self, method: str) -> None:
+        self._body: bytes | None = None
+        self._extra_headers: dict[str, str] = {}
+        parts = urlsplit(self.path)
+        path = unquote(parts.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        self.multi = parse_qs(parts.query, keep_blank_values=True)
+        self.server.count(f"{method} {_kind(path, query)}")
+        # Always consume the body: a keep-alive connection would otherwise read
+        # its bytes as the next request line.
+        self.read_body()
+        effects = self.server.faults.effects_for(method, path, query)
+        for rule in effects:
+            if rule.effect == "delay":
+                time.sleep(rule.seconds)
+        self.dirty = any(r.effect == "dirty" for r in effects)
+        before = next((r for r in effects if r.effect in ("error", "reset")), None)
+        after = next((r for r in effects if r.effect in ("error-after", "reset-after")), None)
+        try:
+            self.user = self.authenticate()
+            if self.user is None:
+                return
+            if before is not None:
+                self.read_body()
+                if before.effect == "reset":
+                    self.reset_connection()
+                    return
+                raise ApiError(before.status, "fault_injected", f"injected fault: HTTP {before.status}")
+            code, body, ctype = self.route(method, path, query)
+            if after is not None:
+                if after.effect == "reset-after":
+                    self.reset_connection()
+                    return
+                raise ApiError(after.status, "fault_injected", f"injected fault: HTTP {after.status}")
+            self.send(code, body, ctype)
+        except ApiError as err:
+            self.read_body()
+            self.send_error_status(err)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception as exc:  # an answer, not a dropped connection, for any bug
+            log.exception("obs serve: internal error on %s %s", method, path)
+            self.send_error_status(ApiError(500, "internal_error", f"{type(exc).__name__}"))
+
+    def authenticate(self) -> str | None:
+        """The user of this request, or None after answering 401 (osc then retries with basic auth)."""
+        cookies = self.headers.get("Cookie", "")
+        for item in cookies.split(";"):
+            name, _, value = item.strip().partition("=")
+            if name == COOKIE and _digest(value) in self.server.sessions:
+                return self.server.sessions[_digest(value)]
+        auth = self.headers.get("Authorization", "")
+        if auth.lower().startswith("basic "):
+            try:
+                user, _, password = base64.b64decode(auth[6:].strip()).decode("utf-8").partition(":")
+            except (ValueError, UnicodeDecodeError):
+                user, password = "", ""
+            expected = self.server.users.get(user)
+            if expected is not None and secrets.compare_digest(expected.encode(), password.encode()):
+                token = self.server.new_session(user)
+                self._extra_headers["Set-Cookie"] = f"{COOKIE}={token}; Max-Age={SESSION_SECONDS}; path=/; HttpOnly"
+                return user
+        self.read_body()
+        self.send(401, shapes.status("authentication_required", "Authentication required"),
+                  headers={"WWW-Authenticate": 'basic realm="API login"',
+                           "X-Opensuse-Errorcode": "authentication_required"})
+        return None
+
+    # -- routing -------------------------------------------------------------
+    def route(self, method: str, path: str, query: dict[str, str]) -> tuple[int, bytes, str]:
+        segs = [s for s in path.split("/") if s]
+        xml = "application/xml; charset=utf-8"
+        if segs == ["about"] and method == "GET":
+            root = ET.Element("about")
+            ET.SubElement(root, "title").text = "Open Build Service API"
+            ET.SubElement(root, "description").text = "local OBS-compatible service of releasetool"
+            ET.SubElement(root, "revision").text = "2.10"
+            return 200, shapes.to_bytes(root), xml
+        if len(segs) == 2 and segs[0] == "person" and method == "GET":
+            if segs[1] not in self.server.users:
+                raise ApiError(404, "not_found", f"Couldn't find User with login = {segs[1]}")
+            root = ET.Element("person")
+            ET.SubElement(root, "login").text = segs[1]
+            ET.SubElement(root, "email").text = f"{segs[1]}@localhost"
+            ET.SubElement(root, "realname").text = segs[1]
+            ET.SubElement(root, "state").text = "confirmed"
+            return 200, shapes.to_bytes(root), xml
+        if segs and segs[0] == "source":
+            from releasetool.obs import sources
+
+            return sources.route(self, method, segs[1:], query)
+        if segs and segs[0] == "build":
+            from releasetool.obs import results
+
+            return results.route(self, method, segs[1:], query)
+        if len(segs) == 3 and segs[0] == "comments" and method == "GET":
+            # Comments are not kept: every object has none.
+            return 200, shapes.to_bytes(ET.Element("comments", {segs[1]: segs[2]})), xml
+        if segs == ["search", "request"] and method == "GET":
+            from releasetool.obs import requests_api
+
+            return requests_api.search(self, query)
+        if len(segs) == 2 and segs[0] == "search" and method == "GET":
+            # Package and project searches (devel projects, maintainers): nothing is found.
+            return 200, shapes.to_bytes(ET.Element("collection", matches="0")), xml
+        if segs and segs[0] == "request":
+            from releasetool.obs import requests_api
+
+            return requests_api.route(self, method, segs[1:], query)
+        raise ApiError(404, "not_found", f"no such route: {method} {path}")
+
+    def check_project(self, project: str) -> None:
+        if not valid_project(project) or not self.server.store.project_exists(project):
+            raise ApiError(404, "unknown_project", f"Project not found: {project}")
+
+    def check_package(self, project: str, package: str) -> None:
+        self.check_project(project)
+        if not valid_package(package) or not self.server.store.package_exists(project, package):
+            raise ApiError(404, "unknown_package", f"Package not found: {project}/{package}")
+
+    def check_file_name(self, name: str) -> None:
+        if not valid_file(name):
+            raise ApiError(400, "invalid_file_name_error", f"Filename '{name}' is illegal")
+
+    def parse_xml(self, data: bytes, tag: str) -> ET.Element:
+        try:
+            root = ET.fromstring(data)
+        except ET.ParseError as exc:
+            raise ApiError(400, "validation_failed", f"XML is not well-formed: {exc}") from None
+        if root.tag != tag:
+            raise ApiError(400, "validation_failed", f"expected a <{tag}> document, got <{root.tag}>")
+        return root
+
+
+def _kind(path: str, query: dict[str, str]) -> str:
+    """A coarse request class for the statistics (path shape plus cmd)."""
+    segs = [s for s in path.split("/") if s]
+    shape = "/".join(segs[:1] + ["*"] * (len(segs) - 1))
+    if segs and segs[-1] in ("_meta", "_history", "_result", "_log", "_jobhistory"):
+        shape = "/".join(segs[:1] + ["*"] * (len(segs) - 2) + [segs[-1]])
+    cmd = query.get("cmd")
+    return f"/{shape}" + (f"?cmd={cmd}" if cmd else "") + ("?rev=repository" if query.get("rev") == "repository" else "")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _load_sessions(path: Path, users: dict[str, str]) -> dict[str, str]:
+    try:
+        saved = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+    # Sessions of users no longer configured are dropped.
+    return {token: user for token, user in saved.items() if user in users}
+
+
+def make_service(root: str | Path, users: dict[str, str], *, host: str = "127.0.0.1", port: int = 0,
+                 build: bool = False, faults: Faults | None = None) -> ObsService:
+    """A bound, not yet serving service (call ``serve_forever`` or :func:`start_in_thread`)."""
+    return ObsService((host, port), Path(root), users, build=build, faults=faults)
+
+
+def start_in_thread(service: ObsService) -> threading.Thread:
+    thread = threading.Thread(target=service.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True,
+                              name="obs-serve")
+    thread.start()
+    return thread
