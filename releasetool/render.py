@@ -1,0 +1,558 @@
+"""Packaging from upstream: spec files and debian/ directories rendered from templates.
+
+:func:`render_component` is pure: it turns one component of the manifest and
+its release history into ``{relative path: bytes}`` (``NAME.spec``,
+``debian/control``, ...).  :func:`write_rendered` puts such a mapping under
+``DIR/NAME/`` atomically, leaves identical files alone and deletes files it
+rendered before that are no longer rendered; in check mode it only compares.
+:func:`render_all` does both for many components under a lock and a journal.
+
+Templates live in ``templates/spec`` and ``templates/debian`` of the project;
+a ``templates/`` directory beside the manifest is searched first, so a
+component or a distribution can override a template without forking the tool.
+``templates/spec/NAME.spec.j2`` (extending ``base.spec.j2``) is used for a
+component when it exists, and ``templates/debian/NAME/FILE.j2`` likewise.
+
+Escaping is chosen by the file being rendered, not left to each template: every
+``{{ value }}`` that is a plain manifest string passes the file's escaper
+(``%`` doubled in a spec, folded and substitution-safe in debian/control, ``$``
+doubled in debian/rules); the filters that build syntax on purpose (macros,
+paths) return :class:`Verbatim` strings, which pass unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from releasetool import render_filters as rf
+from releasetool.errors import RenderError
+
+log = logging.getLogger("releasetool")
+
+FORMATS = ("spec", "debian")
+DEFAULT_OUT = "rendered"
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+RECORD = ".rendered.json"  # what the last render wrote in DIR/NAME (for deleting stale files)
+EXECUTABLE = frozenset({"debian/rules"})
+DEBIAN_STATIC = ("control", "changelog", "rules", "copyright", "source/format", "watch")
+DEBHELPER_COMPAT = 13
+STANDARDS_VERSION = "4.6.2"  # the newest lintian 2.116 (Debian 12) knows
+
+
+class Verbatim(str):
+    """A string that is already valid syntax for the file being rendered."""
+
+
+# ---------------------------------------------------------------------------
+# The template environment
+# ---------------------------------------------------------------------------
+
+def _escaper_for(template_name: str) -> Callable[[str], str]:
+    """The escaping of plain values, by the kind of file a template renders."""
+    name = template_name.rsplit("/", 1)[-1]
+    if name.endswith(".spec.j2"):
+        return rf.spec_text
+    if name == "control.j2":
+        return rf.deb_field
+    if name == "rules.j2":
+        return lambda text: text.replace("$", "$$")
+    return lambda text: text
+
+
+def _environment(search_path: Sequence[Path]) -> Any:
+    import jinja2
+
+    class Missing(jinja2.StrictUndefined):
+        """A missing value names the manifest field it stands for."""
+
+        @property
+        def _undefined_message(self) -> str:
+            where = getattr(self._undefined_obj, "_where", None)
+            if where and self._undefined_name is not None:
+                return f"no value for {where}.{self._undefined_name}"
+            return str(super()._undefined_message)
+
+    @jinja2.pass_context
+    def finalize(context: Any, value: Any) -> Any:
+        if isinstance(value, Verbatim) or not isinstance(value, str):
+            return value
+        return _escaper_for(context.name or "")(value)
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(p) for p in search_path]),
+        undefined=Missing,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+        finalize=finalize,
+    )
+
+    def verbatim(fn: Callable[..., str]) -> Callable[..., Verbatim]:
+        return lambda *args, **kwargs: Verbatim(fn(*args, **kwargs))
+
+    env.filters.update(
+        spec_text=verbatim(rf.spec_text),
+        spec_description=verbatim(rf.spec_description),
+        deb_field=verbatim(rf.deb_field),
+        deb_description=verbatim(rf.deb_description),
+        rpm_date=verbatim(rf.rpm_date),
+        deb_date=verbatim(rf.deb_date),
+        verbatim=Verbatim,
+    )
+    return env
+
+
+_ENV_CACHE: dict[tuple[str, ...], Any] = {}
+
+
+def template_search_path(manifest_dir: Path | None) -> list[Path]:
+    paths = []
+    if manifest_dir is not None:
+        local = Path(manifest_dir) / "templates"
+        if local.is_dir() and local.resolve() != BUILTIN_TEMPLATES:
+            paths.append(local)
+    override = os.environ.get("RELEASETOOL_TEMPLATES")
+    if override:
+        paths.insert(0, Path(override))
+    paths.append(BUILTIN_TEMPLATES)
+    return paths
+
+
+def environment(manifest_dir: Path | None = None) -> Any:
+    key = tuple(str(p) for p in template_search_path(manifest_dir))
+    if key not in _ENV_CACHE:
+        _ENV_CACHE[key] = _environment([Path(p) for p in key])
+    return _ENV_CACHE[key]
+
+
+# ---------------------------------------------------------------------------
+# The context: manifest values as the templates see them
+# ---------------------------------------------------------------------------
+
+class Fields(SimpleNamespace):
+    """Attributes for a template; ``_where`` names the manifest path for error messages.
+
+    A value that is None is left out, so that using it in a template is an
+    error naming the field instead of the text "None".
+    """
+
+    def __init__(self, where: str, **values: Any) -> None:
+        super().__init__(**{k: v for k, v in values.items() if v is not None and v != ""})
+        self._where = where
+
+
+def _macros(values: Iterable[str]) -> list[Verbatim]:
+    """Requirement lines meant as rpm/Debian syntax (``%{version}``, ``${binary:Version}``)."""
+    return [Verbatim(v) for v in values]
+
+
+def component_context(manifest: Any, comp: Any, entries: Sequence[Any]) -> dict[str, Any]:
+    where = f"components[{comp.name}]"
+    pk = comp.packaging
+    pkg_version = rf.package_version(comp.version)
+    source_url = None
+    if comp.tarball:
+        url = comp.tarball.replace("%", "%%").replace("{name}", "%{name}")
+        # Source0 follows Version: through the macro when they are the same text.
+        url = url.replace("{version}", "%{version}" if pkg_version == comp.version else comp.version)
+        source_url = Verbatim(url)
+    dep5, license_parts = rf.dep5_license(comp.license)
+
+    def files(entries_: Iterable[str], at: str) -> Fields:
+        listed = tuple(entries_)
+        return Fields(
+            at,
+            rpm=[Verbatim(rf.rpm_path(e, f"{at}.files")) for e in listed],
+            deb=[Verbatim(rf.deb_path(e, f"{at}.files")) for e in listed],
+        )
+
+    main_files = files(pk.files, f"{where}.packaging")
+    main = Fields(
+        f"{where}",
+        name=comp.name,
+        deb_name=comp.name,
+        summary=comp.summary,
+        description=comp.description,
+        rpm_requires=_macros(pk.requires.rpm),
+        deb_depends=_macros(pk.requires.deb),
+        files=main_files,
+        units=list(pk.units),
+        init_scripts=list(pk.init_scripts),
+        docs=list(pk.docs),
+        license_files=list(pk.license_files),
+        arch=pk.arch,
+        main=True,
+    )
+    subpackages = []
+    for index, sub in enumerate(pk.subpackages):
+        at = f"{where}.packaging.subpackages[{index}]"
+        subpackages.append(Fields(
+            at,
+            name=sub.name,
+            deb_name=sub.deb_name,
+            summary=sub.summary,
+            description=sub.description,
+            rpm_requires=_macros(sub.requires.rpm),
+            deb_depends=_macros(sub.requires.deb),
+            files=files(sub.files, at),
+            units=[],
+            init_scripts=[],
+            docs=[],
+            license_files=[],
+            arch=sub.arch,
+            main=False,
+        ))
+    # A main package with nothing of its own is not built when subpackages carry everything.
+    has_main = bool(pk.files or pk.units or pk.init_scripts or pk.docs or not subpackages)
+    packages = ([main] if has_main else []) + subpackages
+    packaging = Fields(
+        f"{where}.packaging",
+        build_system=pk.build_system,
+        rpm_configure_options=[Verbatim(rf.rpm_option(o, f"{where}.packaging.configure_options")) for o in pk.configure_options],
+        deb_configure_options=[Verbatim(rf.deb_option(o, f"{where}.packaging.configure_options")) for o in pk.configure_options],
+        rpm_build_requires=_macros(pk.build_requires.rpm),
+        deb_build_depends=_macros(pk.build_requires.deb),
+        units=list(pk.units),
+        init_scripts=list(pk.init_scripts),
+        docs=list(pk.docs),
+        license_files=list(pk.license_files),
+        section=pk.section,
+        arch=pk.arch,
+    )
+    changelog = [
+        Fields(
+            f"history/{comp.name}.json[{entry.version}]",
+            version=entry.version,
+            pkg_version=rf.package_version(entry.version),
+            date=entry.date,
+            packager=entry.packager or manifest.distribution.packager,
+            changes=[c.subject for c in entry.changes] or [f"Update to upstream release {entry.version}"],
+            rpm_lines=[Verbatim(rf.spec_text(line)) for line in rf.changelog_items(
+                [c.subject for c in entry.changes] or [f"Update to upstream release {entry.version}"], 79, "- ", "  ")],
+            deb_lines=rf.changelog_items(
+                [c.subject for c in entry.changes] or [f"New upstream release {entry.version}"], 78, "  * ", "    "),
+        )
+        for entry in entries
+    ]
+    return {
+        "c": Fields(
+            where,
+            name=comp.name,
+            version=comp.version,
+            pkg_version=pkg_version,
+            summary=comp.summary,
+            description=comp.description,
+            homepage=comp.homepage,
+            license=comp.license,
+            dep5_license=dep5,
+            dep5_parts=license_parts,
+            git=comp.git,
+            tag_pattern=comp.tag_pattern,
+            tarball=comp.tarball,
+            source_url=source_url,
+            watch=_watch(comp),
+            version_scheme=comp.version_scheme,
+        ),
+        "packaging": packaging,
+        "packages": packages,
+        "main": main,
+        "has_main": has_main,
+        "subpackages": subpackages,
+        "changelog": changelog,
+        "dist": Fields(
+            "distribution",
+            name=manifest.distribution.name,
+            packager=manifest.distribution.packager,
+        ),
+        "debhelper_compat": DEBHELPER_COMPAT,
+        "standards_version": STANDARDS_VERSION,
+    }
+
+
+def _regex_escape(text: str) -> str:
+    return "".join("\\" + ch if ch in ".+*?()[]{}|^$\\" else ch for ch in text)
+
+
+def _watch(comp: Any) -> Fields | None:
+    """Where uscan looks for new releases: the tags page on GitHub, else the tarball's directory."""
+    if not comp.tarball:
+        return None
+    tag_re = _regex_escape(comp.tag_pattern.replace("{name}", comp.name)).replace(r"\{version\}", r"(\d[\d.]*)")
+    tag_re = tag_re.replace("{version}", r"(\d[\d.]*)")
+    git = comp.git.removesuffix(".git")
+    if git.startswith("https://github.com/"):
+        return Fields(
+            "watch",
+            filenamemangle=Verbatim(f"s%.*/{tag_re}\\.tar\\.gz%@PACKAGE@-$1.tar.gz%"),
+            url=Verbatim(f"{git}/tags"),
+            pattern=Verbatim(f".*/archive/refs/tags/{tag_re}\\.tar\\.gz"),
+        )
+    directory, _, filename = comp.tarball.rpartition("/")
+    file_re = _regex_escape(filename.replace("{name}", comp.name)).replace(r"\{version\}", r"(\d[\d.]*)")
+    file_re = file_re.replace("{version}", r"(\d[\d.]*)")
+    directory = directory.replace("{name}", comp.name).replace("{version}", r"(\d[\d.]*)")
+    return Fields("watch", filenamemangle=None, url=Verbatim(directory + "/"), pattern=Verbatim(file_re))
+
+
+# ---------------------------------------------------------------------------
+# Rendering
+# ---------------------------------------------------------------------------
+
+def _render_template(env: Any, names: Sequence[str], context: dict[str, Any], comp_name: str) -> tuple[str, str]:
+    import jinja2
+
+    try:
+        template = env.select_template(list(names))
+    except jinja2.TemplatesNotFound:
+        raise RenderError(
+            f"{comp_name}: no template {names[-1]} (searched {', '.join(env.loader.searchpath)})",
+            hint="restore the template or set RELEASETOOL_TEMPLATES to a complete template directory",
+        ) from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(
+            f"{exc.filename or exc.name}:{exc.lineno}: template syntax error: {exc.message}",
+            hint="fix the template",
+        ) from None
+    try:
+        return template.name, template.render(context)
+    except jinja2.UndefinedError as exc:
+        where = _template_line(exc)
+        raise RenderError(
+            f"{comp_name}: {where or template.name}: {exc.message}",
+            hint=f"add the field to component {comp_name!r} in the manifest (or guard it in the template)",
+        ) from None
+    except jinja2.TemplateError as exc:
+        where = _template_line(exc)
+        raise RenderError(f"{comp_name}: {where or template.name}: {exc}", hint="fix the template") from None
+
+
+def _template_line(exc: BaseException) -> str | None:
+    """``TEMPLATE:LINE`` of the innermost template frame of a rendering error."""
+    found = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.endswith(".j2"):
+            found = f"{Path(frame.filename).relative_to(BUILTIN_TEMPLATES.parent) if _under(frame.filename, BUILTIN_TEMPLATES) else frame.filename}:{frame.lineno}"
+    return found
+
+
+def _under(path: str, root: Path) -> bool:
+    try:
+        Path(path).resolve().relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
+def render_component(
+    manifest: Any,
+    component: Any,
+    *,
+    formats: Sequence[str] = FORMATS,
+    history: Sequence[Any] | None = None,
+) -> dict[str, bytes]:
+    """The packaging files of one component: ``{relative path: content}``. Writes nothing.
+
+    ``history`` is the release history, newest first; by default the recorded
+    one beside the manifest (or the manifest's version alone).
+    """
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise RenderError(f"unknown packaging format {unknown[0]!r}", hint=f"use one of: {', '.join(FORMATS)}")
+    manifest_dir = Path(manifest.path).parent
+    if history is None:
+        from releasetool import history as history_mod
+
+        history = history_mod.for_component(manifest_dir, component, manifest.distribution.packager)
+    if not history:
+        raise RenderError(f"{component.name}: the release history is empty", hint="record a release first")
+    env = environment(manifest_dir)
+    context = component_context(manifest, component, history)
+    name = component.name
+    out: dict[str, bytes] = {}
+    if "spec" in formats:
+        _used, text = _render_template(env, [f"spec/{name}.spec.j2", "spec/base.spec.j2"], context, name)
+        out[f"{name}.spec"] = text.encode("utf-8")
+    if "debian" in formats:
+        for base in DEBIAN_STATIC:
+            _used, text = _render_template(env, [f"debian/{name}/{base}.j2", f"debian/{base}.j2"], context, name)
+            out[f"debian/{base}"] = text.encode("utf-8")
+        for package in context["packages"]:
+            pkg_context = {**context, "package": package}
+            _used, text = _render_template(env, [f"debian/{name}/install.j2", "debian/install.j2"], pkg_context, name)
+            if text.strip():
+                out[f"debian/{package.deb_name}.install"] = text.encode("utf-8")
+            if getattr(package, "docs", None):
+                _used, text = _render_template(env, [f"debian/{name}/docs.j2", "debian/docs.j2"], pkg_context, name)
+                out[f"debian/{package.deb_name}.docs"] = text.encode("utf-8")
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------
+
+@dataclass
+class RenderOutcome:
+    """What rendering one component did (or, in check/dry-run mode, would do) under ``directory``."""
+
+    name: str
+    directory: Path
+    written: list[str] = field(default_factory=list)  # new or changed files
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # rendered before, no longer rendered
+    check: bool = False
+
+    @property
+    def differing(self) -> list[str]:
+        return sorted(self.written + self.removed)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.written or self.removed)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "directory": str(self.directory),
+            "written": self.written,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "check": self.check,
+        }
+
+
+def _format_of(path: str) -> str:
+    return "debian" if path.startswith("debian/") else "spec"
+
+
+def _safe_relative(path: str) -> bool:
+    parts = Path(path).parts
+    return bool(parts) and not Path(path).is_absolute() and ".." not in parts and parts[0] != RECORD
+
+
+def _read_record(directory: Path) -> list[str]:
+    try:
+        data = json.loads((directory / RECORD).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError, OSError):
+        return []
+    files = data.get("files") if isinstance(data, dict) else None
+    return [f for f in files if isinstance(f, str) and _safe_relative(f)] if isinstance(files, list) else []
+
+
+def write_rendered(
+    out_dir: str | os.PathLike[str],
+    name: str,
+    files: dict[str, bytes],
+    *,
+    check: bool = False,
+    dry_run: bool = False,
+) -> RenderOutcome:
+    """Write ``files`` under ``out_dir/name/``: atomically, unchanged files untouched.
+
+    Files this function wrote on an earlier run (for the formats present in
+    ``files``) that are no longer rendered are deleted.  With ``check`` or
+    ``dry_run`` nothing is written; the outcome lists what differs.
+    """
+    from releasetool.fsutil import atomic_write
+
+    directory = Path(out_dir) / name
+    outcome = RenderOutcome(name=name, directory=directory, check=check)
+    for rel in files:
+        if not _safe_relative(rel):
+            raise RenderError(f"{name}: refusing to write {rel!r} outside {directory}")
+    formats = {_format_of(rel) for rel in files}
+    previous = _read_record(directory)
+    stale = sorted(rel for rel in previous if rel not in files and _format_of(rel) in formats)
+    for rel, data in sorted(files.items()):
+        target = directory / rel
+        mode = 0o755 if rel in EXECUTABLE else 0o644
+        try:
+            same = target.read_bytes() == data and (target.stat().st_mode & 0o777) == mode
+        except (FileNotFoundError, NotADirectoryError):
+            same = False
+        if same:
+            outcome.unchanged.append(rel)
+            continue
+        outcome.written.append(rel)
+        if not (check or dry_run):
+            atomic_write(target, data, mode=mode)
+    for rel in stale:
+        target = directory / rel
+        if target.exists():
+            outcome.removed.append(rel)
+            if not (check or dry_run):
+                target.unlink()
+                _prune_empty(target.parent, directory)
+    if not (check or dry_run):
+        kept = sorted(set(files) | {rel for rel in previous if _format_of(rel) not in formats})
+        record = json.dumps({"files": kept}, indent=1) + "\n"
+        try:
+            current = (directory / RECORD).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            current = ""
+        if current != record:
+            atomic_write(directory / RECORD, record)
+    return outcome
+
+
+def _prune_empty(directory: Path, stop: Path) -> None:
+    while directory != stop and directory.is_dir() and not any(directory.iterdir()):
+        directory.rmdir()
+        directory = directory.parent
+
+
+# ---------------------------------------------------------------------------
+# Many components
+# ---------------------------------------------------------------------------
+
+def render_all(
+    manifest: Any,
+    components: Sequence[Any],
+    out_dir: str | os.PathLike[str],
+    *,
+    formats: Sequence[str] = FORMATS,
+    check: bool = False,
+    dry_run: bool = False,
+) -> list[RenderOutcome]:
+    """Render and write ``components`` under ``out_dir``.
+
+    Everything is rendered first (so a bad component stops the run before any
+    file changes), then written under a lock on ``out_dir``.  A journal in
+    ``out_dir`` records each component written; a run killed part way and run
+    again with the same inputs skips what was already written, and the journal
+    is removed when the run completes.
+    """
+    from releasetool.fsutil import Journal, run_lock
+
+    rendered = [(comp.name, render_component(manifest, comp, formats=formats)) for comp in components]
+    if check or dry_run:
+        return [write_rendered(out_dir, name, files, check=check, dry_run=dry_run) for name, files in rendered]
+    out = Path(out_dir)
+    digest = hashlib.sha256()
+    for name, files in rendered:
+        digest.update(name.encode() + b"\0")
+        for rel, data in sorted(files.items()):
+            digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+    outcomes = []
+    with run_lock(out / ".render.lock", what=f"rendering into {out}"):
+        journal = Journal(out / ".render-journal", digest.hexdigest()[:16])
+        for name, files in rendered:
+            if name in journal:
+                log.info("render %s: already written by the interrupted run", name)
+                outcomes.append(RenderOutcome(name=name, directory=out / name, unchanged=sorted(files)))
+                continue
+            outcome = write_rendered(out, name, files)
+            journal.record(name, written=len(outcome.written), removed=len(outcome.removed))
+            outcomes.append(outcome)
+        journal.clear()
+    return outcomes
