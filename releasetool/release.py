@@ -1,0 +1,651 @@
+"""Cutting one release: checks, plan, and resumable execution.
+
+``plan_release`` runs every check before anything is written and reports all
+failures at once (:class:`ReleaseCheckError`); it returns a
+:class:`ReleasePlan` that says exactly what ``execute`` will do.  ``execute``
+performs the steps in this order, each one idempotent and recorded in a
+journal (``GIT_DIR/releasetool/release-NAME.journal``) once its effect is
+durable:
+
+1. ``tag``        annotated (``--sign``: GPG-signed) tag on the planned commit
+2. ``tarball-*``  reproducible ``NAME-VERSION.tar.gz``/``.tar.xz`` from that commit
+3. ``notes``      ``NAME-VERSION.notes.md``
+4. ``sign-*``     detached armored ``.asc`` signatures (``--sign``)
+5. ``sums``       ``SHA256SUMS`` of the tarballs
+6. ``history``    the entry the renderer turns into changelogs (history/NAME.json)
+7. ``manifest``   components.yaml ``version``/``released`` (stable releases only)
+8. ``push``       one ``git push --atomic REMOTE TAG BRANCH`` (``--push`` only)
+
+A run killed anywhere is finished by running the same command again: the tag
+is the anchor (it exists on the right commit, so it is kept, and its date is
+the release date), files are rebuilt byte for byte and written only when they
+differ, signatures already made are kept.  A finished release run again does
+nothing and says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from releasetool import history, lint_init, manifest, notes, proc, tarball
+from releasetool.errors import CommandError, ReleaseCheckError, ReleaseError, ReleasetoolError, VersionError
+
+log = logging.getLogger("releasetool")
+
+DIST_DIR = "dist"
+_PACKAGER = re.compile(r"^[^<>]+ <[^<>@\s]+@[^<>\s]+>$")
+_IDENT = re.compile(r"^(?P<who>.+ <[^>]*>) \d+ [+-]\d{4}$")
+
+
+@dataclass(frozen=True)
+class ReleaseOptions:
+    """How to release, from the command line flags (all keyword-only)."""
+
+    repo: Path = Path(".")
+    sign: bool = False
+    key: str | None = None
+    push: str | None = None
+    force: bool = False
+    packager: str | None = None
+    out: Path | None = None  # the base; files go to OUT/NAME-VERSION/
+    lint: bool = True
+
+
+@dataclass(frozen=True)
+class ManifestChange:
+    path: Path
+    name: str
+    old_version: str
+    new_version: str
+    old_date: dt.date
+    new_date: dt.date
+
+    @property
+    def pending(self) -> bool:
+        return (self.old_version, self.old_date) != (self.new_version, self.new_date)
+
+    def describe(self) -> str:
+        if not self.pending:
+            return f"{self.path}: {self.name} already at {self.new_version}, released {self.new_date} (unchanged)"
+        return (
+            f"{self.path}: {self.name} version {self.old_version} -> {self.new_version}, "
+            f"released {self.old_date} -> {self.new_date}"
+        )
+
+
+@dataclass(frozen=True)
+class ReleasePlan:
+    name: str
+    version: str
+    scheme: str
+    manifest_path: Path
+    repo: Path
+    git_dir: Path
+    branch: str  # "" when HEAD is detached
+    commit: str
+    subject: str
+    tag: str
+    tag_exists: bool
+    previous_version: str | None
+    previous_tag: str
+    date: dt.datetime  # timezone-aware, whole seconds
+    packager: str
+    out_dir: Path
+    formats: tuple[str, ...]
+    sign: bool
+    key: str | None
+    push: str | None
+    prerelease: bool
+    forced: tuple[str, ...]
+    notes: notes.Notes
+    manifest_change: ManifestChange | None
+    init_scripts: tuple[str, ...] = ()
+
+    @property
+    def plan_id(self) -> str:
+        """Identifies this release across runs (the date is not part of it: a resumed run reuses the tag's)."""
+        key = [self.name, self.version, self.commit, self.tag, list(self.formats), str(self.out_dir),
+               self.sign, self.key, self.push, str(self.manifest_path)]
+        return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.name}-{self.version}"
+
+    @property
+    def tarballs(self) -> list[Path]:
+        return [self.out_dir / tarball.tarball_name(self.name, self.version, fmt) for fmt in self.formats]
+
+    @property
+    def notes_file(self) -> Path:
+        return self.out_dir / f"{self.prefix}.notes.md"
+
+    @property
+    def files(self) -> list[Path]:
+        signatures = [Path(f"{t}.asc") for t in self.tarballs] if self.sign else []
+        return [*self.tarballs, *signatures, self.notes_file, self.out_dir / "SHA256SUMS"]
+
+    @property
+    def history_file(self) -> Path:
+        return history.history_path(self.manifest_path.parent, self.name)
+
+    @property
+    def journal_path(self) -> Path:
+        return self.git_dir / "releasetool" / f"release-{self.name}.journal"
+
+    @property
+    def push_argv(self) -> list[str]:
+        if not self.push:
+            return []
+        return ["git", "-C", str(self.repo), "push", "--atomic", self.push,
+                f"refs/tags/{self.tag}", f"refs/heads/{self.branch}"]
+
+    def tag_message(self) -> str:
+        text = self.notes.text(self.name, self.version)
+        if self.forced:
+            text += "\nReleased with --force, overriding:\n" + "".join(f"  - {f}\n" for f in self.forced)
+        return text
+
+    def describe(self) -> str:
+        """The plan as a release manager reads it (what --dry-run prints)."""
+        previous = f"{self.previous_version} (tag {self.previous_tag})" if self.previous_tag else "none (first release)"
+        signing = f", GPG-signed{' with ' + self.key if self.key else ''}" if self.sign else ""
+        tag_state = "exists on this commit, kept" if self.tag_exists else "new"
+        lines = [
+            f"release {self.name} {self.version} ({self.scheme} scheme{', pre-release' if self.prerelease else ''})",
+            f"  previous    {previous}",
+            f"  repository  {self.repo} (branch {self.branch or '(detached HEAD)'})",
+            f"  commit      {self.commit} {self.subject}",
+            f"  tag         {self.tag} -> {self.commit[:12]} (annotated{signing}; {tag_state})",
+            f"  date        {self.date.isoformat()}",
+            f"  packager    {self.packager}",
+        ]
+        for index, path in enumerate(self.files):
+            lines.append(f"  {'files' if index == 0 else '':10}  {path}")
+        lines.append(f"  history     {self.history_file}: add {self.version} ({len(self.notes.changes)} changes)")
+        if self.manifest_change:
+            lines.append(f"  manifest    {self.manifest_change.describe()}")
+        else:
+            lines.append(f"  manifest    unchanged ({self.version} is a pre-release)")
+        if self.push:
+            lines.append(f"  push        {' '.join(self.push_argv[3:])}")
+        else:
+            lines.append("  push        none (nothing leaves this machine; --push REMOTE publishes)")
+        if self.init_scripts:
+            lines.append(f"  init lint   passed: {', '.join(self.init_scripts)}")
+        for forced in self.forced:
+            lines.append(f"  forced      {forced}")
+        lines.append("  notes")
+        lines += [f"    {line}" if line else "" for line in self.notes.text(self.name, self.version).splitlines()[2:]]
+        return "\n".join(lines).rstrip() + "\n"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "scheme": self.scheme,
+            "prerelease": self.prerelease,
+            "repository": str(self.repo),
+            "branch": self.branch,
+            "commit": self.commit,
+            "tag": self.tag,
+            "tag_exists": self.tag_exists,
+            "signed": self.sign,
+            "previous_version": self.previous_version,
+            "previous_tag": self.previous_tag,
+            "date": self.date.isoformat(),
+            "packager": self.packager,
+            "files": [str(p) for p in self.files],
+            "history": str(self.history_file),
+            "manifest": None if not self.manifest_change else {
+                "path": str(self.manifest_change.path),
+                "version": [self.manifest_change.old_version, self.manifest_change.new_version],
+                "released": [self.manifest_change.old_date.isoformat(), self.manifest_change.new_date.isoformat()],
+            },
+            "push": self.push_argv[3:] if self.push else None,
+            "forced": list(self.forced),
+            "range": self.notes.range,
+            "changes": [{"type": c.type, "subject": c.subject, "author": c.author} for c in self.notes.changes],
+        }
+
+
+@dataclass
+class ReleaseResult:
+    plan: ReleasePlan
+    done: list[str] = field(default_factory=list)  # steps performed by this run
+    kept: list[str] = field(default_factory=list)  # steps found already complete
+    sums: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return not self.done
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.plan.name, "version": self.plan.version, "tag": self.plan.tag,
+                "commit": self.plan.commit, "done": self.done, "already_done": self.kept,
+                "sha256": self.sums, "nothing_to_do": self.nothing_to_do}
+
+
+# ---------------------------------------------------------------------------
+# Checks and planning
+# ---------------------------------------------------------------------------
+
+def plan_release(
+    manifest_path: str | Path,
+    name: str,
+    version: str,
+    options: ReleaseOptions,
+    *,
+    loaded: manifest.Manifest | None = None,
+    now: dt.datetime | None = None,
+) -> ReleasePlan:
+    """Run every check; return the plan, or raise ReleaseCheckError listing all failures."""
+    plan, problems = check_release(manifest_path, name, version, options, loaded=loaded, now=now)
+    if problems or plan is None:
+        raise ReleaseCheckError(
+            f"cannot release {name} {version}: {len(problems)} check{'s' if len(problems) != 1 else ''} failed",
+            problems,
+            hint="fix the problems above and run the command again (nothing was written)",
+        )
+    return plan
+
+
+def check_release(
+    manifest_path: str | Path,
+    name: str,
+    version: str,
+    options: ReleaseOptions,
+    *,
+    loaded: manifest.Manifest | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[ReleasePlan | None, list[str]]:
+    """The plan and every failed check (a plan is returned only when no check failed)."""
+    from releasetool import versions
+
+    manifest_path = Path(manifest_path)
+    loaded = loaded or manifest.load(manifest_path)
+    comp = loaded.get(name)
+    problems: list[str] = []
+    forced: list[str] = []
+
+    def refuse(message: str, *, forceable: bool = False) -> None:
+        if forceable and options.force:
+            forced.append(message)
+            log.warning("%s: %s (overridden by --force)", name, message)
+        else:
+            problems.append(f"{name}: {message}" + (" (--force overrides)" if forceable else ""))
+
+    if not comp.active:
+        refuse(f"the component is {comp.status} in {manifest_path}")
+    scheme, pattern = comp.version_scheme, comp.tag_pattern
+    # VERSION is spelled as upstream tags it (2.1.0-rc1); it is ordered in the
+    # scheme's own spelling (2.1.0~rc1 for rpm and Debian).
+    ordered: str | None = None
+    try:
+        ordered = versions.upstream_order_form(scheme, version)
+    except VersionError as exc:
+        refuse(f"{version!r} is not a {scheme} version: {exc.message}")
+
+    repo_arg = Path(options.repo)
+    try:
+        top = Path(proc.git(repo_arg, "rev-parse", "--show-toplevel"))
+        git_dir = Path(proc.git(repo_arg, "rev-parse", "--absolute-git-dir"))
+    except CommandError:
+        problems.append(f"{name}: {repo_arg} is not a git repository (pass --repo PATH of {name}'s clone)")
+        return None, problems
+    try:
+        commit = proc.git(top, "rev-parse", "--verify", "-q", "HEAD^{commit}")
+    except CommandError:
+        problems.append(f"{name}: {top} has no commits")
+        return None, problems
+    subject = proc.git(top, "show", "-s", "--format=%s", commit)
+    branch = proc.git(top, "symbolic-ref", "--short", "-q", "HEAD", check=False)
+
+    try:
+        tag = versions.version_to_tag(pattern, version, name=name)
+    except VersionError as exc:
+        problems.append(f"{name}: {exc.message}")
+        return None, problems
+
+    # Release tags already in the repository; the tag being made is left out so
+    # that a resumed run compares against the previous release.
+    all_tags = [t for t in proc.git(top, "tag", "--list").splitlines() if t]
+    scan = versions.scan_tags(scheme, pattern, [t for t in all_tags if t != tag], name=name)
+    latest_any = scan.versions[-1] if scan.versions else None
+    latest_stable = next((tv for tv in reversed(scan.versions) if not tv.prerelease), None)
+    previous_tag = latest_any.tag if latest_any else ""
+
+    def newer(a: str, b: str) -> int:
+        return versions.compare(scheme, versions.upstream_order_form(scheme, a),
+                                versions.upstream_order_form(scheme, b))
+
+    if ordered and latest_any and newer(version, latest_any.version) <= 0:
+        refuse(f"version {version} is not greater than the latest release {latest_any.version} "
+               f"(tag {latest_any.tag})", forceable=True)
+
+    tag_exists = tag in all_tags
+    if tag_exists:
+        tagged = proc.git(top, "rev-parse", "--verify", "-q", f"refs/tags/{tag}^{{commit}}", check=False)
+        if tagged != commit:
+            problems.append(
+                f"{name}: tag {tag} already exists on {tagged[:12]}, not on HEAD {commit[:12]} "
+                f"(check out {tagged[:12]} to finish that release, or delete the tag if it was never published)"
+            )
+
+    # The manifest records the latest stable release; it must agree with the tags.
+    if comp.version == version:
+        if not tag_exists:
+            refuse(f"{manifest_path} already says {name} {version} but the repository has no tag {tag}",
+                   forceable=True)
+    elif latest_stable is None:
+        refuse(f"{manifest_path} says {name} {comp.version} was released but {top} has no tag "
+               f"matching {pattern!r}", forceable=True)
+    elif not _same_version(newer, comp.version, latest_stable.version):
+        refuse(f"{manifest_path} says {name} {comp.version} but the latest release tag in {top} is "
+               f"{latest_stable.tag} ({latest_stable.version})", forceable=True)
+
+    dirty = _dirty_paths(top, [manifest_path, history.history_path(manifest_path.parent, name)])
+    if dirty:
+        shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
+        problems.append(f"{name}: {top} has uncommitted changes: {shown} (commit or stash them)")
+
+    scripts: list[str] = []
+    if options.lint:
+        scripts, lint_problems = _lint_commit(top, commit, comp.packaging.init_scripts)
+        problems.extend(f"{name}: {p}" for p in lint_problems)
+        if lint_problems:
+            problems[-1] += " (--no-lint skips the init-script check)"
+
+    if options.sign:
+        problems.extend(f"{name}: {p}" for p in _check_signing(options.key))
+    if options.push:
+        if proc.run(["git", "-C", str(top), "remote", "get-url", options.push], check=False).returncode != 0:
+            problems.append(f"{name}: {top} has no remote named {options.push!r} (see `git remote -v`)")
+        if not branch:
+            problems.append(f"{name}: HEAD is detached in {top}; --push needs a branch to push")
+
+    packager = options.packager or _packager_from_git(top) or loaded.distribution.packager
+    if not packager or not _PACKAGER.match(packager):
+        problems.append(f"{name}: packager {packager!r} is not 'Name <mail@host>' (set --packager or git user.name/email)")
+
+    formats = tuple(comp.tarball_formats)
+    for fmt in formats:
+        if fmt not in tarball.FORMATS:
+            problems.append(f"{name}: tarball format {fmt!r} is unknown (one of: {', '.join(tarball.FORMATS)})")
+
+    if problems:
+        return None, problems
+
+    date = _tag_date(top, tag) if tag_exists else (now or dt.datetime.now(dt.UTC)).astimezone().replace(microsecond=0)
+    prerelease = versions.is_prerelease(scheme, ordered or version)
+    change = None
+    if not prerelease:
+        change = ManifestChange(manifest_path, name, comp.version, version, comp.released, date.date())
+    release_notes = notes.collect(top, commit, previous_tag, tag, comp.homepage)
+    out_base = Path(options.out) if options.out else manifest_path.parent / DIST_DIR
+    return ReleasePlan(
+        name=name, version=version, scheme=scheme, manifest_path=manifest_path, repo=top, git_dir=git_dir,
+        branch=branch, commit=commit, subject=subject, tag=tag, tag_exists=tag_exists,
+        previous_version=latest_any.version if latest_any else None, previous_tag=previous_tag, date=date, packager=packager,
+        out_dir=out_base.resolve() / f"{name}-{version}", formats=formats, sign=options.sign, key=options.key,
+        push=options.push, prerelease=prerelease, forced=tuple(forced), notes=release_notes,
+        manifest_change=change, init_scripts=tuple(scripts),
+    ), []
+
+
+def _same_version(newer: Any, a: str, b: str) -> bool:
+    try:
+        return a == b or newer(a, b) == 0
+    except VersionError:
+        return False
+
+
+def _dirty_paths(top: Path, ignored: list[Path]) -> list[str]:
+    """Tracked files with uncommitted changes (the manifest and history, when inside the repo, excepted)."""
+    raw = proc.run(["git", "-C", str(top), "status", "--porcelain=v1", "-z", "--untracked-files=no"]).stdout
+    skip = set()
+    for path in ignored:
+        with contextlib.suppress(ValueError):
+            skip.add(Path(path).resolve().relative_to(top.resolve()).as_posix())
+    dirty = []
+    for record in raw.decode("utf-8", "replace").split("\0"):
+        if len(record) > 3 and record[2] == " ":
+            path = record[3:]
+            if path not in skip:
+                dirty.append(path)
+    return dirty
+
+
+def _lint_commit(top: Path, commit: str, listed: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """Lint the init scripts of ``commit``: those the manifest lists and any file with an LSB header."""
+    found = proc.run(["git", "-C", str(top), "grep", "-l", "-E", "^### BEGIN INIT INFO", commit, "--"],
+                     check=False).stdout.decode("utf-8", "replace")
+    scripts = list(dict.fromkeys([*listed, *(line.split(":", 1)[1] for line in found.splitlines() if ":" in line)]))
+    problems: list[str] = []
+    checked: list[str] = []
+    for path in scripts:
+        blob = proc.run(["git", "-C", str(top), "cat-file", "blob", f"{commit}:{path}"], check=False)
+        if blob.returncode != 0:
+            problems.append(f"{path}: init script listed in packaging.init_scripts is not in the commit")
+            continue
+        text = blob.stdout.decode("utf-8", "replace")
+        if path not in listed and not text.startswith("#!"):
+            continue  # documentation quoting a header, not a script
+        checked.append(path)
+        problems.extend(str(f) for f in lint_init.lint_text(text, path))
+    return checked, problems
+
+
+def _check_signing(key: str | None) -> list[str]:
+    try:
+        proc.require("gpg", package="gnupg")
+    except ReleasetoolError as exc:
+        return [exc.message]
+    argv = ["gpg", "--batch", "--list-secret-keys", "--with-colons"] + ([key] if key else [])
+    listing = proc.run(argv, check=False)
+    if listing.returncode != 0 or b"sec:" not in listing.stdout:
+        return [f"no GPG secret key {key or '(default)'} to sign with (see `gpg --list-secret-keys`)"]
+    return []
+
+
+def _packager_from_git(top: Path) -> str:
+    ident = proc.run(["git", "-C", str(top), "var", "GIT_AUTHOR_IDENT"], check=False)
+    match = _IDENT.match(ident.stdout.decode("utf-8", "replace").strip()) if ident.returncode == 0 else None
+    return match.group("who") if match else ""
+
+
+def _tag_date(top: Path, tag: str) -> dt.datetime:
+    """The date of an existing tag (its tagger date; a lightweight tag: its commit's date)."""
+    text = proc.git(top, "for-each-ref", "--format=%(taggerdate:iso-strict)|%(*committerdate:iso-strict)"
+                    "|%(committerdate:iso-strict)", f"refs/tags/{tag}")
+    for value in text.split("|"):
+        if value:
+            return dt.datetime.fromisoformat(value)
+    raise ReleaseError(f"{top}: cannot read the date of tag {tag}")
+
+
+# ---------------------------------------------------------------------------
+# Execution
+# ---------------------------------------------------------------------------
+
+def manifest_lock_path(manifest_path: Path) -> Path:
+    return Path(manifest_path).parent / f".{Path(manifest_path).name}.lock"
+
+
+@contextlib.contextmanager
+def locks(manifest_path: str | Path, repos: list[Path]) -> Iterator[None]:
+    """The manifest's lock and each repository's release lock, in a fixed order."""
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_fs().run_lock(manifest_lock_path(Path(manifest_path)), what=f"manifest {manifest_path}"))
+        for repo in sorted({_git_dir(r) for r in repos}):
+            stack.enter_context(_fs().run_lock(repo / "releasetool" / "release.lock", what=f"repository {repo}"))
+        yield
+
+
+def _fs() -> Any:
+    from releasetool import fsutil
+
+    return fsutil
+
+
+def _git_dir(repo: Path) -> Path:
+    try:
+        return Path(proc.git(repo, "rev-parse", "--absolute-git-dir"))
+    except CommandError:
+        raise ReleaseError(f"{repo} is not a git repository", hint="pass --repo PATH") from None
+
+
+def execute(plan: ReleasePlan, *, publish: bool = True) -> ReleaseResult:
+    """Carry out ``plan`` (the caller holds :func:`locks`); safe to call again after a kill.
+
+    ``publish=False`` does every local step and leaves the push to
+    :func:`publish_release` (a train pushes only once every component is done).
+    """
+    fsutil = _fs()
+    journal = fsutil.Journal(plan.journal_path, plan.plan_id)
+    result = ReleaseResult(plan)
+    if journal.finished and all(p.exists() for p in plan.files):
+        result.kept.append("finished")
+        result.sums = dict(journal.done["finished"].get("sha256", {}))
+        return result
+
+    def step(name: str, done: bool) -> None:
+        (result.done if done else result.kept).append(name)
+
+    def mark(name: str, **details: Any) -> None:
+        if journal.done.get(name, {}).get("sha256") != details.get("sha256") or name not in journal:
+            journal.record(name, **details)
+
+    # 1. The tag: made once, on the planned commit, dated with the plan's date.
+    if _tag_commit(plan) is None:
+        _make_tag(plan)
+        step("tag", True)
+        log.info("tagged %s as %s", plan.commit[:12], plan.tag)
+    elif _tag_commit(plan) != plan.commit:
+        raise ReleaseError(f"{plan.repo}: tag {plan.tag} moved to another commit during the release",
+                           hint="check the tag by hand; nothing else was changed")
+    else:
+        step("tag", False)
+    mark("tag", commit=plan.commit)
+
+    # 2-3. Tarballs and notes: rebuilt byte for byte, written only when different.
+    for path, fmt in zip(plan.tarballs, plan.formats, strict=True):
+        data = tarball.build_tarball(plan.repo, plan.commit, plan.prefix, fmt)
+        changed = fsutil.write_if_changed(path, data)
+        result.sums[path.name] = tarball.sha256_hex(data)
+        step(f"tarball-{fmt}", changed)
+        if changed:
+            log.info("wrote %s", path)
+        mark(f"tarball-{fmt}", sha256=result.sums[path.name])
+    step("notes", fsutil.write_if_changed(plan.notes_file, plan.notes.markdown(plan.name, plan.version)))
+
+    # 4. Signatures are not reproducible (they carry a time), so one made is kept.
+    if plan.sign:
+        for path in plan.tarballs:
+            signature = Path(f"{path}.asc")
+            key = f"sign-{path.name}"
+            if key in journal and signature.exists() and journal.done[key].get("sha256") == result.sums[path.name]:
+                step(key, False)
+                continue
+            _sign_file(path, signature, plan.key)
+            journal.record(key, sha256=result.sums[path.name])
+            step(key, True)
+            log.info("signed %s", path.name)
+
+    # 5. Checksums of the tarballs.
+    sums_text = tarball.sha256sums(result.sums)
+    step("sums", fsutil.write_if_changed(plan.out_dir / "SHA256SUMS", sums_text))
+
+    # 6. History for the changelogs (one entry per version, so no duplicate).
+    entry = history.ReleaseEntry(
+        version=plan.version, date=plan.date, packager=plan.packager, tag=plan.tag, commit=plan.commit,
+        previous_tag=plan.previous_tag, changes=plan.notes.changes,
+    )
+    recorded = history.load(plan.manifest_path.parent, plan.name)
+    if recorded and recorded[0] == entry:
+        step("history", False)
+    else:
+        history.add(plan.manifest_path.parent, plan.name, entry)
+        step("history", True)
+
+    # 7. The manifest, with every other byte unchanged.
+    change = plan.manifest_change
+    if change is not None:
+        before = Path(change.path).read_text(encoding="utf-8")
+        after = manifest.set_release(change.path, plan.name, plan.version, change.new_date)
+        step("manifest", before != after)
+    mark("local", sha256=result.sums)
+
+    # 8. Publishing, only when asked: tag and branch together or not at all.
+    if plan.push and publish:
+        publish_release(plan, result, journal)
+    elif not plan.push:
+        journal.record("finished", sha256=result.sums)
+    return result
+
+
+def publish_release(plan: ReleasePlan, result: ReleaseResult | None = None, journal: Any = None) -> bool:
+    """Push the tag and the branch in one atomic push (once per plan); True when pushed now."""
+    journal = journal or _fs().Journal(plan.journal_path, plan.plan_id)
+    if not plan.push:
+        return False
+    pushed = "push" not in journal
+    if pushed:
+        proc.run(plan.push_argv)
+        journal.record("push", remote=plan.push)
+        log.info("pushed %s and %s to %s", plan.tag, plan.branch, plan.push)
+    if result is not None:
+        (result.done if pushed else result.kept).append("push")
+    if "finished" not in journal:
+        journal.record("finished", sha256=dict(journal.done.get("local", {}).get("sha256", {})))
+    return pushed
+
+
+def _tag_commit(plan: ReleasePlan) -> str | None:
+    found = proc.run(["git", "-C", str(plan.repo), "rev-parse", "--verify", "-q", f"refs/tags/{plan.tag}^{{commit}}"],
+                     check=False)
+    return found.stdout.decode().strip() if found.returncode == 0 else None
+
+
+def _make_tag(plan: ReleasePlan) -> None:
+    argv = ["git", "-C", str(plan.repo), "tag", "--cleanup=verbatim", "-F", "-"]
+    if plan.sign:
+        argv += ["-u", plan.key] if plan.key else ["-s"]
+    else:
+        argv.append("-a")
+    argv += [plan.tag, plan.commit]
+    # The tagger date is the plan's date, so a resumed run finds the same date in the tag.
+    env = proc.environment({"GIT_COMMITTER_DATE": plan.date.isoformat()})
+    proc.run(argv, input=plan.tag_message().encode("utf-8"), env=env)
+
+
+def _sign_file(path: Path, signature: Path, key: str | None) -> None:
+    tmp = signature.with_name(f".{signature.name}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    argv = ["gpg", "--batch", "--yes", "--armor", "--detach-sign", "--output", str(tmp)]
+    if key:
+        argv += ["--local-user", key]
+    proc.run([*argv, str(path)])
+    os.replace(tmp, signature)
+
+
+def release(
+    manifest_path: str | Path, name: str, version: str, options: ReleaseOptions, *, dry_run: bool = False
+) -> ReleasePlan | ReleaseResult:
+    """Check, plan and (unless ``dry_run``) execute one release under its locks."""
+    if dry_run:
+        return plan_release(manifest_path, name, version, options)
+    with locks(manifest_path, [Path(options.repo)]):
+        plan = plan_release(manifest_path, name, version, options)
+        return execute(plan)
