@@ -1,0 +1,229 @@
+"""Building the static site from the manifest and ``site-data.json``.
+
+Output (``--out DIR``, default ``_site`` beside the manifest)::
+
+    index.html          one table of every component, the download repositories
+    c/NAME.html         a page per component: release history, install instructions
+    versions.json       the same data for tools (schema: site/versions.schema.json)
+    releases.atom       an Atom feed of releases
+    style.css           the only asset (no external ones)
+
+The new site is written to a directory beside the old one and swapped in with
+one ``renameat2(RENAME_EXCHANGE)`` (a single rename when there is no old
+site), so a reader sees either the old or the new site, never a mix, and a
+kill at any point leaves a site that is whole.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import hashlib
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from releasetool import __version__
+from releasetool.errors import PublishRefusedError, SiteError
+from releasetool.manifest import Manifest
+from releasetool.site import data as site_data
+from releasetool.site.data import SiteData
+from releasetool.site.view import SiteView, site_view
+
+log = logging.getLogger("releasetool")
+
+SITE_DIR = Path(__file__).resolve().parent.parent.parent / "site"
+STAMP = ".releasetool-build"  # inside the output: the plan the site was built from
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildSettings:
+    out: Path
+    data_path: Path
+    site_dir: Path = SITE_DIR
+    allow_failures: bool = False
+    dry_run: bool = False
+
+
+@dataclass
+class BuildReport:
+    out: Path
+    plan: str
+    changed: bool
+    files: int
+    mode: str
+    stale: list[str] = field(default_factory=list)
+    fallback: bool = False  # no discovery data: the manifest's versions
+
+
+def load_data(manifest: Manifest, data_path: Path) -> tuple[SiteData, bool]:
+    """The discovery data, or the manifest's versions when there is none (second item True)."""
+    from releasetool.site.discover import from_manifest
+
+    found = site_data.load(data_path)
+    if found is not None:
+        return found, False
+    log.info("no discovery data at %s: the page shows the manifest's versions", data_path)
+    fallback = SiteData(generated_at=site_data.utc_now(), mode="offline")
+    fallback.components = {c.name: from_manifest(c) for c in manifest.components.values() if c.active}
+    return fallback, True
+
+
+def build_site(manifest: Manifest, settings: BuildSettings) -> BuildReport:
+    """Render the site and swap it in (or say it is up to date)."""
+    from releasetool.fsutil import Journal, run_lock
+
+    data, fallback = load_data(manifest, settings.data_path)
+    if data.mostly_failed and not settings.allow_failures:
+        raise PublishRefusedError(
+            f"refusing to publish: {data.sources_failed} of {data.sources_total} sources failed "
+            f"in the discovery of {data.generated_at}; {settings.out} is left as it was",
+            hint="re-run `releasetool site discover` when the sources answer; --allow-failures publishes anyway",
+        )
+    out = settings.out.absolute()
+    view = site_view(manifest, data, fallback=fallback)
+    files = render(view, settings.site_dir)
+    plan = _plan_id(files)
+    report = BuildReport(out=out, plan=plan, changed=False, files=len(files), mode=data.mode,
+                         stale=[c.name for c in view.components if c.stale], fallback=fallback)
+    if settings.dry_run:
+        report.changed = _stamp(out) != plan
+        log.info("dry run: %s", f"would publish {len(files)} files to {out}" if report.changed
+                 else f"{out} is up to date")
+        return report
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with run_lock(out.parent / f".{out.name}.lock", what=f"the site in {out}"):
+        staging = _staging(out, plan)
+        if _stamp(out) == plan:
+            _remove_leftovers(out, keep=None)
+            log.info("%s is up to date (%d files)", out, len(files))
+            return report
+        report.changed = True
+        journal = Journal(out.parent / f".{out.name}.journal", plan)
+        _remove_leftovers(out, keep=staging)
+        if "staged" not in journal or not staging.is_dir():
+            shutil.rmtree(staging, ignore_errors=True)
+            _write_tree(staging, files)
+            journal.record("staged", dir=staging.name)
+        _swap_in(staging, out)
+        shutil.rmtree(staging, ignore_errors=True)  # now the previous site
+        journal.clear()
+    log.info("published %d files to %s", len(files), out)
+    return report
+
+
+def render(view: SiteView, site_dir: Path = SITE_DIR) -> dict[str, bytes]:
+    """Every file of the site, by relative path."""
+    from releasetool.site import feed
+
+    env = _environment(site_dir)
+    files: dict[str, bytes] = {}
+    index = env.get_template("index.html.j2")
+    page = env.get_template("component.html.j2")
+    files["index.html"] = index.render(site=view, root="").encode()
+    for comp in view.components:
+        files[f"c/{comp.name}.html"] = page.render(site=view, c=comp, root="../").encode()
+    files["versions.json"] = versions_json(view).encode()
+    files["releases.atom"] = feed.atom(view).encode()
+    files["style.css"] = (site_dir / "static" / "style.css").read_bytes()
+    files[STAMP] = (_plan_id(files) + "\n").encode()
+    return files
+
+
+def versions_json(view: SiteView) -> str:
+    """versions.json; ``<``, ``>`` and ``&`` are written as \\u escapes so the file is inert if served as HTML."""
+    text = json.dumps(view.to_json(), indent=1, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026") + "\n"
+
+
+def _environment(site_dir: Path) -> Any:
+    import jinja2
+
+    templates = site_dir / "templates"
+    if not templates.is_dir():
+        raise SiteError(f"{templates}: no site templates", hint="run from the releasetool source tree")
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates)),
+        autoescape=True,  # every string that came from upstream is escaped
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _plan_id(files: dict[str, bytes]) -> str:
+    digest = hashlib.sha256(__version__.encode())
+    for name in sorted(files):
+        if name != STAMP:
+            digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return digest.hexdigest()[:16]
+
+
+def _stamp(out: Path) -> str | None:
+    try:
+        return (out / STAMP).read_text().strip()
+    except OSError:
+        return None
+
+
+def _staging(out: Path, plan: str) -> Path:
+    return out.parent / f".{out.name}.new-{plan}"
+
+
+def _remove_leftovers(out: Path, *, keep: Path | None) -> None:
+    """Directories left by a killed run (a half-written new site, or an old one not yet removed)."""
+    for path in out.parent.glob(f".{out.name}.new-*"):
+        if path != keep and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _write_tree(root: Path, files: dict[str, bytes]) -> None:
+    # No fsync per file: the tree is invisible until the swap, and a kill
+    # before the journal records "staged" makes the next run write it again.
+    for name, payload in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(payload)
+    os.sync()
+
+
+def _swap_in(new: Path, out: Path) -> None:
+    """Make ``new`` the site at ``out`` with one rename; afterwards ``new`` holds the old site (if any)."""
+    if not out.exists():
+        os.rename(new, out)
+        return
+    if _exchange(new, out):
+        return
+    # Without RENAME_EXCHANGE (old kernels, some file systems) the old site is
+    # moved aside first: a reader may see no site for an instant.
+    aside = out.parent / f".{out.name}.old"
+    shutil.rmtree(aside, ignore_errors=True)
+    os.rename(out, aside)
+    os.rename(new, out)
+    os.rename(aside, new)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with Linux renameat2(RENAME_EXCHANGE); False when unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise SiteError(f"cannot swap {a} into {b}: {os.strerror(err)}")
+

@@ -1,0 +1,189 @@
+"""HTTP for discovery: timeouts, revalidation, an on-disk cache, one request per URL a run.
+
+Each answer with an ``ETag`` or ``Last-Modified`` is kept in the cache
+directory; the next run sends ``If-None-Match`` / ``If-Modified-Since`` and a
+``304 Not Modified`` reuses the kept body.  Within one run a URL is asked at
+most once, even when several components or threads want it: the first caller
+fetches, the others wait for its result (or its error).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from releasetool.errors import SiteError
+
+log = logging.getLogger("releasetool")
+
+DEFAULT_TIMEOUT = 10.0
+MAX_BODY = 16 * 1024 * 1024  # a listing or API page larger than this is not what we asked for
+USER_AGENT = "releasetool-site (+https://www.clusterlabs.org)"
+
+T = TypeVar("T")
+
+
+class Once(Generic[T]):
+    """Calls made at most once per key in a run; later callers get the first result or error."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key_locks: dict[str, threading.Lock] = {}
+        self._done: dict[str, T | SiteError] = {}
+        self.calls = 0
+
+    def __call__(self, key: str, compute: Callable[[], T]) -> T:
+        with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            if key not in self._done:
+                with self._lock:
+                    self.calls += 1
+                try:
+                    self._done[key] = compute()
+                except SiteError as exc:
+                    self._done[key] = exc
+            result = self._done[key]
+        if isinstance(result, SiteError):
+            raise result
+        return result
+
+
+def shown(url: str) -> str:
+    """``url`` with any user name and password masked, for messages and logs."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+
+
+@dataclass(frozen=True)
+class Answer:
+    url: str
+    text: str
+    status: int  # 200, or 304 when the cached body was revalidated
+    content_type: str = ""
+
+
+class Fetcher:
+    """GETs URLs for one discovery run; thread-safe."""
+
+    def __init__(self, cache_dir: Path | None, *, timeout: float = DEFAULT_TIMEOUT,
+                 headers: dict[str, str] | None = None) -> None:
+        self.cache_dir = cache_dir
+        self.timeout = timeout
+        self.headers = {"User-Agent": USER_AGENT, **(headers or {})}
+        self._once: Once[Answer] = Once()
+        self._local = threading.local()
+
+    @property
+    def requests_made(self) -> int:
+        return self._once.calls
+
+    def get(self, url: str, *, accept: str | None = None) -> Answer:
+        """The body of ``url`` (raises SiteError naming the URL on any failure)."""
+        return self._once(url, lambda: self._fetch(url, accept))
+
+    # -- one request -------------------------------------------------------
+
+    def _session(self) -> Any:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            import requests
+
+            session = requests.Session()
+            session.trust_env = True
+            self._local.session = session
+        return session
+
+    def _fetch(self, url: str, accept: str | None) -> Answer:
+        import requests
+
+        cached = self._cache_read(url)
+        headers = dict(self.headers)
+        if accept:
+            headers["Accept"] = accept
+        if cached:
+            if cached.get("etag"):
+                headers["If-None-Match"] = cached["etag"]
+            if cached.get("last_modified"):
+                headers["If-Modified-Since"] = cached["last_modified"]
+        log.debug("GET %s", shown(url))
+        try:
+            with self._session().get(url, headers=headers, timeout=self.timeout, stream=True,
+                                     allow_redirects=True) as response:
+                if response.status_code == 304 and cached:
+                    return Answer(url, str(cached["body"]), 304, str(cached.get("content_type", "")))
+                if response.status_code != 200:
+                    raise SiteError(f"HTTP {response.status_code} from {shown(url)}")
+                body = b""
+                for chunk in response.iter_content(65536):
+                    body += chunk
+                    if len(body) > MAX_BODY:
+                        raise SiteError(f"answer larger than {MAX_BODY // (1024 * 1024)} MiB from {shown(url)}")
+                text = body.decode(response.encoding or "utf-8", "replace")
+                content_type = response.headers.get("Content-Type", "")
+                etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
+        except requests.Timeout:
+            raise SiteError(f"timed out after {self.timeout:g} s: {shown(url)}") from None
+        except requests.ConnectionError as exc:
+            raise SiteError(f"cannot connect: {shown(url)} ({_reason(exc)})") from None
+        except requests.RequestException as exc:
+            raise SiteError(f"request failed: {shown(url)} ({type(exc).__name__})") from None
+        if etag or modified:
+            self._cache_write(url, {"url": shown(url), "etag": etag, "last_modified": modified,
+                                    "content_type": content_type, "body": text})
+        return Answer(url, text, 200, content_type)
+
+    # -- the cache ---------------------------------------------------------
+
+    def _cache_path(self, url: str) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        return self.cache_dir / (hashlib.sha256(url.encode()).hexdigest()[:32] + ".json")
+
+    def _cache_read(self, url: str) -> dict[str, Any] | None:
+        path = self._cache_path(url)
+        if path is None:
+            return None
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return entry if isinstance(entry, dict) and isinstance(entry.get("body"), str) else None
+
+    def _cache_write(self, url: str, entry: dict[str, Any]) -> None:
+        path = self._cache_path(url)
+        if path is None:
+            return
+        # The cache is disposable: a rename keeps a reader from seeing half an
+        # entry, but it is not worth an fsync per answer.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".entry.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(entry, handle)
+            os.replace(tmp, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    for marker in ("Connection refused", "Name or service not known", "Temporary failure in name resolution",
+                   "No route to host", "Network is unreachable", "Connection reset"):
+        if marker in text:
+            return marker.lower()
+    return type(exc).__name__

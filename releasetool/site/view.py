@@ -1,0 +1,287 @@
+"""What the pages show: the manifest and the discovery data joined into plain objects.
+
+The templates, ``versions.json`` and the feed all read these objects, so the
+three never disagree.  Links are built here; strings from upstream stay
+strings (escaping is the templates' and serializers' job).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from releasetool.manifest import Component, Manifest, Target
+from releasetool.site import sources
+from releasetool.site.data import ComponentData, Release, SiteData, parse_time
+
+VERSIONS_SCHEMA = 1
+DOWNLOAD_BASE = "https://download.opensuse.org/repositories"
+# OBS result codes, grouped for the page: what a user can install, what is on the way, what is broken.
+GOOD_STATES = ("succeeded",)
+PENDING_STATES = ("scheduled", "dispatching", "building", "signing", "finished", "blocked")
+BAD_STATES = ("failed", "unresolvable", "broken")
+
+
+# Characters that are not allowed in XML or HTML text (C0 controls but tab and
+# newlines, and the non-characters): replaced so the pages and the feed stay valid.
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
+
+
+def clean(text: str) -> str:
+    """An upstream string made safe to place in a document (escaping is still the template's job)."""
+    return _NOT_TEXT.sub("\ufffd", text)
+
+
+@dataclass
+class Links:
+    tarball: str | None = None
+    checksum: str | None = None
+    signature: str | None = None
+    changelog: str | None = None
+
+
+@dataclass
+class ReleaseView:
+    version: str
+    tag: str
+    date: str | None
+    prerelease: bool
+    links: Links
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": self.version, "tag": self.tag, "date": self.date, "prerelease": self.prerelease,
+                "tarball": self.links.tarball, "checksum": self.links.checksum,
+                "signature": self.links.signature, "changelog": self.links.changelog}
+
+
+@dataclass
+class InstallView:
+    target: str
+    label: str
+    tool: str  # zypper, dnf, apt
+    repository: str
+    state: str | None  # OBS result of this package for this target (worst arch), when known
+    lines: list[str]
+
+
+@dataclass
+class ComponentView:
+    name: str
+    summary: str
+    description: str
+    homepage: str
+    upstream: str
+    license: str
+    origin: str
+    stable: ReleaseView | None
+    prerelease: ReleaseView | None
+    history: list[ReleaseView]
+    stale: bool
+    stale_age: str | None
+    errors: list[str]
+    checked_at: str | None
+    last_success_at: str | None
+    obs_version: str | None
+    obs_results: dict[str, str]
+    install: list[InstallView] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "summary": self.summary, "homepage": self.homepage, "upstream": self.upstream,
+            "license": self.license, "origin": self.origin,
+            "latest_stable": self.stable.to_json() if self.stable else None,
+            "latest_prerelease": self.prerelease.to_json() if self.prerelease else None,
+            "stale": self.stale, "errors": list(self.errors),
+            "checked_at": self.checked_at, "last_success_at": self.last_success_at,
+            "releases": [r.to_json() for r in self.history],
+            "obs": {"version": self.obs_version, "results": dict(self.obs_results)},
+            "page": f"c/{self.name}.html",
+        }
+
+
+@dataclass
+class RepositoryView:
+    name: str
+    label: str
+    family: str
+    url: str
+    states: dict[str, int]  # OBS result code -> number of packages, where known
+
+
+@dataclass
+class SiteView:
+    title: str
+    site_url: str
+    obs_project: str
+    generated_at: str
+    mode: str
+    fallback: bool
+    sources_total: int
+    sources_failed: int
+    components: list[ComponentView]
+    repositories: list[RepositoryView]
+
+    @property
+    def stale_count(self) -> int:
+        return sum(1 for c in self.components if c.stale)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": VERSIONS_SCHEMA,
+            "generated_at": self.generated_at,
+            "mode": self.mode,
+            "from_manifest_only": self.fallback or self.mode == "offline",
+            "distribution": {"name": self.title, "site_url": self.site_url, "obs_project": self.obs_project},
+            "sources": {"total": self.sources_total, "failed": self.sources_failed},
+            "repositories": [{"name": r.name, "label": r.label, "family": r.family, "url": r.url,
+                              "states": dict(r.states)} for r in self.repositories],
+            "components": [c.to_json() for c in self.components],
+        }
+
+
+def site_view(manifest: Manifest, data: SiteData, *, fallback: bool = False) -> SiteView:
+    from releasetool.site.discover import from_manifest
+
+    now = parse_time(data.generated_at) or dt.datetime.now(dt.UTC)
+    dist = manifest.distribution
+    base = os.environ.get("RELEASETOOL_OBS_DOWNLOAD", DOWNLOAD_BASE).rstrip("/")
+    comps = []
+    for comp in manifest.components.values():
+        if not comp.active:
+            continue
+        entry = data.components.get(comp.name) or from_manifest(comp)
+        comps.append(_component(comp, entry, manifest, now, base))
+    repositories = [_repository(t, dist.obs_project, base, comps) for t in manifest.targets.values()]
+    return SiteView(title=dist.name, site_url=dist.site_url, obs_project=dist.obs_project,
+                    generated_at=data.generated_at, mode=data.mode, fallback=fallback,
+                    sources_total=data.sources_total, sources_failed=data.sources_failed,
+                    components=comps, repositories=repositories)
+
+
+def repository_url(base: str, project: str, target: str) -> str:
+    """The download repository OBS publishes a project's builds for one target in."""
+    return f"{base}/{project.replace(':', ':/')}/{target}/"
+
+
+def _component(comp: Component, entry: ComponentData, manifest: Manifest, now: dt.datetime, base: str) -> ComponentView:
+    history = [_release(comp, r) for r in entry.releases]
+    stable = _release(comp, entry.latest_stable) if entry.latest_stable else None
+    pre = _release(comp, entry.latest_prerelease) if entry.latest_prerelease else None
+    results = dict((entry.obs or {}).get("results") or {}) if isinstance(entry.obs, dict) else {}
+    obs_version = (entry.obs or {}).get("version") if isinstance(entry.obs, dict) else None
+    view = ComponentView(
+        name=comp.name, summary=comp.summary, description=comp.description, homepage=comp.homepage,
+        upstream=_upstream(comp), license=comp.license, origin=entry.origin, stable=stable, prerelease=pre,
+        history=history, stale=entry.stale, stale_age=_age(entry.last_success_at, now) if entry.stale else None,
+        errors=[clean(e) for e in entry.errors], checked_at=entry.checked_at, last_success_at=entry.last_success_at,
+        obs_version=clean(str(obs_version)) if obs_version else None,
+        obs_results={clean(str(k)): clean(str(v)) for k, v in results.items()},
+    )
+    view.install = [_install(comp, t, manifest.distribution.obs_project, base, view.obs_results)
+                    for t in manifest.targets_of(comp)]
+    return view
+
+
+def _release(comp: Component, release: Release) -> ReleaseView:
+    return ReleaseView(version=clean(release.version), tag=clean(release.tag),
+                       date=clean(release.date) if release.date else None, prerelease=release.prerelease,
+                       links=_links(comp, release))
+
+
+def _links(comp: Component, release: Release) -> Links:
+    links = Links()
+    if comp.tarball:
+        safe = quote(release.version, safe="~+.-_")
+        url = comp.tarball.replace("{version}", safe).replace("{name}", comp.name)
+        links.tarball = url
+        filename = url.rsplit("/", 1)[1]
+        known = set(release.files)
+
+        # Companion files: linked when the source listed them, or when nothing
+        # is known about the release's files (the release stage publishes both).
+        def companion(suffixes: tuple[str, ...]) -> str | None:
+            for suffix in suffixes:
+                if f"{filename}{suffix}" in known:
+                    return url + suffix
+            return None if known else url + suffixes[0]
+
+        links.checksum = companion((".sha256", ".sha256sum", ".sha512"))
+        links.signature = companion((".asc", ".sig"))
+    repo = sources.github_repo(comp.git)
+    if release.url:
+        links.changelog = clean(release.url)
+    elif repo and release.tag:
+        links.changelog = f"https://github.com/{repo}/releases/tag/{quote(release.tag, safe='~+.-_')}"
+    else:
+        links.changelog = f"c/{comp.name}.html#history"
+    return links
+
+
+def _upstream(comp: Component) -> str:
+    repo = sources.github_repo(comp.git)
+    if repo:
+        return f"https://github.com/{repo}"
+    return comp.git if urlsplit(comp.git).scheme in ("http", "https") else comp.homepage
+
+
+def _age(since: str | None, now: dt.datetime) -> str:
+    when = parse_time(since)
+    if when is None:
+        return "never refreshed"
+    seconds = max(0, int((now - when).total_seconds()))
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} old"
+    return "less than a minute old"
+
+
+def _worst(states: list[str]) -> str | None:
+    if not states:
+        return None
+    for group in (BAD_STATES, PENDING_STATES):
+        for state in states:
+            if state in group:
+                return state
+    return states[0]
+
+
+def _install(comp: Component, target: Target, project: str, base: str, results: dict[str, str]) -> InstallView:
+    url = repository_url(base, project, target.name)
+    repo_file = f"{url}{project}.repo"
+    slug = project.replace(":", "-").lower()
+    pkg = comp.name
+    if target.family == "deb":
+        tool = "apt"
+        lines = [
+            f"curl -fsSL {url}Release.key | gpg --dearmor | sudo tee /etc/apt/keyrings/{slug}.gpg > /dev/null",
+            f"echo 'deb [signed-by=/etc/apt/keyrings/{slug}.gpg] {url} /' | sudo tee /etc/apt/sources.list.d/{slug}.list",
+            "sudo apt update",
+            f"sudo apt install {pkg}",
+        ]
+    elif target.label.startswith(("openSUSE", "SUSE", "SLE")):
+        tool = "zypper"
+        lines = [f"sudo zypper addrepo {repo_file}", "sudo zypper refresh", f"sudo zypper install {pkg}"]
+    elif target.name.startswith("Fedora"):
+        tool = "dnf"  # Fedora 41 ships dnf5, whose config-manager takes sub-commands
+        lines = [f"sudo dnf config-manager addrepo --from-repofile={repo_file}", f"sudo dnf install {pkg}"]
+    else:
+        tool = "dnf"
+        lines = [f"sudo dnf config-manager --add-repo {repo_file}", f"sudo dnf install {pkg}"]
+    states = [code for key, code in results.items() if key.split("/", 1)[0] == target.name]
+    return InstallView(target=target.name, label=target.label, tool=tool, repository=url,
+                       state=_worst(states), lines=lines)
+
+
+def _repository(target: Target, project: str, base: str, comps: list[ComponentView]) -> RepositoryView:
+    states: dict[str, int] = {}
+    for comp in comps:
+        for install in comp.install:
+            if install.target == target.name and install.state:
+                states[install.state] = states.get(install.state, 0) + 1
+    return RepositoryView(name=target.name, label=target.label, family=target.family,
+                          url=repository_url(base, project, target.name), states=dict(sorted(states.items())))
