@@ -33,8 +33,9 @@ END = "### END INIT INFO"
 
 _KEYWORD_LINE = re.compile(r"^#\s?([A-Za-z][A-Za-z0-9-]*):(.*)$")
 _CONTINUATION = re.compile(r"^#(\t|  )")
-_CASE = re.compile(r"^\s*case\s+.+\s+in\s*(#.*)?$")
+_CASE = re.compile(r"^\s*case\s+\S.*?\s+in(?=\s|$)")
 _ESAC = re.compile(r"^\s*esac\b")
+_ESAC_ANYWHERE = re.compile(r"(^|[;\s])esac\b")
 # One case arm's pattern list: ``start)``, ``restart|force-reload)``, ``"status")``.
 _ARM = re.compile(r"^\s*\(?\s*([^()#;]+?)\s*\)")
 
@@ -91,7 +92,8 @@ def _check_block(lines: list[str], file: str) -> list[Finding]:
     findings: list[Finding] = []
     if end is None:
         findings.append(Finding(file, begin + 1, f"LSB header is not closed by '{END}'"))
-        end = len(lines)
+        # Without its end marker the header ends where the comment lines do.
+        end = next((i for i in range(begin + 1, len(lines)) if not lines[i].startswith("#")), len(lines))
     seen: dict[str, int] = {}
     values: dict[str, str] = {}
     previous: str | None = None
@@ -148,25 +150,27 @@ def _check_actions(lines: list[str], file: str) -> list[Finding]:
     handled: set[str] = set()
     depth = 0
     for index, line in enumerate(lines):
-        code = line.split("#", 1)[0] if not line.lstrip().startswith("#") else ""
-        if _CASE.match(code):
+        if line.lstrip().startswith("#"):
+            continue
+        rest = line.split(" #", 1)[0]
+        opening = _CASE.match(rest)
+        if opening:
             depth += 1
             if depth == 1 and case_line is None:
                 case_line = index + 1
-            continue
-        if _ESAC.match(code):
-            depth = max(depth - 1, 0)
-            continue
+            rest = rest[opening.end():]
+        # Arms of the outermost case only (a nested case belongs to one action);
+        # several arms may share a line: ``start) a ;; stop) b ;;``.
         if depth == 1:
-            arm = _ARM.match(code)
-            if arm:
-                for pattern in arm.group(1).split("|"):
-                    handled.add(pattern.strip().strip("\"'"))
+            for piece in rest.split(";;"):
+                arm = _ARM.match(piece)
+                if arm and not _ESAC.match(piece):
+                    handled.update(p.strip().strip("\"'") for p in arm.group(1).split("|"))
+        if _ESAC_ANYWHERE.search(rest):
+            depth = max(depth - 1, 0)
     if case_line is None:
         return [Finding(file, 1, "no case statement handling the actions " + ", ".join(REQUIRED_ACTIONS))]
-    if "*" in handled and not (handled - {"*"}):
+    if not handled - {"*"}:
         return [Finding(file, case_line, "the case statement handles no named action")]
     missing = [action for action in REQUIRED_ACTIONS if action not in handled]
-    if missing:
-        return [Finding(file, case_line, f"action {a} is not handled by the case statement") for a in missing]
-    return []
+    return [Finding(file, case_line, f"action {a} is not handled by the case statement") for a in missing]
