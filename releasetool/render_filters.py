@@ -167,13 +167,24 @@ def spec_text(text: str) -> str:
     return str(text).replace("%", "%%")
 
 
-def spec_description(text: str) -> str:
-    """A ``%description`` body: wrapped at 79 columns, ``%`` doubled."""
-    return "\n".join(spec_text(line) for line in _paragraph_lines(text, RPM_LINE_WIDTH))
-
-
 _SUBSTVAR = re.compile(r"\$(?=\{[-:0-9A-Za-z]+\})")
+# An invisible character that breaks a pattern a tool would otherwise act on.
 WORD_JOINER = "\u2060"
+
+
+def spec_description(text: str) -> str:
+    """A ``%description`` body: wrapped at 79 columns, ``%`` doubled.
+
+    rpm empties every line whose first non-blank character is ``#`` (a comment,
+    even inside %description, after macro expansion), so such a line starts with
+    an invisible WORD JOINER.
+    """
+    lines = []
+    for line in _paragraph_lines(text, RPM_LINE_WIDTH):
+        if line.lstrip().startswith("#"):
+            line = WORD_JOINER + line
+        lines.append(spec_text(line))
+    return "\n".join(lines)
 
 
 def deb_field(text: str) -> str:
