@@ -45,6 +45,10 @@ def release_for_tag(comp: Component, tag: str) -> Release | None:
 
 
 def release_for_version(comp: Component, version: str, *, tag: str = "") -> Release | None:
+    # A "version" with no digit (latest, rolling, stable, master) names a
+    # moving target, not a release, even where the scheme would accept it.
+    if not any(ch.isdigit() for ch in version):
+        return None
     try:
         versions.parse(comp.version_scheme, version)
         prerelease = versions.is_prerelease(comp.version_scheme, version)
