@@ -1,0 +1,420 @@
+"""The split algorithm of ``git subtree split`` (git 2.39, contrib/subtree/git-subtree.sh).
+
+The rules below are git subtree's, case by case, so that the commit ids come
+out identical; only the machinery differs (no process per commit).
+
+* Every commit of ``rev-list --topo-order --reverse --parents REV ^EXCLUDED...``
+  is processed in that order (``process_split_commit``).  A parent that is
+  neither mapped nor known to lack the prefix is processed first, recursively,
+  with its parents read from the repository (``check_parents``).
+* A commit without the prefix (absent, or a submodule) gets no split commit.
+  If any of its parents had one, it maps to *itself*: a commit of the original
+  history then becomes a parent in the split history.  This is how git subtree
+  behaves when the prefix is deleted and added again later.
+* A commit with the prefix goes through ``copy_or_skip``: with the mapped
+  parents (duplicates removed, order kept), it reuses a parent whose tree is
+  identical to the prefix tree, unless two such parents are unrelated, or a
+  parent with a different tree has commits the identical one lacks; otherwise
+  it is copied with the author, committer, dates and message git formats for
+  ``git log`` (so a commit in another ``encoding`` is re-encoded to UTF-8 and
+  loses the header, as with ``git commit-tree``).
+* ``find_existing_splits``: commits whose message has a line
+  ``git-subtree-dir: PREFIX`` (``git subtree add``, ``merge``, ``split
+  --rejoin``) preset the map: a squash commit maps to its ``git-subtree-split``
+  commit; an add/rejoin maps its ``git-subtree-mainline`` commit and the split
+  commit to the split commit, and excludes both their parents from rev-list.
+* The result is the split commit of the *last commit processed that has the
+  prefix*, which is REV's own unless REV lacks the prefix or is preset.
+
+The state (map, commits without the prefix, created commits, levels) is kept
+between runs by :mod:`releasetool.split.cache`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from releasetool.errors import SplitError
+from releasetool.split.gitio import OBJ_COMMIT, OBJ_TREE, CommitRecord, Git, object_id
+
+TRAILER_MARK = b"git-subtree-dir:"
+# Kinds of map entries: the commit had the prefix (copied or reused), it maps
+# to itself (no prefix but mapped parents), or the map was preset from trailers.
+KIND_TREE, KIND_SELF, KIND_PRESET = "t", "s", "p"
+
+
+@dataclass(frozen=True)
+class PathMap:
+    """One directory of the source tree and where it goes in the split tree."""
+
+    source: str
+    target: str = ""
+
+
+@dataclass
+class SplitState:
+    """Everything a split knows about a repository for one prefix set."""
+
+    mapping: dict[str, str] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
+    notree: set[str] = field(default_factory=set)
+    created: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)  # oid -> (tree, parents)
+    toptrees: dict[str, str] = field(default_factory=dict)  # existing commits used as split parents
+    levels: dict[str, int] = field(default_factory=dict)
+    trailers: set[str] = field(default_factory=set)  # commits with a git-subtree-dir line
+
+
+def normalize_prefix(prefix: str) -> str:
+    """The directory as git subtree uses it (``--prefix=doc/`` is ``doc``)."""
+    cleaned = prefix.strip()
+    while cleaned.endswith("/") and len(cleaned) > 1:
+        cleaned = cleaned[:-1]
+    while cleaned.startswith("./"):
+        cleaned = cleaned[2:]
+    if not cleaned or cleaned.startswith("/") or any(p in ("", ".", "..") for p in cleaned.split("/")):
+        raise SplitError(f"invalid prefix {prefix!r}",
+                         hint="give a directory relative to the top of the repository, e.g. --prefix doc")
+    return cleaned
+
+
+def bre_to_python(text: str) -> str:
+    """A directory name inside git's basic regex, as a Python pattern."""
+    out = []
+    for ch in text:
+        out.append("." if ch == "." else "*" if ch == "*" else re.escape(ch))
+    return "".join(out)
+
+
+_CRUD = frozenset(b" \t\n\r.,:;<>\"\\'") | frozenset(range(33))
+
+
+def ident_part(raw: bytes) -> bytes:
+    """A name or e-mail as git subtree passes it through ``read`` and git's ident code.
+
+    ``read`` (without -r) drops backslashes before characters and trims
+    whitespace; ``fmt_ident`` then strips "crud" (control characters, space and
+    ``.,:;<>"\\'``) from both ends and removes ``<``, ``>`` and newlines.
+    """
+    value = raw
+    if b"\\" in value:
+        value = re.sub(rb"\\(.?)", rb"\1", value, flags=re.DOTALL)
+    start, end = 0, len(value)
+    while start < end and value[start] in _CRUD:
+        start += 1
+    while end > start and value[end - 1] in _CRUD:
+        end -= 1
+    value = value[start:end]
+    return value.replace(b"<", b"").replace(b">", b"").replace(b"\n", b"")
+
+
+class Splitter:
+    """Maps the commits of one repository onto the split history of a prefix set."""
+
+    def __init__(self, git: Git, paths: Sequence[PathMap], state: SplitState | None = None,
+                 annotate: bytes = b"") -> None:
+        self.git = git
+        self.paths = list(paths)
+        self.state = state or SplitState()
+        self.annotate = annotate
+        self.records: dict[str, CommitRecord] = {}
+        self.subtrees: dict[str, str | None] = {}
+        self.objects: list[tuple[int, bytes]] = []
+        self.new_oids: set[str] = set()
+        self.latest_new: str | None = None
+        self.latest_old: str | None = None
+        self.processed = 0
+        self._loaded_everything_from: set[str] = set()
+
+    @property
+    def single(self) -> str | None:
+        """The prefix when this is a plain ``git subtree split``, else None."""
+        if len(self.paths) == 1 and not self.paths[0].target:
+            return self.paths[0].source
+        return None
+
+    # -- loading ---------------------------------------------------------------
+    def load(self, args: Sequence[str]) -> list[CommitRecord]:
+        records = self.git.log_commits(args)
+        fresh = [r for r in records if r.oid not in self.records]
+        for r in fresh:
+            self.records[r.oid] = r
+        self._lookup_trees([r.oid for r in fresh if r.oid not in self.subtrees])
+        return records
+
+    def _lookup_trees(self, oids: list[str]) -> None:
+        if not oids:
+            return
+        sources = [p.source for p in self.paths]
+        answers = self.git.batch_check(f"{oid}:{src}" for oid in oids for src in sources)
+        per = len(sources)
+        for i, oid in enumerate(oids):
+            found: list[tuple[str, str]] = []
+            for j, path in enumerate(self.paths):
+                answer = answers[i * per + j]
+                if answer is None or answer[1] == "commit":
+                    continue  # absent, or a submodule: git subtree ignores those
+                if answer[1] != "tree":
+                    raise SplitError(
+                        f"{path.source} is a {answer[1]}, not a directory, in commit {oid}",
+                        hint="--prefix must name a directory in every commit that has it",
+                    )
+                found.append((path.target, answer[0]))
+            self.subtrees[oid] = self._combine(found)
+
+    def _combine(self, found: list[tuple[str, str]]) -> str | None:
+        if not found:
+            return None
+        if self.single is not None:
+            return found[0][1]
+        return self._build_tree(found)
+
+    def _build_tree(self, entries: list[tuple[str, str]]) -> str:
+        """A tree holding each (target dir, tree id); nested targets get nested trees."""
+        direct: dict[str, str] = {}
+        nested: dict[str, list[tuple[str, str]]] = {}
+        for target, tree in entries:
+            head, _, rest = target.partition("/")
+            if rest:
+                nested.setdefault(head, []).append((rest, tree))
+            else:
+                direct[head] = tree
+        for head, sub in nested.items():
+            direct[head] = self._build_tree(sub)
+        # git orders tree entries by name, a directory's name compared as "name/".
+        body = b"".join(b"40000 " + name.encode() + b"\0" + bytes.fromhex(oid)
+                        for name, oid in sorted(direct.items(), key=lambda kv: kv[0].encode() + b"/"))
+        oid = object_id(OBJ_TREE, body)
+        if oid not in self.new_oids:
+            self.new_oids.add(oid)
+            self.objects.append((OBJ_TREE, body))
+        return oid
+
+    def _ensure_loaded(self, oid: str) -> None:
+        """Load a commit met outside the range, with its whole history (rare)."""
+        if oid in self.records:
+            return
+        self.load(["--topo-order", "--reverse", oid])
+        if oid not in self.records:
+            raise SplitError(f"commit {oid} is missing from {self.git.repo}",
+                             hint="the repository is incomplete; fetch its full history (not shallow)")
+
+    # -- find_existing_splits ----------------------------------------------------
+    def apply_trailers(self, rev: str, prefix_regex: str) -> list[str]:
+        """Preset the map from git-subtree trailers; returns the commits to exclude."""
+        log = self.git.run(
+            "log", f"--grep=^git-subtree-dir: {prefix_regex}/*$", "--no-show-signature",
+            "--pretty=format:START %H%n%s%n%n%b%nEND%n", rev,
+        ).decode("utf-8", "surrogateescape")
+        rows = [line.split(None, 2) for line in log.split("\n")]
+        wanted = sorted({r[1] for r in rows if len(r) >= 2 and r[0] == "git-subtree-split:"}
+                        | {r[1] for r in rows if len(r) >= 2 and r[0] == "git-subtree-mainline:"})
+        checks = self.git.batch_check([f"{w}^{{commit}}" for w in wanted] + [f"{w}^" for w in wanted])
+        commit_of = {w: (a[0] if a else None) for w, a in zip(wanted, checks[: len(wanted)], strict=True)}
+        parent_of = {w: (a[0] if a else None) for w, a in zip(wanted, checks[len(wanted):], strict=True)}
+        excluded: list[str] = []
+        sq = main = sub = ""
+        for row in rows:
+            word = row[0] if row else ""
+            arg = row[1] if len(row) > 1 else ""
+            if word == "START":
+                sq = arg
+                self.state.trailers.add(arg)
+            elif word == "git-subtree-mainline:":
+                main = arg
+            elif word == "git-subtree-split:":
+                resolved = commit_of.get(arg)
+                if resolved is None:
+                    raise SplitError(
+                        f"could not rev-parse split hash {arg} from commit {sq}",
+                        hint=f"hash might be a tag, try fetching it from the subtree repository: "
+                        f"git fetch <subtree-repository> {arg}",
+                    )
+                sub = resolved
+            elif word == "END":
+                if not main and sub:
+                    self._preset(sq, sub)
+                if main and sub:
+                    self._preset(main, sub)
+                    self._preset(sub, sub)
+                    excluded += [p for p in (parent_of.get(main), parent_of.get(sub)) if p]
+                main = sub = ""
+        return excluded
+
+    def _preset(self, old: str, new: str) -> None:
+        if old in self.state.mapping:
+            raise SplitError(f"cache for {old} already exists!",
+                             hint="two git-subtree trailers name the same commit; git subtree refuses this too")
+        self.state.mapping[old] = new
+        self.state.kinds[old] = KIND_PRESET
+
+    # -- process_split_commit ----------------------------------------------------
+    def process(self, rev: str, parents: tuple[str, ...]) -> None:
+        mapping, notree = self.state.mapping, self.state.notree
+        if rev in mapping:
+            return
+        stack: list[tuple[str, tuple[str, ...], int]] = [(rev, parents, 0)]
+        while stack:
+            current, cparents, i = stack[-1]
+            descended = False
+            while i < len(cparents):
+                parent = cparents[i]
+                i += 1
+                if parent not in mapping and parent not in notree:
+                    # check_parents: a parent outside the range, processed first.
+                    self._ensure_loaded(parent)
+                    stack[-1] = (current, cparents, i)
+                    if parent not in mapping:
+                        stack.append((parent, self.records[parent].parents, 0))
+                    descended = True
+                    break
+            if descended:
+                continue
+            stack.pop()
+            if current not in mapping:
+                self._finish(current, cparents)
+
+    def _finish(self, rev: str, parents: tuple[str, ...]) -> None:
+        state = self.state
+        self.processed += 1
+        newparents = [state.mapping[p] for p in parents if p in state.mapping]
+        if rev not in self.subtrees:
+            self._ensure_loaded(rev)
+            if rev not in self.subtrees:
+                self._lookup_trees([rev])
+        tree = self.subtrees[rev]
+        if tree is None:
+            state.notree.add(rev)
+            if newparents:
+                state.mapping[rev] = rev
+                state.kinds[rev] = KIND_SELF
+            return
+        newrev = self._copy_or_skip(rev, tree, newparents)
+        state.mapping[rev] = newrev
+        state.kinds[rev] = KIND_TREE
+        self.latest_new = newrev
+        self.latest_old = rev
+
+    def _copy_or_skip(self, rev: str, tree: str, newparents: list[str]) -> str:
+        identical: str | None = None
+        nonidentical: str | None = None
+        copy = False
+        kept: list[str] = []
+        for parent in newparents:
+            if self.node_tree(parent) == tree:
+                if identical is not None:
+                    # `git merge-base identical parent` compared with each side.
+                    if self.is_ancestor(identical, parent):
+                        identical = parent
+                    elif not self.is_ancestor(parent, identical):
+                        copy = True  # no common history
+                else:
+                    identical = parent
+            else:
+                nonidentical = parent
+            if parent not in kept:
+                kept.append(parent)
+        # `git rev-list --count identical..nonidentical` != 0: keep the other side's history.
+        if identical is not None and nonidentical is not None and not self.is_ancestor(nonidentical, identical):
+            copy = True
+        if identical is not None and not copy:
+            return identical
+        return self._copy_commit(rev, tree, tuple(kept))
+
+    def _copy_commit(self, rev: str, tree: str, parents: tuple[str, ...]) -> str:
+        rec = self.records[rev]
+        author_name = ident_part(rec.author_name)
+        committer_name = ident_part(rec.committer_name)
+        if not author_name or not committer_name:
+            raise SplitError(f"can't copy commit {rev}: empty ident name",
+                             hint="git commit-tree refuses an empty author or committer name too")
+        body = b"".join((
+            b"tree ", tree.encode(), b"\n",
+            b"".join(b"parent " + p.encode() + b"\n" for p in parents),
+            b"author ", author_name, b" <", ident_part(rec.author_email), b"> ", rec.author_date, b"\n",
+            b"committer ", committer_name, b" <", ident_part(rec.committer_email), b"> ",
+            rec.committer_date, b"\n\n",
+            self.annotate, rec.message,
+        ))
+        oid = object_id(OBJ_COMMIT, body)
+        if oid not in self.state.created:
+            self.state.created[oid] = (tree, parents)
+        if oid not in self.new_oids:
+            self.new_oids.add(oid)
+            self.objects.append((OBJ_COMMIT, body))
+        return oid
+
+    # -- the split history as a graph ------------------------------------------
+    def node_tree(self, node: str) -> str:
+        created = self.state.created.get(node)
+        if created is not None:
+            return created[0]
+        known = self.state.toptrees.get(node)
+        if known is None:
+            rec = self.records.get(node)
+            if rec is not None:
+                known = rec.toptree
+            else:
+                answer = self.git.batch_check([f"{node}^{{tree}}"])[0]
+                if answer is None:
+                    raise SplitError(f"commit {node} is missing from {self.git.repo}",
+                                     hint="fetch the full history of the repository")
+                known = answer[0]
+            self.state.toptrees[node] = known
+        return known
+
+    def node_parents(self, node: str) -> tuple[str, ...]:
+        created = self.state.created.get(node)
+        if created is not None:
+            return created[1]
+        rec = self.records.get(node)
+        if rec is not None:
+            return rec.parents
+        return self.git.commit_parents(node)
+
+    def level(self, node: str) -> int:
+        """1 + the highest level of the parents: an ancestor always has a lower level."""
+        levels = self.state.levels
+        if node in levels:
+            return levels[node]
+        stack = [node]
+        while stack:
+            top = stack[-1]
+            if top in levels:
+                stack.pop()
+                continue
+            parents = self.node_parents(top)
+            missing = [p for p in parents if p not in levels]
+            if missing:
+                stack.extend(missing)
+                continue
+            stack.pop()
+            levels[top] = 1 + max((levels[p] for p in parents), default=0)
+        return levels[node]
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        if ancestor == descendant:
+            return True
+        floor = self.level(ancestor)
+        if self.level(descendant) <= floor:
+            return False
+        seen = {descendant}
+        stack = [descendant]
+        while stack:
+            for parent in self.node_parents(stack.pop()):
+                if parent == ancestor:
+                    return True
+                if parent not in seen and self.level(parent) > floor:
+                    seen.add(parent)
+                    stack.append(parent)
+        return False
+
+    # -- drivers -------------------------------------------------------------------
+    def run_order(self, order: Iterable[str]) -> None:
+        for oid in order:
+            self.process(oid, self.records[oid].parents)
+
+
+def has_trailers(records: Iterable[CommitRecord]) -> bool:
+    return any(TRAILER_MARK in r.message for r in records)

@@ -1,0 +1,293 @@
+"""Git plumbing for the splitter: bulk reads, object writing and ref moves.
+
+Everything here talks to git through a handful of processes per run instead of
+one per commit:
+
+* one ``git rev-list --parents --format=...`` gives every commit of a range with
+  its parents, top tree, author, committer and raw message (re-encoded to UTF-8
+  by git itself, exactly as ``git log`` shows it to ``git subtree``);
+* one ``git cat-file --batch-check`` answers ``COMMIT:PREFIX`` for all of them;
+* new commit and tree objects are hashed in Python (an object id is the SHA-1
+  of ``"<type> <size>\\0" + body``) and written as one pack with its index, or
+  as loose objects when there are only a few;
+* refs move last, in one ``git update-ref --stdin`` transaction with old-value
+  checks.
+
+``cat-file --batch`` for the rare lazy lookups is a long-lived process driven
+with :class:`subprocess.Popen` directly (proc.run is for one-shot commands).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import subprocess
+import tempfile
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from releasetool import proc
+from releasetool.errors import CommandError, GitError
+
+ZERO_OID = "0" * 40
+
+# Field separator inside --format output: %B cannot contain NUL (git stops the
+# message at the first NUL when formatting, as it does for git subtree).
+COMMIT_FORMAT = "%T%x00%an%x00%ae%x00%ad%x00%cn%x00%ce%x00%cd%x00%B%x00"
+FORMAT_FIELDS = 8
+
+OBJ_COMMIT = 1
+OBJ_TREE = 2
+TYPE_NAMES = {OBJ_COMMIT: b"commit", OBJ_TREE: b"tree"}
+LOOSE_LIMIT = 64  # fewer new objects than this are written loose, not packed
+
+
+@dataclass(frozen=True)
+class CommitRecord:
+    """One source commit as git formats it (dates as ``<seconds> <+hhmm>``)."""
+
+    oid: str
+    parents: tuple[str, ...]
+    toptree: str
+    author_name: bytes
+    author_email: bytes
+    author_date: bytes
+    committer_name: bytes
+    committer_email: bytes
+    committer_date: bytes
+    message: bytes
+
+
+class Git:
+    """One repository: its git dir and the processes the splitter runs in it."""
+
+    def __init__(self, repo: str | os.PathLike[str]) -> None:
+        self.repo = os.fspath(repo)
+        self._batch: subprocess.Popen[bytes] | None = None
+        try:
+            self.git_dir = Path(proc.git(self.repo, "rev-parse", "--absolute-git-dir"))
+        except CommandError:
+            raise GitError(
+                f"not a git repository: {self.repo}",
+                hint="give --repo the path of a git checkout or bare repository",
+            ) from None
+        except FileNotFoundError:
+            raise GitError(f"not a git repository: {self.repo} (no such directory)",
+                           hint="give --repo the path of a git checkout or bare repository") from None
+
+    # -- one-shot commands -------------------------------------------------
+    def run(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
+        return proc.run(["git", "-C", self.repo, *args], input=input, check=check).stdout
+
+    def resolve_commit(self, rev: str) -> str:
+        out = proc.run(["git", "-C", self.repo, "rev-parse", "--verify", "-q", f"{rev}^{{commit}}"],
+                       check=False)
+        if out.returncode != 0:
+            raise GitError(f"unknown revision {rev!r} in {self.repo}",
+                           hint="give --rev a branch, tag or commit id that exists there")
+        return out.stdout.decode().strip()
+
+    def ref_value(self, ref: str) -> str | None:
+        out = proc.run(["git", "-C", self.repo, "rev-parse", "--verify", "-q", ref], check=False)
+        return out.stdout.decode().strip() if out.returncode == 0 else None
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        done = proc.run(["git", "-C", self.repo, "merge-base", "--is-ancestor", ancestor, descendant],
+                        check=False)
+        return done.returncode == 0
+
+    def log_commits(self, args: Sequence[str]) -> list[CommitRecord]:
+        """Every commit of ``rev-list ARGS`` in the order rev-list gives them."""
+        data = self.run("rev-list", "--parents", f"--format={COMMIT_FORMAT}", "--date=raw", *args)
+        return parse_commit_stream(data)
+
+    def batch_check(self, names: Iterable[str]) -> list[tuple[str, str] | None]:
+        """``(oid, type)`` or None per object name, via one ``cat-file --batch-check``."""
+        items = list(names)
+        if not items:
+            return []
+        data = ("\n".join(items) + "\n").encode("utf-8", "surrogateescape")
+        out = self.run("cat-file", "--batch-check=%(objectname) %(objecttype)", "--buffer", input=data)
+        answers: list[tuple[str, str] | None] = []
+        for line in out.decode("utf-8", "surrogateescape").splitlines():
+            if line.endswith((" missing", " ambiguous")):
+                answers.append(None)
+            else:
+                oid, _, kind = line.partition(" ")
+                answers.append((oid, kind))
+        if len(answers) != len(items):
+            raise GitError(f"git cat-file answered {len(answers)} of {len(items)} questions in {self.repo}")
+        return answers
+
+    # -- long-lived reader for rare lazy lookups -----------------------------
+    def read_object(self, name: str) -> tuple[str, bytes] | None:
+        """``(type, content)`` of one object, through a persistent ``cat-file --batch``."""
+        if self._batch is None:
+            # Long-lived streaming process: one request a line, answers in order.
+            self._batch = subprocess.Popen(
+                ["git", "-C", self.repo, "cat-file", "--batch"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=proc.environment(),
+            )
+        assert self._batch.stdin is not None and self._batch.stdout is not None
+        self._batch.stdin.write(name.encode() + b"\n")
+        self._batch.stdin.flush()
+        header = self._batch.stdout.readline().decode().split()
+        if len(header) < 3:
+            return None
+        size = int(header[2])
+        body = self._batch.stdout.read(size + 1)[:-1]
+        return header[1], body
+
+    def commit_parents(self, oid: str) -> tuple[str, ...]:
+        found = self.read_object(oid)
+        if found is None or found[0] != "commit":
+            raise GitError(f"commit {oid} is missing from {self.repo}",
+                           hint="the repository is incomplete; fetch its full history (not shallow)")
+        parents = []
+        for line in found[1].split(b"\n"):
+            if not line:
+                break
+            if line.startswith(b"parent "):
+                parents.append(line[7:47].decode())
+        return tuple(parents)
+
+    def close(self) -> None:
+        if self._batch is not None:
+            assert self._batch.stdin is not None
+            self._batch.stdin.close()
+            self._batch.wait()
+            self._batch = None
+
+    # -- writing --------------------------------------------------------------
+    def write_objects(self, objects: Sequence[tuple[int, bytes]]) -> None:
+        """Store ``(type, body)`` objects: loose when few, else one pack and its index."""
+        if not objects:
+            return
+        objdir = self.objects_dir()
+        if len(objects) < LOOSE_LIMIT:
+            for kind, body in objects:
+                write_loose(objdir, kind, body)
+        else:
+            write_pack(objdir / "pack", objects)
+
+    def objects_dir(self) -> Path:
+        env_dir = os.environ.get("GIT_OBJECT_DIRECTORY")
+        return Path(env_dir) if env_dir else self.git_dir / "objects"
+
+    def update_refs(self, updates: Sequence[tuple[str, str, str | None]], message: str) -> None:
+        """Move refs in one transaction; ``old`` None means "must not exist yet"."""
+        if not updates:
+            return
+        lines = ["start"]
+        for ref, new, old in updates:
+            lines.append(f"update {ref} {new} {old or ZERO_OID}")
+        lines += ["prepare", "commit"]
+        self.run("update-ref", "-m", message, "--stdin", input=("\n".join(lines) + "\n").encode())
+
+
+def parse_commit_stream(data: bytes) -> list[CommitRecord]:
+    """Parse ``rev-list --parents --format=COMMIT_FORMAT`` output."""
+    records: list[CommitRecord] = []
+    pos = 0
+    end = len(data)
+    find = data.find
+    while pos < end:
+        line_end = find(b"\n", pos)
+        header = data[pos:line_end].split()
+        if not header or header[0] != b"commit":
+            raise GitError("unexpected output from git rev-list")
+        pos = line_end + 1
+        fields = []
+        for _ in range(FORMAT_FIELDS):
+            nul = find(b"\0", pos)
+            fields.append(data[pos:nul])
+            pos = nul + 1
+        if data[pos:pos + 1] == b"\n":
+            pos += 1
+        ids = [h.decode() for h in header[1:]]
+        records.append(CommitRecord(ids[0], tuple(ids[1:]), fields[0].decode(), *fields[1:]))
+    return records
+
+
+def object_id(kind: int, body: bytes) -> str:
+    return hashlib.sha1(TYPE_NAMES[kind] + b" %d\0" % len(body) + body).hexdigest()
+
+
+def write_loose(objdir: Path, kind: int, body: bytes) -> None:
+    oid = object_id(kind, body)
+    target = objdir / oid[:2] / oid[2:]
+    if target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    raw = zlib.compress(TYPE_NAMES[kind] + b" %d\0" % len(body) + body, 1)
+    fd, tmp = tempfile.mkstemp(prefix="tmp_obj_", dir=target.parent)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(raw)
+    os.chmod(tmp, 0o444)
+    os.replace(tmp, target)
+
+
+def _pack_entry_header(kind: int, size: int) -> bytes:
+    byte = (kind << 4) | (size & 0x0F)
+    size >>= 4
+    out = bytearray()
+    while size:
+        out.append(byte | 0x80)
+        byte = size & 0x7F
+        size >>= 7
+    out.append(byte)
+    return bytes(out)
+
+
+def write_pack(packdir: Path, objects: Sequence[tuple[int, bytes]]) -> str:
+    """Write undeltified objects as ``pack-<sha>.pack`` with a version-2 ``.idx``.
+
+    The pack is renamed into place before its index, as git does: a pack
+    without an index is ignored, so readers never see a half-written pack.
+    """
+    packdir.mkdir(parents=True, exist_ok=True)
+    seen: dict[bytes, tuple[int, int]] = {}  # binary oid -> (offset, crc32)
+    chunks: list[bytes] = []
+    offset = 12
+    for kind, body in objects:
+        oid = hashlib.sha1(TYPE_NAMES[kind] + b" %d\0" % len(body) + body).digest()
+        if oid in seen:
+            continue
+        entry = _pack_entry_header(kind, len(body)) + zlib.compress(body, 1)
+        seen[oid] = (offset, zlib.crc32(entry))
+        chunks.append(entry)
+        offset += len(entry)
+    pack = b"PACK" + struct.pack(">II", 2, len(seen)) + b"".join(chunks)
+    pack_sha = hashlib.sha1(pack).digest()
+    pack += pack_sha
+    if offset >= 2**31:
+        raise GitError("split produced a pack over 2 GiB; this writer does not support it")
+    names = sorted(seen)
+    fanout = [0] * 256
+    for oid in names:
+        fanout[oid[0]] += 1
+    total = 0
+    for i in range(256):
+        total += fanout[i]
+        fanout[i] = total
+    idx = bytearray(b"\xfftOc" + struct.pack(">I", 2))
+    idx += struct.pack(">256I", *fanout)
+    idx += b"".join(names)
+    idx += struct.pack(f">{len(names)}I", *(seen[o][1] for o in names))
+    idx += struct.pack(f">{len(names)}I", *(seen[o][0] for o in names))
+    idx += pack_sha
+    idx += hashlib.sha1(idx).digest()
+    hexname = pack_sha.hex()
+    for suffix, payload in ((".pack", pack), (".idx", bytes(idx))):
+        target = packdir / f"pack-{hexname}{suffix}"
+        if target.exists():
+            continue
+        fd, tmp = tempfile.mkstemp(prefix="tmp_pack_", dir=packdir)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, target)
+    return hexname
