@@ -487,7 +487,8 @@ def locks(manifest_path: str | Path, repos: list[Path]) -> Iterator[None]:
     """The manifest's lock and each repository's release lock, in a fixed order."""
     with contextlib.ExitStack() as stack:
         stack.enter_context(_fs().run_lock(manifest_lock_path(Path(manifest_path)), what=f"manifest {manifest_path}"))
-        for repo in sorted({_git_dir(r) for r in repos}):
+        # A path that is not a repository takes no lock here; the checks report it.
+        for repo in sorted({d for d in map(_git_dir, repos) if d is not None}):
             stack.enter_context(_fs().run_lock(repo / "releasetool" / "release.lock", what=f"repository {repo}"))
         yield
 
@@ -498,11 +499,9 @@ def _fs() -> Any:
     return fsutil
 
 
-def _git_dir(repo: Path) -> Path:
-    try:
-        return Path(proc.git(repo, "rev-parse", "--absolute-git-dir"))
-    except CommandError:
-        raise ReleaseError(f"{repo} is not a git repository", hint="pass --repo PATH") from None
+def _git_dir(repo: Path) -> Path | None:
+    found = proc.run(["git", "-C", str(repo), "rev-parse", "--absolute-git-dir"], check=False)
+    return Path(found.stdout.decode().strip()) if found.returncode == 0 else None
 
 
 def execute(plan: ReleasePlan, *, publish: bool = True) -> ReleaseResult:
