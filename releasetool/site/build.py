@@ -183,13 +183,16 @@ def _remove_leftovers(out: Path, *, keep: Path | None) -> None:
 
 
 def _write_tree(root: Path, files: dict[str, bytes]) -> None:
-    # No fsync per file: the tree is invisible until the swap, and a kill
-    # before the journal records "staged" makes the next run write it again.
+    # The tree is invisible until the swap, and a kill before the journal
+    # records "staged" makes the next run write it again; the fsyncs make the
+    # files durable before the rename publishes them (power loss).
     for name, payload in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(payload)
-    os.sync()
+        with open(path, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
 
 
 def _swap_in(new: Path, out: Path) -> None:

@@ -212,7 +212,7 @@ def _links(comp: Component, release: Release) -> Links:
         links.checksum = companion((".sha256", ".sha256sum", ".sha512"))
         links.signature = companion((".asc", ".sig"))
     repo = sources.github_repo(comp.git)
-    if release.url:
+    if release.url and urlsplit(release.url).scheme in ("http", "https"):  # never javascript: or data:
         links.changelog = clean(release.url)
     elif repo and release.tag:
         links.changelog = f"https://github.com/{repo}/releases/tag/{quote(release.tag, safe='~+.-_')}"

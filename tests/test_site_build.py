@@ -1,0 +1,285 @@
+"""site build: valid HTML, versions.json against its schema, the feed, escaping, refusal and the atomic swap."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import html5lib
+import jsonschema
+import pytest
+import requests
+from site_helpers import component, write_manifest
+
+from releasetool.cli import main
+from releasetool.errors import SiteError
+from releasetool.manifest import load
+from releasetool.site import build as site_build
+from releasetool.site import data as site_data
+from releasetool.site.data import ComponentData, Release, SiteData, SourceResult
+from releasetool.site.serve import make_server, serve_in_thread
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = json.loads((ROOT / "site" / "versions.schema.json").read_text())
+HOSTILE = "<script>alert(\"x\")</script> & 'quoted'"
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture
+def manifest(tmp_path: Path) -> Path:
+    return write_manifest(tmp_path / "components.yaml", [
+        component("widget", git="https://github.com/acme/widget.git", version="1.0.0", released="2023-12-01",
+                  tarball="https://example.org/dl/widget-{version}.tar.gz", summary="Widgets for clusters"),
+        component("gadget", git="https://git.example.org/gadget.git", version="2.0", released="2023-05-02"),
+        component("gizmo", git="https://git.example.org/gizmo.git", version="0.5", released="2022-10-10",
+                  tarball="https://example.org/dl/gizmo-{version}.tar.xz"),
+    ])
+
+
+def site_data_file(path: Path, **overrides: Any) -> Path:
+    """Discovery data as a run would write it: widget fresh with a newer pre-release, gizmo stale."""
+    widget = ComponentData(
+        name="widget", origin="upstream", checked_at="2024-06-10T12:00:00Z", last_success_at="2024-06-10T12:00:00Z",
+        releases=[
+            Release("1.2.0-rc1", "v1.2.0-rc1", "2024-04-01", prerelease=True),
+            Release("1.1.0", "v1.1.0", "2024-03-01", url="https://github.com/acme/widget/releases/tag/v1.1.0",
+                    files=["widget-1.1.0.tar.gz", "widget-1.1.0.tar.gz.sha256"]),
+            Release("1.0.0", "v1.0.0", "2023-12-01"),
+        ],
+        obs={"version": "1.1.0", "results": {"openSUSE_Tumbleweed/x86_64": "succeeded",
+                                             "openSUSE_Tumbleweed/aarch64": "failed",
+                                             "Debian_12/x86_64": "succeeded"}},
+    )
+    widget.latest_stable, widget.latest_prerelease = widget.releases[1], widget.releases[0]
+    gizmo = ComponentData(
+        name="gizmo", origin="upstream", checked_at="2024-06-10T12:00:00Z", last_success_at="2024-06-07T11:00:00Z",
+        stale=True, errors=["git: git ls-remote failed for https://git.example.org/gizmo.git: not found"],
+        releases=[Release("0.5", "v0.5", "2022-10-10")],
+        sources={"git": SourceResult(url="https://git.example.org/gizmo.git", ok=False,
+                                     checked_at="2024-06-10T12:00:00Z", error="not found")},
+    )
+    gizmo.latest_stable = gizmo.releases[0]
+    data = SiteData(generated_at="2024-06-10T12:00:05Z", mode="online", sources_total=5, sources_failed=1,
+                    components={"widget": widget, "gizmo": gizmo})
+    for key, value in overrides.items():
+        setattr(data, key, value)
+    site_data.save(path, data)
+    return path
+
+
+def validate_site(out: Path) -> dict[str, Any]:
+    """Every page parses without a single HTML error; versions.json follows its schema; the feed is XML."""
+    pages = sorted(out.rglob("*.html"))
+    assert pages
+    for page in pages:
+        parser = html5lib.HTMLParser(strict=True)
+        parser.parse(page.read_bytes())  # raises on the first parse error
+    versions = json.loads((out / "versions.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    jsonschema.Draft202012Validator(SCHEMA).validate(versions)
+    ET.fromstring((out / "releases.atom").read_bytes())
+    for page in pages:  # no external assets: every src/href to a stylesheet is local
+        text = page.read_text()
+        assert "<script" not in text
+        assert 'rel="stylesheet" href="http' not in text
+    return versions
+
+
+def build(manifest: Path, out: Path, data: Path | None, *extra: str) -> int:
+    argv = ["--manifest", str(manifest), "site", "build", "--out", str(out)]
+    if data is not None:
+        argv += ["--data", str(data)]
+    return main([*argv, *extra])
+
+
+def test_without_data_the_page_shows_the_manifest_versions(manifest: Path, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "_site"
+    assert build(manifest, out, tmp_path / "none.json") == 0
+    assert capsys.readouterr().err.splitlines() == [
+        f"no discovery data at {tmp_path / 'none.json'}: the page shows the manifest's versions",
+        f"published 8 files to {out}",
+    ]
+    versions = validate_site(out)
+    assert versions["from_manifest_only"] is True
+    assert [c["latest_stable"]["version"] for c in versions["components"]] == ["1.0.0", "2.0", "0.5"]
+    index = (out / "index.html").read_text()
+    assert "<strong>Offline data.</strong>" in index
+    assert sorted(p.name for p in (out / "c").iterdir()) == ["gadget.html", "gizmo.html", "widget.html"]
+
+
+def test_the_page_shows_discovered_data(manifest: Path, tmp_path: Path) -> None:
+    data = site_data_file(tmp_path / "site-data.json")
+    out = tmp_path / "_site"
+    assert build(manifest, out, data) == 0
+    versions = validate_site(out)
+    widget = versions["components"][0]
+    assert widget["latest_stable"]["version"] == "1.1.0"
+    assert widget["latest_stable"]["checksum"] == "https://example.org/dl/widget-1.1.0.tar.gz.sha256"
+    assert widget["latest_stable"]["signature"] is None  # the release's files are known and have none
+    assert widget["latest_prerelease"]["version"] == "1.2.0-rc1"
+    index = (out / "index.html").read_text()
+    assert '<span class="badge pre">pre-release</span> <span class="v">1.2.0-rc1</span>' in index
+    # gizmo failed 3 days after its last success: stale, with its age
+    assert "stale: 3 days old" in index
+    assert "Offline data." not in index
+    # a component missing from the data comes from the manifest
+    assert versions["components"][1]["origin"] == "manifest"
+    repos = {r["name"]: r["states"] for r in versions["repositories"]}
+    assert repos["openSUSE_Tumbleweed"] == {"failed": 1} and repos["Debian_12"] == {"succeeded": 1}
+    page = (out / "c" / "widget.html").read_text()
+    assert "sudo zypper addrepo https://download.opensuse.org/repositories/network:/ha-clustering:/Stable/" \
+           "openSUSE_Tumbleweed/network:ha-clustering:Stable.repo" in page
+    assert "sudo apt install widget" in page
+    assert 'id="history"' in page
+    feed = ET.fromstring((out / "releases.atom").read_bytes())
+    titles = [e.findtext(f"{ATOM}title") for e in feed.iter(f"{ATOM}entry")]
+    assert titles[:3] == ["widget 1.2.0-rc1 (pre-release)", "widget 1.1.0", "widget 1.0.0"]
+
+
+def test_a_prerelease_older_than_the_stable_is_not_shown(manifest: Path, tmp_path: Path) -> None:
+    path = site_data_file(tmp_path / "site-data.json")
+    data = site_data.load(path)
+    assert data is not None
+    data.components["widget"].latest_prerelease = None  # discovery drops a pre-release older than the stable
+    site_data.save(path, data)
+    out = tmp_path / "_site"
+    assert build(manifest, out, path) == 0
+    assert "badge pre" not in (out / "index.html").read_text()
+
+
+def test_hostile_upstream_strings_are_escaped_everywhere(manifest: Path, tmp_path: Path) -> None:
+    path = site_data_file(tmp_path / "site-data.json")
+    data = site_data.load(path)
+    assert data is not None
+    widget = data.components["widget"]
+    hostile = Release(f"9.9{HOSTILE}", "v9.9\"><img src=x onerror=alert(1)>\x01", "2024-06-01",
+                      url="javascript:alert(1)")
+    widget.releases.insert(0, hostile)
+    widget.latest_stable = hostile
+    data.components["gizmo"].errors = [f"github: {HOSTILE}"]
+    site_data.save(path, data)
+    out = tmp_path / "_site"
+    assert build(manifest, out, path) == 0
+    versions = validate_site(out)
+    for page in [out / "index.html", out / "c" / "widget.html", out / "c" / "gizmo.html"]:
+        text = page.read_text()
+        assert "<img" not in text and "javascript:" not in text
+    assert "9.9&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#39;quoted&#39;" in (out / "index.html").read_text()
+    raw = (out / "versions.json").read_text()
+    assert "<" not in raw and ">" not in raw
+    assert versions["components"][0]["latest_stable"]["version"] == f"9.9{HOSTILE}"
+    assert versions["components"][0]["latest_stable"]["tag"] == "v9.9\"><img src=x onerror=alert(1)>\N{REPLACEMENT CHARACTER}"
+    assert versions["components"][2]["errors"] == [f"github: {HOSTILE}"]
+    # the version is quoted inside the tarball URL
+    assert versions["components"][0]["latest_stable"]["tarball"].startswith("https://example.org/dl/widget-9.9%3Cscript%3E")
+    feed = ET.fromstring((out / "releases.atom").read_bytes())
+    assert feed.find(f"{ATOM}entry/{ATOM}title").text == f"widget 9.9{HOSTILE}"  # type: ignore[union-attr]
+
+
+def test_more_than_half_failing_keeps_the_published_site(manifest: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "_site"
+    good = site_data_file(tmp_path / "good.json")
+    assert build(manifest, out, good) == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    bad = site_data_file(tmp_path / "bad.json", sources_failed=3)
+    capsys.readouterr()
+    assert build(manifest, out, bad) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: refusing to publish: 3 of 5 sources failed in the discovery of 2024-06-10T12:00:05Z; {out} "
+        "is left as it was",
+        "hint: re-run `releasetool site discover` when the sources answer; --allow-failures publishes anyway",
+    ]
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert build(manifest, out, bad, "--allow-failures") == 0
+
+
+def test_a_rebuild_is_a_no_op_and_a_change_is_swapped_in(manifest: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "_site"
+    data = site_data_file(tmp_path / "site-data.json")
+    assert build(manifest, out, data) == 0
+    capsys.readouterr()
+    assert build(manifest, out, data) == 0
+    assert capsys.readouterr().err.splitlines() == [f"{out} is up to date (8 files)"]
+    old_inode = out.stat().st_ino
+    site_data_file(data, generated_at="2024-06-11T12:00:05Z")
+    assert build(manifest, out, data, "--dry-run") == 0
+    assert capsys.readouterr().err.splitlines() == [f"dry run: would publish 8 files to {out}"]
+    assert out.stat().st_ino == old_inode
+    assert build(manifest, out, data) == 0
+    assert out.stat().st_ino != old_inode  # a new directory took the old one's place
+    assert "2024-06-11T12:00:05Z" in (out / "index.html").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("._site")) == [
+        "._site.lock"]  # nothing left beside it but the lock file
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing after the raise runs."""
+
+
+def test_a_killed_build_leaves_the_old_site_and_a_rerun_finishes(manifest: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "_site"
+    data = site_data_file(tmp_path / "site-data.json")
+    assert build(manifest, out, data) == 0
+    old = (out / "index.html").read_bytes()
+    site_data_file(data, generated_at="2024-06-12T00:00:00Z")
+    real_write = site_build._write_tree
+
+    def half_written(root: Path, files: dict[str, bytes]) -> None:
+        real_write(root, dict(list(files.items())[:3]))
+        raise Killed
+
+    monkeypatch.setattr(site_build, "_write_tree", half_written)
+    with pytest.raises(Killed):
+        site_build.build_site(load(manifest), site_build.BuildSettings(out=out, data_path=data))
+    assert (out / "index.html").read_bytes() == old  # still the whole old site
+    monkeypatch.setattr(site_build, "_write_tree", real_write)
+
+    real_swap = site_build._swap_in
+
+    def swapped_then_killed(new: Path, target: Path) -> None:
+        real_swap(new, target)
+        raise Killed
+
+    monkeypatch.setattr(site_build, "_swap_in", swapped_then_killed)
+    with pytest.raises(Killed):
+        site_build.build_site(load(manifest), site_build.BuildSettings(out=out, data_path=data))
+    monkeypatch.setattr(site_build, "_swap_in", real_swap)
+    assert "2024-06-12T00:00:00Z" in (out / "index.html").read_text()
+    report = site_build.build_site(load(manifest), site_build.BuildSettings(out=out, data_path=data))
+    assert not report.changed
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("._site.new")] == []
+    validate_site(out)
+
+
+def test_malformed_data_is_one_clear_error(manifest: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "site-data.json"
+    bad.write_text('{"schema": 7}')
+    assert build(manifest, tmp_path / "_site", bad) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {bad}: not a schema 1 site data file (found 7)",
+        "hint: run `releasetool site discover` to write it again",
+    ]
+    assert not (tmp_path / "_site").exists()
+
+
+def test_serve_answers_on_localhost(manifest: Path, tmp_path: Path) -> None:
+    out = tmp_path / "_site"
+    assert build(manifest, out, None) == 0
+    server, base = serve_in_thread(out)
+    try:
+        assert base.startswith("http://127.0.0.1:")
+        page = requests.get(base, timeout=5)
+        assert page.status_code == 200 and "Latest releases" in page.text
+        feed = requests.get(base + "releases.atom", timeout=5)
+        assert feed.headers["Content-Type"] == "application/atom+xml"
+    finally:
+        server.shutdown()
+        server.server_close()
+    with pytest.raises(SiteError, match="no built site here"):
+        make_server(tmp_path / "nothing")
