@@ -90,7 +90,18 @@ def bre_to_python(text: str) -> str:
 _CRUD = frozenset(b" \t\n\r.,:;<>\"\\'") | frozenset(range(33))
 
 
+_IDENT_CACHE: dict[bytes, bytes] = {}
+
+
 def ident_part(raw: bytes) -> bytes:
+    """:func:`clean_ident`, remembered (the same few names come back again and again)."""
+    cleaned = _IDENT_CACHE.get(raw)
+    if cleaned is None:
+        cleaned = _IDENT_CACHE[raw] = clean_ident(raw)
+    return cleaned
+
+
+def clean_ident(raw: bytes) -> bytes:
     """A name or e-mail as git subtree passes it through ``read`` and git's ident code.
 
     ``read`` (without -r) drops backslashes before characters and trims
@@ -125,22 +136,21 @@ class Splitter:
         self.latest_new: str | None = None
         self.latest_old: str | None = None
         self.processed = 0
-        self._loaded_everything_from: set[str] = set()
+        self._single = paths[0].source if len(paths) == 1 and not paths[0].target else None
 
     @property
     def single(self) -> str | None:
         """The prefix when this is a plain ``git subtree split``, else None."""
-        if len(self.paths) == 1 and not self.paths[0].target:
-            return self.paths[0].source
-        return None
+        return self._single
 
     # -- loading ---------------------------------------------------------------
     def load(self, args: Sequence[str]) -> list[CommitRecord]:
-        records = self.git.log_commits(args)
-        fresh = [r for r in records if r.oid not in self.records]
-        for r in fresh:
-            self.records[r.oid] = r
-        self._lookup_trees([r.oid for r in fresh if r.oid not in self.subtrees])
+        records, found = self.git.load_range(args, [p.source for p in self.paths])
+        for r in records:
+            if r.oid not in self.records:
+                self.records[r.oid] = r
+            if r.oid not in self.subtrees:
+                self.subtrees[r.oid] = self._tree_from(r.oid, found[r.oid])
         return records
 
     def _lookup_trees(self, oids: list[str]) -> None:
@@ -150,23 +160,23 @@ class Splitter:
         answers = self.git.batch_check(f"{oid}:{src}" for oid in oids for src in sources)
         per = len(sources)
         for i, oid in enumerate(oids):
-            found: list[tuple[str, str]] = []
-            for j, path in enumerate(self.paths):
-                answer = answers[i * per + j]
-                if answer is None or answer[1] == "commit":
-                    continue  # absent, or a submodule: git subtree ignores those
-                if answer[1] != "tree":
-                    raise SplitError(
-                        f"{path.source} is a {answer[1]}, not a directory, in commit {oid}",
-                        hint="--prefix must name a directory in every commit that has it",
-                    )
-                found.append((path.target, answer[0]))
-            self.subtrees[oid] = self._combine(found)
+            self.subtrees[oid] = self._tree_from(oid, answers[i * per:(i + 1) * per])
 
-    def _combine(self, found: list[tuple[str, str]]) -> str | None:
+    def _tree_from(self, oid: str, answers: Sequence[tuple[str, str] | None]) -> str | None:
+        """The split tree of a commit from what cat-file said about each source path."""
+        found: list[tuple[str, str]] = []
+        for path, answer in zip(self.paths, answers, strict=True):
+            if answer is None or answer[1] == "commit":
+                continue  # absent, or a submodule: git subtree ignores those
+            if answer[1] != "tree":
+                raise SplitError(
+                    f"{path.source} is a {answer[1]}, not a directory, in commit {oid}",
+                    hint="--prefix must name a directory in every commit that has it",
+                )
+            found.append((path.target, answer[0]))
         if not found:
             return None
-        if self.single is not None:
+        if self._single is not None:
             return found[0][1]
         return self._build_tree(found)
 
@@ -253,6 +263,9 @@ class Splitter:
     def process(self, rev: str, parents: tuple[str, ...]) -> None:
         mapping, notree = self.state.mapping, self.state.notree
         if rev in mapping:
+            return
+        if all(p in mapping or p in notree for p in parents):
+            self._finish(rev, parents)  # the common case: parents already processed
             return
         stack: list[tuple[str, tuple[str, ...], int]] = [(rev, parents, 0)]
         while stack:
