@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -167,6 +168,13 @@ def component_context(manifest: Any, comp: Any, entries: Sequence[Any]) -> dict[
         url = url.replace("{version}", "%{version}" if pkg_version == comp.version else comp.version)
         source_url = Verbatim(url)
     dep5, license_parts = rf.dep5_license(comp.license)
+    source_dir = Verbatim("%{name}-%{version}" if pkg_version == comp.version else f"%{{name}}-{comp.version}")
+    github_archive = re.match(r"https://github\.com/[^/]+/([^/]+)/archive/", comp.tarball or "")
+    if github_archive:
+        # GitHub's archive of a tag unpacks to REPO-TAG, without a "v" before a digit.
+        tag = re.sub(r"^v(?=\{version\})", "", comp.tag_pattern).replace("%", "%%").replace("{name}", comp.name)
+        tag = tag.replace("{version}", "%{version}" if pkg_version == comp.version else comp.version)
+        source_dir = Verbatim(f"{github_archive.group(1).replace('%', '%%')}-{tag}")
 
     def files(entries_: Iterable[str], at: str) -> Fields:
         listed = tuple(entries_)
@@ -215,9 +223,11 @@ def component_context(manifest: Any, comp: Any, entries: Sequence[Any]) -> dict[
     # A main package with nothing of its own is not built when subpackages carry everything.
     has_main = bool(pk.files or pk.units or pk.init_scripts or pk.docs or not subpackages)
     packages = ([main] if has_main else []) + subpackages
+    all_files = [*pk.files, *(f for sub in pk.subpackages for f in sub.files)]
     packaging = Fields(
         f"{where}.packaging",
         build_system=pk.build_system,
+        uses_python=pk.build_system == "python" or any("{python3_sitelib}" in f for f in all_files),
         rpm_configure_options=[Verbatim(rf.rpm_option(o, f"{where}.packaging.configure_options")) for o in pk.configure_options],
         deb_configure_options=[Verbatim(rf.deb_option(o, f"{where}.packaging.configure_options")) for o in pk.configure_options],
         rpm_build_requires=_macros(pk.build_requires.rpm),
@@ -260,6 +270,7 @@ def component_context(manifest: Any, comp: Any, entries: Sequence[Any]) -> dict[
             tag_pattern=comp.tag_pattern,
             tarball=comp.tarball,
             source_url=source_url,
+            source_dir=source_dir,
             watch=_watch(comp),
             version_scheme=comp.version_scheme,
         ),

@@ -1,0 +1,65 @@
+"""The real manifest's packaging, checked by the distributions' own tools:
+rpmspec and rpmlint for the spec files, dpkg-source and lintian for debian/."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from releasetool import manifest, render
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    root = Path(__file__).resolve().parent.parent
+    loaded = manifest.load(root / "components.yaml")
+    out = tmp_path_factory.mktemp("real") / "rendered"
+    comps = loaded.select([], all_=True)
+    render.render_all(loaded, comps, out)
+    return out, [c.name for c in comps]
+
+
+def test_every_spec_parses(rendered: tuple[Path, list[str]]) -> None:
+    out, names = rendered
+    for name in names:
+        done = subprocess.run(["rpmspec", "-P", str(out / name / f"{name}.spec")],
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == 0, f"{name}: {done.stderr}"
+        assert f"Name:           {name}" in done.stdout
+
+
+def test_rpmlint_reports_no_errors(rendered: tuple[Path, list[str]], repo_root: Path) -> None:
+    out, names = rendered
+    specs = [str(out / name / f"{name}.spec") for name in names]
+    done = subprocess.run(["rpmlint", "-c", str(repo_root / "rpmlint.toml"), *specs],
+                          capture_output=True, text=True, check=False)
+    assert [line for line in done.stdout.splitlines() if ": E: " in line] == [], done.stdout
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_dpkg_source_and_lintian(rendered: tuple[Path, list[str]], tmp_path: Path) -> None:
+    out, names = rendered
+    dscs = []
+    for name in names:
+        changelog = (out / name / "debian" / "changelog").read_text(encoding="utf-8")
+        version = changelog.split("(", 1)[1].split(")", 1)[0].rsplit("-", 1)[0]
+        tree = tmp_path / f"{name}-{version}"
+        tree.mkdir()
+        (tree / "README").write_text(f"{name} {version}\n")
+        # The orig tarball dpkg-source wants beside the tree, then debian/ added to the tree.
+        with tarfile.open(tmp_path / f"{name}_{version}.orig.tar.gz", "w:gz") as tar:
+            tar.add(tree, arcname=tree.name)
+        shutil.copytree(out / name / "debian", tree / "debian")
+        done = subprocess.run(["dpkg-source", "-b", tree.name], cwd=tmp_path, capture_output=True, text=True,
+                              check=False)
+        assert done.returncode == 0, f"{name}: {done.stdout}{done.stderr}"
+        dscs.append(str(tmp_path / f"{name}_{version}-1.dsc"))
+    done = subprocess.run(["lintian", "--fail-on", "error", *dscs], capture_output=True, text=True, check=False)
+    assert [line for line in done.stdout.splitlines() if line.startswith("E:")] == [], done.stdout
+    assert done.returncode == 0, done.stdout + done.stderr
