@@ -11,14 +11,14 @@ import html5lib
 import jsonschema
 import pytest
 import requests
-from site_helpers import component, write_manifest
+from site_helpers import component, site_data_file, write_manifest
 
 from releasetool.cli import main
 from releasetool.errors import SiteError
 from releasetool.manifest import load
 from releasetool.site import build as site_build
 from releasetool.site import data as site_data
-from releasetool.site.data import ComponentData, Release, SiteData, SourceResult
+from releasetool.site.data import Release
 from releasetool.site.serve import make_server, serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,37 +36,6 @@ def manifest(tmp_path: Path) -> Path:
         component("gizmo", git="https://git.example.org/gizmo.git", version="0.5", released="2022-10-10",
                   tarball="https://example.org/dl/gizmo-{version}.tar.xz"),
     ])
-
-
-def site_data_file(path: Path, **overrides: Any) -> Path:
-    """Discovery data as a run would write it: widget fresh with a newer pre-release, gizmo stale."""
-    widget = ComponentData(
-        name="widget", origin="upstream", checked_at="2024-06-10T12:00:00Z", last_success_at="2024-06-10T12:00:00Z",
-        releases=[
-            Release("1.2.0-rc1", "v1.2.0-rc1", "2024-04-01", prerelease=True),
-            Release("1.1.0", "v1.1.0", "2024-03-01", url="https://github.com/acme/widget/releases/tag/v1.1.0",
-                    files=["widget-1.1.0.tar.gz", "widget-1.1.0.tar.gz.sha256"]),
-            Release("1.0.0", "v1.0.0", "2023-12-01"),
-        ],
-        obs={"version": "1.1.0", "results": {"openSUSE_Tumbleweed/x86_64": "succeeded",
-                                             "openSUSE_Tumbleweed/aarch64": "failed",
-                                             "Debian_12/x86_64": "succeeded"}},
-    )
-    widget.latest_stable, widget.latest_prerelease = widget.releases[1], widget.releases[0]
-    gizmo = ComponentData(
-        name="gizmo", origin="upstream", checked_at="2024-06-10T12:00:00Z", last_success_at="2024-06-07T11:00:00Z",
-        stale=True, errors=["git: git ls-remote failed for https://git.example.org/gizmo.git: not found"],
-        releases=[Release("0.5", "v0.5", "2022-10-10")],
-        sources={"git": SourceResult(url="https://git.example.org/gizmo.git", ok=False,
-                                     checked_at="2024-06-10T12:00:00Z", error="not found")},
-    )
-    gizmo.latest_stable = gizmo.releases[0]
-    data = SiteData(generated_at="2024-06-10T12:00:05Z", mode="online", sources_total=5, sources_failed=1,
-                    components={"widget": widget, "gizmo": gizmo})
-    for key, value in overrides.items():
-        setattr(data, key, value)
-    site_data.save(path, data)
-    return path
 
 
 def validate_site(out: Path) -> dict[str, Any]:
