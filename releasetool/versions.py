@@ -27,6 +27,7 @@ unless asked, pre-releases.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -106,7 +107,13 @@ class RpmEVR:
     release: str | None
 
 
+_RPM_EVR = re.compile(r"(?:([0-9]+):)?([A-Za-z0-9._+~^]+)(?:-([A-Za-z0-9._+~^]+))?")
+
+
 def _parse_rpm(text: str) -> RpmEVR:
+    m = _RPM_EVR.fullmatch(text)
+    if m:  # the common case; anything else goes through the checks that say what is wrong
+        return RpmEVR(int(m.group(1)) if m.group(1) else None, m.group(2), m.group(3))
     _check_common("rpm", text)
     # As rpm's parseEVR: an epoch is a run of digits followed by ':'; the
     # release follows the last '-'.
@@ -154,6 +161,7 @@ def rpmvercmp_key(text: str) -> tuple[tuple[int, Any], ...]:
     return tuple(tokens)
 
 
+@functools.lru_cache(maxsize=8192)
 def _rpm_key(text: str) -> tuple[Any, ...]:
     evr = _parse_rpm(text)
     # rpmverCmp: a missing release sorts before any release ("1.0" < "1.0-~1").
@@ -175,7 +183,13 @@ class DebianVersion:
     revision: str
 
 
+_DEB_SIMPLE = re.compile(r"(?:([0-9]{1,9}):)?([0-9][A-Za-z0-9.+~]*)(?:-([A-Za-z0-9.+~]+))?")
+
+
 def _parse_debian(text: str) -> DebianVersion:
+    m = _DEB_SIMPLE.fullmatch(text)
+    if m:  # no ':' or '-' inside the upstream version: the common case
+        return DebianVersion(int(m.group(1) or 0), m.group(2), m.group(3) or "")
     _check_common("debian", text)
     epoch = 0
     rest = text
@@ -247,6 +261,7 @@ def verrevcmp_key(text: str) -> tuple[Any, ...]:
     return (first, (*rest, (0,)))
 
 
+@functools.lru_cache(maxsize=8192)
 def _debian_key(text: str) -> tuple[Any, ...]:
     v = _parse_debian(text)
     return (v.epoch, verrevcmp_key(v.upstream), verrevcmp_key(v.revision))
@@ -256,6 +271,7 @@ def _debian_key(text: str) -> tuple[Any, ...]:
 # pep440
 # ---------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=8192)
 def _pep440(text: str) -> Any:
     _check_common("pep440", text)
     from packaging.version import InvalidVersion, Version
@@ -313,6 +329,7 @@ def _parse_semver(text: str) -> SemVer:
     return SemVer(int(numbers[0]), int(numbers[1]), int(numbers[2]), prerelease, build_ids)
 
 
+@functools.lru_cache(maxsize=8192)
 def _semver_key(text: str) -> tuple[Any, ...]:
     v = _parse_semver(text)
     if not v.prerelease:
@@ -350,6 +367,12 @@ def sort_key(scheme: str) -> Callable[[str], Any]:
     """A key function: ``sorted(vs, key=sort_key(s))`` orders as :func:`compare`."""
     _check_scheme(scheme)
     return _KEYS[scheme]
+
+
+def clear_caches() -> None:
+    """Forget the parsed versions kept to make repeated comparisons cheap."""
+    for key in _KEYS.values():
+        key.cache_clear()  # type: ignore[attr-defined]
 
 
 def compare(scheme: str, a: str, b: str) -> int:
