@@ -141,7 +141,7 @@ def _collect(loaded: manifest.Manifest, source: Path, out: Path, *, write: bool)
         result.written.append(name)
         if write:
             fsutil.atomic_write(target, payloads[name])
-            log.info("wrote %s", target)
+            log.debug("wrote %s", target)
     for name in sorted(previous - set(payloads)):
         result.removed.append(name)
         if write:

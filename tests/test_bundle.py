@@ -1,0 +1,136 @@
+"""bundle: the download area with every component's latest release."""
+
+from __future__ import annotations
+
+import html.parser
+import io
+import json
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+from test_release_support import Setup, commit, make_setup
+from test_train import make_barfoo
+
+from releasetool import tarball
+from releasetool.cli import main
+
+
+@pytest.fixture
+def released(tmp_path: Path) -> Setup:
+    s = make_setup(tmp_path)
+    make_barfoo(s.root)
+    (s.root / "train.yaml").write_text("releases:\n  libfoo: 1.1.0\n  barfoo: 2.1.0\n")
+    assert main(["train", "--manifest", str(s.manifest), str(s.root / "train.yaml")]) == 0
+    return s
+
+
+def bundle_args(s: Setup, *extra: str) -> list[str]:
+    return ["bundle", "--manifest", str(s.manifest), "--from", str(s.out), "--out", str(s.root / "downloads"), *extra]
+
+
+def test_bundle_collects_latest_releases(released: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(bundle_args(released)) == 0
+    area = released.root / "downloads"
+    assert sorted(p.name for p in area.iterdir()) == [
+        "SHA256SUMS", "barfoo-2.1.0.tar.gz", "index.html", "index.json", "libfoo-1.1.0.tar.gz", "libfoo-1.1.0.tar.xz"]
+    subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=area, check=True)
+    index = json.loads((area / "index.json").read_text())
+    assert [(c["name"], c["version"]) for c in index["components"]] == [("libfoo", "1.1.0"), ("barfoo", "2.1.0")]
+    first = index["components"][0]["files"][0]
+    assert first["name"] == "libfoo-1.1.0.tar.gz"
+    assert first["sha256"] == tarball.file_sha256(area / "libfoo-1.1.0.tar.gz")
+    assert first["size"] == (area / "libfoo-1.1.0.tar.gz").stat().st_size
+    assert first["signature"] is None
+    assert index["missing"] == []
+    # The page is well-formed enough for a parser and links every file.
+    links: list[str] = []
+
+    class Links(html.parser.HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            links.extend(v or "" for k, v in attrs if tag == "a" and k == "href")
+
+    Links().feed((area / "index.html").read_text())
+    assert sorted(set(links)) == ["SHA256SUMS", "barfoo-2.1.0.tar.gz", "libfoo-1.1.0.tar.gz", "libfoo-1.1.0.tar.xz"]
+    assert capsys.readouterr().err == f"{area}: 2 components, wrote 6 files, 0 unchanged, 0 removed\n"
+
+
+def test_unchanged_files_are_not_rewritten(released: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(bundle_args(released)) == 0
+    area = released.root / "downloads"
+    stamps = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in area.iterdir()}
+    capsys.readouterr()
+
+    assert main(bundle_args(released)) == 0
+
+    assert {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in area.iterdir()} == stamps
+    assert capsys.readouterr().err.splitlines() == [
+        f"{area}: 2 components, wrote 0 files, 6 unchanged, 0 removed",
+        "download area is up to date; nothing to do",
+    ]
+
+
+def test_a_new_release_replaces_the_old_files(released: Setup) -> None:
+    assert main(bundle_args(released)) == 0
+    commit(released.repo, {"NEWS": "1.2.0\n"}, "feat: more")
+    assert main(released.args("1.2.0")) == 0
+    assert main(bundle_args(released, "--json")) == 0
+    area = released.root / "downloads"
+    names = sorted(p.name for p in area.iterdir())
+    assert "libfoo-1.2.0.tar.gz" in names and "libfoo-1.1.0.tar.gz" not in names
+
+
+def test_dry_run_writes_nothing(released: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(bundle_args(released, "--dry-run", "--json")) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert len(result["written"]) == 6
+    assert not (released.root / "downloads").exists()
+
+
+def test_missing_release_is_reported(released: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    for path in (released.out / "barfoo-2.1.0").iterdir():
+        path.unlink()
+    capsys.readouterr()
+    assert main(bundle_args(released)) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (f"barfoo 2.1.0: no release in {released.out / 'barfoo-2.1.0'} "
+                      "(run `releasetool release barfoo 2.1.0`)")
+    index = json.loads((released.root / "downloads" / "index.json").read_text())
+    assert index["missing"] == ["barfoo"]
+
+
+def test_nothing_to_bundle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    s = make_setup(tmp_path)
+    assert main(bundle_args(s)) == 2
+    assert capsys.readouterr().err.splitlines()[-2] == f"error: {s.out}: no release of any component to bundle"
+
+
+def test_checksum_mismatch_is_refused(released: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    path = released.out / "libfoo-1.1.0" / "libfoo-1.1.0.tar.gz"
+    path.write_bytes(path.read_bytes() + b"\0")
+    assert main(bundle_args(released)) == 2
+    assert f"error: {path}: sha256 " in capsys.readouterr().err
+    assert not (released.root / "downloads").exists()
+
+
+def test_escaping_tarball_is_refused(released: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    release_dir = released.out / "libfoo-1.1.0"
+    evil = io.BytesIO()
+    with tarfile.open(fileobj=evil, mode="w:gz") as tar:
+        info = tarfile.TarInfo("libfoo-1.1.0/link")
+        info.type = tarfile.SYMTYPE
+        info.linkname = "../../../etc/passwd"
+        tar.addfile(info)
+    path = release_dir / "libfoo-1.1.0.tar.gz"
+    path.write_bytes(evil.getvalue())
+    (release_dir / "SHA256SUMS").unlink()  # no checksum to catch it: the member check must
+
+    assert main(bundle_args(released)) == 2
+
+    err = capsys.readouterr().err.splitlines()
+    assert err[-2] == (f"error: {path}: member 'libfoo-1.1.0/link' is a symlink pointing outside "
+                       "('../../../etc/passwd')")
+    assert not (released.root / "downloads").exists()
