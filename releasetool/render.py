@@ -268,8 +268,7 @@ def component_context(manifest: Any, comp: Any, entries: Sequence[Any]) -> dict[
             dep5_parts=license_parts,
             git=comp.git,
             tag_pattern=comp.tag_pattern,
-            tarball=comp.tarball,
-            source_url=source_url,
+            tarball=source_url,  # Source0: the tarball URL with rpm macros
             source_dir=source_dir,
             watch=_watch(comp),
             version_scheme=comp.version_scheme,
@@ -526,6 +525,19 @@ def _prune_empty(directory: Path, stop: Path) -> None:
 # Many components
 # ---------------------------------------------------------------------------
 
+JOURNAL = ".render-journal"
+
+
+def plan_id(rendered: Sequence[tuple[str, dict[str, bytes]]]) -> str:
+    """Identifies one render run's inputs: the same files for the same components."""
+    digest = hashlib.sha256()
+    for name, files in rendered:
+        digest.update(name.encode() + b"\0")
+        for rel, data in sorted(files.items()):
+            digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()[:16]
+
+
 def render_all(
     manifest: Any,
     components: Sequence[Any],
@@ -549,14 +561,9 @@ def render_all(
     if check or dry_run:
         return [write_rendered(out_dir, name, files, check=check, dry_run=dry_run) for name, files in rendered]
     out = Path(out_dir)
-    digest = hashlib.sha256()
-    for name, files in rendered:
-        digest.update(name.encode() + b"\0")
-        for rel, data in sorted(files.items()):
-            digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
     outcomes = []
     with run_lock(out / ".render.lock", what=f"rendering into {out}"):
-        journal = Journal(out / ".render-journal", digest.hexdigest()[:16])
+        journal = Journal(out / JOURNAL, plan_id(rendered))
         for name, files in rendered:
             if name in journal:
                 log.info("render %s: already written by the interrupted run", name)

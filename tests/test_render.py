@@ -1,0 +1,319 @@
+"""render: escaping filters, missing values, writing, check mode and the CLI (fast tests)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import render_sample as rs
+from debian.changelog import Changelog
+from debian.deb822 import Deb822
+
+from releasetool import manifest, render
+from releasetool import render_filters as rf
+from releasetool.cli import main
+from releasetool.errors import RenderError
+from releasetool.fsutil import Journal
+
+# ---------------------------------------------------------------------------
+# Filters
+# ---------------------------------------------------------------------------
+
+
+def test_spec_text_doubles_percent() -> None:
+    assert rf.spec_text("100% %{name} %(id)") == "100%% %%{name} %%(id)"
+
+
+def test_spec_description_protects_comment_lines_and_wraps() -> None:
+    text = "# not a comment\n  # indented\n\n\n" + "word " * 30
+    lines = rf.spec_description(text).splitlines()
+    assert lines[0] == rf.WORD_JOINER + "# not a comment"
+    assert lines[1] == rf.WORD_JOINER + "  # indented"
+    assert lines[2] == ""  # blank lines collapse to one
+    assert all(len(line) <= 79 for line in lines)
+    assert " ".join(lines[3:]).split() == ["word"] * 30
+
+
+def test_deb_description_folds() -> None:
+    text = "First line.\n\n.dotted\n\tindented by a tab\nHome is ${HOME}, cost $5\nGrüße ☃\n"
+    assert rf.deb_description(text).splitlines() == [
+        " First line.",
+        " .",
+        "  .dotted",
+        "          indented by a tab",
+        f" Home is ${rf.WORD_JOINER}{{HOME}}, cost $5",
+        " Grüße ☃",
+    ]
+
+
+def test_one_line_fields() -> None:
+    assert rf.one_line("  A summary\n  on two lines. ") == "A summary on two lines"
+    assert rf.deb_field("uses ${misc:Depends}") == f"uses ${rf.WORD_JOINER}{{misc:Depends}}"
+
+
+def test_changelog_dates() -> None:
+    when = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
+    assert rf.rpm_date(when) == "Wed Nov 25 2026"
+    assert rf.deb_date(when) == "Wed, 25 Nov 2026 12:00:00 +0000"
+    assert rf.rpm_date(dt.date(2026, 3, 2)) == "Mon Mar 02 2026"
+
+
+@pytest.mark.parametrize(("upstream", "packaged"), [
+    ("2.0.8", "2.0.8"), ("1.0rc1", "1.0~rc1"), ("1.0.0-rc.1", "1.0.0~rc.1"), ("3.0.2", "3.0.2"),
+])
+def test_package_version(upstream: str, packaged: str) -> None:
+    assert rf.package_version(upstream) == packaged
+
+
+def test_paths() -> None:
+    assert rf.rpm_path("{libdir}/libqb.so.*") == "%{_libdir}/libqb.so.*"
+    assert rf.rpm_path("%config(noreplace) {sysconfdir}/x") == "%config(noreplace) %{_sysconfdir}/x"
+    assert rf.rpm_path("%dir %attr(750, root, haclient) {localstatedir}/lib/x") == \
+        "%dir %attr(750, root, haclient) %{_localstatedir}/lib/x"
+    assert rf.rpm_path("{datadir}/100%") == "%{_datadir}/100%%"
+    assert rf.deb_path("{libdir}/libqb.so.*") == "usr/lib/${DEB_HOST_MULTIARCH}/libqb.so.*"
+    assert rf.deb_path("%dir %attr(750, root, haclient) {localstatedir}/lib/x/") == "var/lib/x"
+    assert rf.deb_path("{unitdir}/a.service") == "${env:DEB_SYSTEMD_UNITDIR}/a.service"
+    assert rf.deb_option("--with-initdir={initddir}") == "--with-initdir=/etc/init.d"
+    assert rf.deb_option("--with-x=$HOME") == "--with-x=$$HOME"
+    with pytest.raises(RenderError, match=r"unknown placeholder \{bogus\}"):
+        rf.rpm_path("{bogus}/x")
+
+
+def test_dep5_license() -> None:
+    assert rf.dep5_license("GPL-2.0-or-later AND LGPL-2.1-or-later") == (
+        "GPL-2+ and LGPL-2.1+", [("GPL-2+", "GPL-2"), ("LGPL-2.1+", "LGPL-2.1")])
+    assert rf.dep5_license("GPL-2.0-or-later WITH Autoconf-exception-2.0")[0] == "GPL-2+ with Autoconf exception"
+    assert rf.dep5_license("MIT")[1] == [("Expat", "")]
+
+
+# ---------------------------------------------------------------------------
+# render_component
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> manifest.Manifest:
+    return manifest.load(rs.make_project(tmp_path / "project"))
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_render_component_paths_and_purity(sample: manifest.Manifest, tmp_path: Path) -> None:
+    comp = sample.get(rs.NAME)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    files = render.render_component(sample, comp)
+    assert sorted(files) == [
+        "debian/changelog", "debian/control", "debian/copyright", "debian/rules", "debian/sample-hello-tools.install",
+        "debian/sample-hello.docs", "debian/sample-hello.install", "debian/source/format", "debian/watch",
+        "sample-hello.spec",
+    ]
+    assert all(isinstance(v, bytes) for v in files.values())
+    assert render.render_component(sample, comp) == files  # deterministic
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # wrote nothing
+    assert sorted(render.render_component(sample, comp, formats=("spec",))) == ["sample-hello.spec"]
+
+
+def test_control_and_changelog_parse(sample: manifest.Manifest) -> None:
+    files = render.render_component(sample, sample.get(rs.NAME), formats=("debian",))
+    stanzas = list(Deb822.iter_paragraphs(files["debian/control"].decode("utf-8")))
+    assert [s.get("Source") or s["Package"] for s in stanzas] == ["sample-hello", "sample-hello", "sample-hello-tools"]
+    assert stanzas[0]["Build-Depends"].split(",")[0].strip() == "debhelper-compat (= 13)"
+    assert stanzas[0]["Rules-Requires-Root"] == "no"
+    assert stanzas[1]["Description"].splitlines()[0] == "Greets the world 100% of the time"
+    changelog = Changelog(files["debian/changelog"].decode("utf-8"), strict=True)
+    assert [str(block.version) for block in changelog] == ["1.2.3-1", "1.2.2-1"]
+    assert changelog[1].author == "Jörg Müller <joerg@example.org>"
+    assert files["debian/source/format"] == b"3.0 (quilt)\n"
+    assert files["debian/sample-hello.install"].decode().splitlines() == [
+        "usr/bin/sample-hello", "${env:DEB_SYSTEMD_UNITDIR}/sample-hello.service", "etc/init.d/sample-hello"]
+
+
+def test_changelog_is_checked_by_dpkg(sample: manifest.Manifest, tmp_path: Path) -> None:
+    files = render.render_component(sample, sample.get(rs.NAME), formats=("debian",))
+    (tmp_path / "changelog").write_bytes(files["debian/changelog"])
+    done = subprocess.run(["dpkg-parsechangelog", "-l", str(tmp_path / "changelog"), "-S", "Version"],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "1.2.3-1" and done.stderr == ""
+
+
+def test_watch_follows_tarball_and_tags(sample: manifest.Manifest, repo_root: Path) -> None:
+    watch = render.render_component(sample, sample.get(rs.NAME), formats=("debian",))["debian/watch"].decode()
+    assert watch == "version=4\nhttps://example.org/releases/ sample-hello-(\\d[\\d.]*)\\.tar\\.gz\n"
+    real = manifest.load(repo_root / "components.yaml")
+    pacemaker = render.render_component(real, real.get("pacemaker"), formats=("debian",))["debian/watch"].decode()
+    assert "https://github.com/ClusterLabs/pacemaker/tags .*/archive/refs/tags/Pacemaker-(\\d[\\d.]*)\\.tar\\.gz" \
+        in pacemaker
+
+
+def test_github_archive_directory(repo_root: Path) -> None:
+    real = manifest.load(repo_root / "components.yaml")
+    spec = render.render_component(real, real.get("pacemaker"), formats=("spec",))["pacemaker.spec"].decode()
+    assert "%autosetup -p1 -n pacemaker-Pacemaker-%{version}\n" in spec
+
+
+def test_missing_tarball_names_component_and_field(sample: manifest.Manifest, tmp_path: Path) -> None:
+    _edit(sample.path, "    tarball: https://example.org/releases/{name}-{version}.tar.gz\n", "")
+    loaded = manifest.load(sample.path)
+    with pytest.raises(RenderError) as info:
+        render.render_component(loaded, loaded.get(rs.NAME))
+    assert info.value.message.startswith("sample-hello: templates/spec/base.spec.j2:")
+    assert info.value.message.endswith(": no value for components[sample-hello].tarball")
+
+
+def test_missing_packager_names_the_history_entry(sample: manifest.Manifest) -> None:
+    history_file = sample.path.parent / "history" / f"{rs.NAME}.json"
+    data = json.loads(history_file.read_text())
+    data["releases"][1]["packager"] = ""
+    history_file.write_text(json.dumps(data))
+    _edit(sample.path, f"  packager: {rs.PACKAGER}\n", "")
+    loaded = manifest.load(sample.path)
+    with pytest.raises(RenderError, match=r"no value for history/sample-hello.json\[1\.2\.2\]\.packager"):
+        render.render_component(loaded, loaded.get(rs.NAME))
+
+
+def test_component_template_beside_the_manifest(sample: manifest.Manifest) -> None:
+    spec_dir = sample.path.parent / "templates" / "spec"
+    spec_dir.mkdir(parents=True)
+    (spec_dir / f"{rs.NAME}.spec.j2").write_text(
+        '{% extends "spec/base.spec.j2" %}\n{% block check %}\n\n%check\n# {{ c.summary }}\n{% endblock %}\n')
+    spec = render.render_component(sample, sample.get(rs.NAME), formats=("spec",))[f"{rs.NAME}.spec"].decode()
+    assert "\n%check\n# Greets the world 100%% of the time\n" in spec
+    assert "make -n check" not in spec
+
+
+def test_template_syntax_error(sample: manifest.Manifest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = tmp_path / "broken"
+    (broken / "spec").mkdir(parents=True)
+    (broken / "spec" / "base.spec.j2").write_text("Name: {{ c.name }\n")
+    monkeypatch.setenv("RELEASETOOL_TEMPLATES", str(broken))
+    with pytest.raises(RenderError, match=r"base.spec.j2:1: template syntax error"):
+        render.render_component(sample, sample.get(rs.NAME), formats=("spec",))
+
+
+def test_unknown_format(sample: manifest.Manifest) -> None:
+    with pytest.raises(RenderError, match="unknown packaging format 'arch'"):
+        render.render_component(sample, sample.get(rs.NAME), formats=("arch",))
+
+
+# ---------------------------------------------------------------------------
+# write_rendered
+# ---------------------------------------------------------------------------
+
+
+def test_write_rendered_writes_keeps_and_removes(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    files = {"x.spec": b"spec\n", "debian/rules": b"#!/usr/bin/make -f\n", "debian/a.install": b"usr/bin/a\n"}
+    first = render.write_rendered(out, "x", files)
+    assert sorted(first.written) == sorted(files) and first.unchanged == []
+    assert (out / "x" / "debian" / "rules").stat().st_mode & 0o777 == 0o755
+    assert (out / "x" / "x.spec").stat().st_mode & 0o777 == 0o644
+    keep = out / "x" / "debian" / "patches" / "local.patch"  # not ours: never touched
+    keep.parent.mkdir()
+    keep.write_text("patch\n")
+    inode = (out / "x" / "x.spec").stat().st_ino
+
+    second = render.write_rendered(out, "x", {"x.spec": b"spec\n", "debian/rules": b"#!/usr/bin/make -f\n"})
+    assert second.written == [] and second.removed == ["debian/a.install"]
+    assert (out / "x" / "x.spec").stat().st_ino == inode  # unchanged file not rewritten
+    assert not (out / "x" / "debian" / "a.install").exists()
+    assert keep.read_text() == "patch\n"
+
+    # Rendering only the spec leaves the debian/ files alone.
+    third = render.write_rendered(out, "x", {"x.spec": b"new spec\n"})
+    assert third.written == ["x.spec"] and third.removed == []
+    assert (out / "x" / "debian" / "rules").exists()
+
+
+def test_write_rendered_check_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    render.write_rendered(out, "x", {"x.spec": b"spec\n", "debian/a.install": b"a\n"})
+    snapshot = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    outcome = render.write_rendered(out, "x", {"x.spec": b"changed\n", "debian/b.install": b"b\n"}, check=True)
+    assert outcome.differing == ["debian/a.install", "debian/b.install", "x.spec"]
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == snapshot
+
+
+def test_write_rendered_refuses_escaping_paths(tmp_path: Path) -> None:
+    with pytest.raises(RenderError, match="refusing to write"):
+        render.write_rendered(tmp_path, "x", {"../evil": b""})
+
+
+def test_render_all_resumes_from_journal(sample: manifest.Manifest, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    comps = [sample.get(rs.NAME)]
+    outcomes = render.render_all(sample, comps, out)
+    assert outcomes[0].written and not (out / ".render-journal").exists()
+    # A run killed after writing: its journal says the component is done, for the same inputs.
+    (out / rs.NAME / f"{rs.NAME}.spec").write_text("edited by hand\n")
+    files = render.render_component(sample, comps[0])
+    Journal(out / render.JOURNAL, render.plan_id([(rs.NAME, files)])).record(rs.NAME)
+    resumed = render.render_all(sample, comps, out)
+    assert resumed[0].written == []  # skipped: recorded as done by the interrupted run
+    assert not (out / ".render-journal").exists()
+    again = render.render_all(sample, comps, out)
+    assert again[0].written == [f"{rs.NAME}.spec"]  # a fresh run restores the file
+
+
+# ---------------------------------------------------------------------------
+# CLI
+# ---------------------------------------------------------------------------
+
+
+def test_cli_render_check_and_dry_run(sample: manifest.Manifest, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "rendered"
+    args = ["--manifest", str(sample.path), "render", rs.NAME, "--out", str(out)]
+    assert main([*args, "--dry-run"]) == 0
+    captured = capsys.readouterr()
+    assert not out.exists()
+    assert f"{out / rs.NAME / (rs.NAME + '.spec')}" in captured.out.splitlines()
+    assert captured.err == f"render {rs.NAME}: would write 10, unchanged 0 ({out / rs.NAME})\n"
+
+    assert main(args) == 0
+    assert capsys.readouterr().err == f"render {rs.NAME}: wrote 10, unchanged 0 ({out / rs.NAME})\n"
+    assert main([*args, "--check"]) == 0
+    assert capsys.readouterr().err == f"render: 1 component up to date in {out}\n"
+
+    (out / rs.NAME / "debian" / "watch").write_text("stale\n")
+    assert main([*args, "--check"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == f"{out / rs.NAME / 'debian' / 'watch'}\n"
+    assert captured.err == f"render: 1 file differs from the templates; run `releasetool render {rs.NAME}` to update\n"
+
+
+def test_cli_json(sample: manifest.Manifest, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "rendered"
+    assert main(["--manifest", str(sample.path), "render", "--all", "--out", str(out), "--format", "spec",
+                 "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data == [{"name": rs.NAME, "directory": str(out / rs.NAME), "written": [f"{rs.NAME}.spec"],
+                     "unchanged": [], "removed": [], "check": False}]
+    assert sorted(os.listdir(out / rs.NAME)) == [".rendered.json", f"{rs.NAME}.spec"]
+
+
+def test_cli_bad_input(sample: manifest.Manifest, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--manifest", str(sample.path), "render"]) == 2
+    assert capsys.readouterr().err == (
+        "error: render needs component names or --all (not both)\n"
+        "hint: e.g. `releasetool render libqb` or `releasetool render --all`\n")
+    assert main(["--manifest", str(sample.path), "render", "sample-helo"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {sample.path}: no component named 'sample-helo' (did you mean 'sample-hello'?)\n"
+        "hint: `releasetool list` shows every component\n")
+    _edit(sample.path, "    tarball: https://example.org/releases/{name}-{version}.tar.gz\n", "")
+    out = tmp_path / "rendered"
+    assert main(["--manifest", str(sample.path), "render", rs.NAME, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("error: sample-hello: templates/spec/base.spec.j2:")
+    assert err[0].endswith(": no value for components[sample-hello].tarball")
+    assert err[1] == "hint: add the field to component 'sample-hello' in the manifest (or guard it in the template)"
+    assert not out.exists()  # nothing half-written
