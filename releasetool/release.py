@@ -333,6 +333,13 @@ def check_release(
         refuse(f"version {version} is not greater than the latest release {latest_any.version} "
                f"(tag {latest_any.tag})", forceable=True)
 
+    if latest_any and tag not in all_tags:
+        previous_commit = proc.git(top, "rev-parse", "--verify", "-q", f"refs/tags/{latest_any.tag}^{{commit}}",
+                                   check=False)
+        if previous_commit == commit:
+            refuse(f"HEAD {commit[:12]} is the commit of the previous release {latest_any.tag}; "
+                   "there is nothing new to release", forceable=True)
+
     tag_exists = tag in all_tags
     if tag_exists:
         tagged = proc.git(top, "rev-parse", "--verify", "-q", f"refs/tags/{tag}^{{commit}}", check=False)

@@ -178,6 +178,15 @@ def test_manifest_ahead_of_the_tags(setup: Setup, capsys: pytest.CaptureFixture[
                       "(--force overrides)")
 
 
+def test_nothing_new_since_the_previous_release(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    git(setup.repo, "reset", "-q", "--hard", "v1.0.0")
+    head = git(setup.repo, "rev-parse", "HEAD")
+    assert main(setup.args("1.1.0")) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[1] == (f"  libfoo: HEAD {head[:12]} is the commit of the previous release v1.0.0; there is nothing new "
+                      "to release (--force overrides)")
+
+
 def test_tag_on_another_commit_is_refused(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
     git(setup.repo, "tag", "-a", "v1.1.0", "-m", "early", "HEAD~1")
     other = git(setup.repo, "rev-parse", "HEAD~1")
