@@ -104,6 +104,7 @@ class Packaging:
     files: tuple[str, ...] = ()
     section: str = "admin"
     arch: str = "any"
+    deb_name: str = ""  # the Debian name of the main binary package; "" means the component's name
     subpackages: tuple[Subpackage, ...] = ()
 
 @dataclass(frozen=True)
@@ -138,12 +139,19 @@ class Component:
     targets: tuple[str, ...]
     split: SplitSource | None
     packaging: Packaging
+    ignore_tags: tuple[str, ...] = ()  # fnmatch patterns of tags that are not releases
     notes: str = ""
     line: int = 0
 
     @property
     def active(self) -> bool:
         return self.status == "active"
+
+    def is_ignored_tag(self, tag: str) -> bool:
+        """A tag the manifest says is not a release (a stray or mistaken tag upstream)."""
+        import fnmatch
+
+        return any(fnmatch.fnmatchcase(tag, pattern) for pattern in self.ignore_tags)
 
     def tag_for(self, version: str) -> str:
         return self.tag_pattern.replace("{version}", version).replace("{name}", self.name)
@@ -297,6 +305,7 @@ PACKAGING = {
     "files": Field("list", items="str"),
     "section": Field("str"),
     "arch": Field("str", check=_one_of(("any", "all"))),
+    "deb_name": Field("str", check=_name),
     "subpackages": Field("list", items=SUBPACKAGE),
 }
 
@@ -328,6 +337,7 @@ COMPONENT = {
     "tarball_formats": Field("list", items="str"),
     "depends": Field("list", items="str"),
     "obs_package": Field("str", check=_name),
+    "ignore_tags": Field("list", items="str"),
     "targets": Field("list", items="str"),
     "split": Field("map", schema=SPLIT),
     "packaging": Field("map", schema=PACKAGING),
@@ -752,6 +762,7 @@ def _component(c: Any, targets: dict[str, Target]) -> Component:
         files=_strs(pk.get("files")),
         section=str(pk.get("section", "admin")),
         arch=str(pk.get("arch", "any")),
+        deb_name=str(pk.get("deb_name", name)),
         subpackages=tuple(
             Subpackage(
                 name=str(s["name"]),
@@ -784,6 +795,7 @@ def _component(c: Any, targets: dict[str, Target]) -> Component:
         targets=_strs(c.get("targets")) or tuple(targets),
         split=split,
         packaging=packaging,
+        ignore_tags=_strs(c.get("ignore_tags")),
         notes=_text(c.get("notes")),
         line=_node_pos(c)[0] + 1,
     )

@@ -29,6 +29,8 @@ KNOWN_LICENSES = frozenset(
         "MIT",
         "MPL-2.0",
         "Python-2.0",
+        "Ruby",
+        "curl",
         "Zlib",
     }
 )
