@@ -504,6 +504,20 @@ def upstream_order_form(scheme: str, version: str) -> str:
     return ordered
 
 
+def repository_tags(repo: str) -> list[str]:
+    """The tag names of the git repository at ``repo`` (refs/tags/ stripped)."""
+    from releasetool import proc
+    from releasetool.errors import CommandError, GitError
+
+    try:
+        listed = proc.git(repo, "for-each-ref", "--format=%(refname:strip=2)", "refs/tags")
+    except CommandError as exc:
+        tail = exc.stderr_tail.strip().splitlines()
+        raise GitError(f"{repo}: cannot list tags: {tail[-1] if tail else f'git exited with {exc.returncode}'}",
+                       hint="give the path of a git repository (a clone of the component)") from None
+    return [line for line in listed.splitlines() if line]
+
+
 @dataclass(frozen=True)
 class TagVersion:
     tag: str

@@ -6,6 +6,7 @@ import io
 import itertools
 import json
 import random
+import re
 import string
 import subprocess
 from collections.abc import Callable
@@ -755,3 +756,63 @@ def test_help_has_examples() -> None:
     for name, sub in actions.items():
         text = sub.format_help()
         assert "examples:" in text and "exit status:" in text, name
+
+
+def _repo_with_tags(path: Path, tags: list[str]) -> Path:
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "first"], cwd=path, check=True)
+    for tag in tags:
+        subprocess.run(["git", "tag", tag], cwd=path, check=True)
+    return path
+
+
+def test_cli_latest_from_component_and_repo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = _repo_with_tags(tmp_path / "corosync", ["v3.1.8", "v3.1.9", "v3.1.10-rc1", "rolling", "needle-1.0"])
+    manifest = str(Path(__file__).parent / "manifests" / "good.yaml")
+    assert main(["versions", "latest", "--manifest", manifest, "-c", "corosync", "--repo", str(repo)]) == 0
+    assert capsys.readouterr().out == "3.1.9\n"
+    assert main(["versions", "latest", "--manifest", manifest, "-c", "corosync", "--repo", str(repo), "--pre",
+                 "v3.2.0-rc1"]) == 0
+    assert capsys.readouterr().out == "3.2.0-rc1\n"
+    assert versions.repository_tags(str(repo)) == ["needle-1.0", "rolling", "v3.1.10-rc1", "v3.1.8", "v3.1.9"]
+
+
+def test_cli_latest_argument_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["versions", "latest", "-s", "rpm", "v1.0"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: versions latest needs --scheme and --pattern, or --component",
+        "hint: e.g. --scheme rpm --pattern 'v{version}', or --component corosync",
+    ]
+    assert main(["versions", "latest", "-s", "rpm", "-p", "v{version}"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: versions latest needs tags: TAG arguments, '-' to read them from stdin, or --repo PATH",
+        "hint: e.g. git tag | releasetool versions latest ... -",
+    ]
+    missing = tmp_path / "nothing"
+    missing.mkdir()
+    assert main(["versions", "latest", "-s", "rpm", "-p", "v{version}", "--repo", str(missing)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {missing}: cannot list tags: fatal: not a git repository (or any of the parent directories): .git",
+        "hint: give the path of a git repository (a clone of the component)",
+    ]
+
+
+@given(text=st.text(alphabet="0123456789aZ.:-~^_+/ é", max_size=10))
+@settings(max_examples=300, deadline=None)
+def test_fast_paths_accept_what_the_checks_accept(text: str) -> None:
+    """The regular expressions that take common versions quickly agree with the full checks."""
+    never = re.compile(r"(?!)")
+    for scheme, parser, attr in (("rpm", versions._parse_rpm, "_RPM_EVR"), ("debian", versions._parse_debian, "_DEB_SIMPLE")):
+        try:
+            fast: object = parser(text)
+        except VersionError as exc:
+            fast = str(exc)
+        saved = getattr(versions, attr)
+        setattr(versions, attr, never)
+        try:
+            slow: object = parser(text)
+        except VersionError as exc:
+            slow = str(exc)
+        finally:
+            setattr(versions, attr, saved)
+        assert fast == slow, (scheme, text)

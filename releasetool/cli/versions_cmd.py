@@ -80,18 +80,22 @@ examples:
   releasetool versions latest --pre --scheme rpm --pattern 'Pacemaker-{version}' \\
       Pacemaker-2.1.9 Pacemaker-3.0.0 Pacemaker-3.0.1-rc1            # 3.0.1-rc1
   git -C corosync tag | releasetool versions latest --scheme rpm --pattern 'v{version}' -
+  releasetool versions latest --component corosync --repo ../corosync   # scheme and pattern from the manifest
   git ls-remote --tags --refs URL | sed 's,.*refs/tags/,,' | releasetool versions latest ... -
 
-exit status: 0 found, 1 no tag matched, 2 bad pattern or scheme.
+exit status: 0 found, 1 no tag matched, 2 bad pattern, scheme, component or repository.
 """,
     )
-    _scheme_option(p)
-    _pattern_options(p)
+    _scheme_option(p, required=False)
+    _pattern_options(p, required=False)
+    p.add_argument("-c", "--component", metavar="NAME",
+                   help="take the scheme, tag pattern and name from this component of the manifest")
+    p.add_argument("--repo", metavar="PATH", help="also read the tags of this git repository")
     p.add_argument("--pre", action="store_true", help="include pre-releases")
     p.add_argument("--tag", action="store_true", help="print the tag instead of its version")
     p.add_argument("--json", action="store_true",
                    help="print the choice, every candidate and every ignored tag with the reason as JSON")
-    p.add_argument("tags", metavar="TAG", nargs="+", help="tag names; '-' reads more, one a line, from stdin")
+    p.add_argument("tags", metavar="TAG", nargs="*", help="tag names; '-' reads more, one a line, from stdin")
     p.set_defaults(run=run_latest)
 
     p = common.add_command(
@@ -130,12 +134,12 @@ exit status: 0 printed, 2 the version cannot form a tag.
     p.set_defaults(run=run_tag)
 
 
-def _scheme_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-s", "--scheme", required=True, choices=SCHEMES, help="version scheme (see below)")
+def _scheme_option(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    p.add_argument("-s", "--scheme", required=required, choices=SCHEMES, help="version scheme (see below)")
 
 
-def _pattern_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-p", "--pattern", required=True,
+def _pattern_options(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    p.add_argument("-p", "--pattern", required=required,
                    help="tag pattern with {version} once and optionally {name}, e.g. 'v{version}'")
     p.add_argument("--name", help="component name, for patterns using {name}")
 
@@ -169,15 +173,30 @@ def run_compare(args: argparse.Namespace) -> int:
 
 def run_latest(args: argparse.Namespace) -> int:
     from releasetool import versions
+    from releasetool.errors import VersionError
 
+    scheme, pattern, name = args.scheme, args.pattern, args.name
+    if args.component:
+        from releasetool import manifest
+
+        comp = manifest.load(common.manifest_path(args)).get(args.component)
+        scheme, pattern, name = scheme or comp.version_scheme, pattern or comp.tag_pattern, name or comp.name
+    if not scheme or not pattern:
+        raise VersionError("versions latest needs --scheme and --pattern, or --component",
+                           hint="e.g. --scheme rpm --pattern 'v{version}', or --component corosync")
     tags = _with_stdin(args.tags)
-    scan = versions.scan_tags(args.scheme, args.pattern, tags, name=args.name)
+    if args.repo:
+        tags += versions.repository_tags(args.repo)
+    elif not args.tags:
+        raise VersionError("versions latest needs tags: TAG arguments, '-' to read them from stdin, or --repo PATH",
+                           hint="e.g. git tag | releasetool versions latest ... -")
+    scan = versions.scan_tags(scheme, pattern, tags, name=name)
     candidates = [tv for tv in scan.versions if args.pre or not tv.prerelease]
     chosen = candidates[-1] if candidates else None
     if args.json:
         common.print_json({
-            "scheme": args.scheme,
-            "pattern": args.pattern,
+            "scheme": scheme,
+            "pattern": pattern,
             "stable_only": not args.pre,
             "latest": chosen.__dict__ if chosen else None,
             "candidates": [tv.__dict__ for tv in scan.versions],
@@ -186,8 +205,8 @@ def run_latest(args: argparse.Namespace) -> int:
     if chosen is None:
         kind = "version" if args.pre else "stable version"
         count = len(tags)
-        print(f"error: no {kind} among {count} tag{'s' if count != 1 else ''} matching {args.pattern!r}"
-              f" under the {args.scheme} scheme", file=sys.stderr)
+        print(f"error: no {kind} among {count} tag{'s' if count != 1 else ''} matching {pattern!r}"
+              f" under the {scheme} scheme", file=sys.stderr)
         pres = len(scan.versions)
         hint = (f"{pres} pre-release{'s' if pres != 1 else ''} matched: pass --pre to include them" if pres
                 else "check the pattern against `git tag` (-v lists every ignored tag with the reason)")
