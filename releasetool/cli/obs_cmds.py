@@ -45,6 +45,190 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     s.add_argument("--faults", metavar="FILE", help="a fault plan (YAML or JSON) to inject errors")
     s.set_defaults(run=run_serve)
 
+    s = common.add_command(obs_sub, "submit", help="submit rendered packaging to an OBS project",
+                           description=SUBMIT_DESCRIPTION, epilog=SUBMIT_EPILOG)
+    s.add_argument("names", nargs="*", metavar="NAME", help="components to submit")
+    s.add_argument("--all", action="store_true", help="every active component, in dependency order")
+    _connection_options(s)
+    s.add_argument("--message", "-m", default="", help="the commit message")
+    s.add_argument("--tarballs", metavar="DIR", help="directory holding release tarballs to upload with the packages")
+    s.add_argument("--jobs", "-j", type=int, default=4, help="packages submitted at once (default: 4)")
+    s.add_argument("--dry-run", action="store_true", help="show what would change; only reads from the server")
+    s.add_argument("--wait", action="store_true", help="then wait for the builds of what was submitted")
+    s.add_argument("--timeout", type=float, default=3600, help="seconds --wait waits at most (default: 3600)")
+    s.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
+    s.set_defaults(run=run_submit)
+
+    s = common.add_command(obs_sub, "status", help="build results of submitted packages",
+                           description=STATUS_DESCRIPTION, epilog=STATUS_EPILOG)
+    s.add_argument("names", nargs="*", metavar="NAME", help="components (default: every active one)")
+    _connection_options(s)
+    s.add_argument("--wait", action="store_true", help="poll until every result is final")
+    s.add_argument("--timeout", type=float, default=3600, help="seconds --wait waits at most (default: 3600)")
+    s.add_argument("--interval", type=float, default=5.0, help="seconds between polls (default: 5)")
+    s.add_argument("--logs", metavar="DIR", help="save every finished build's log into DIR")
+    s.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    s.set_defaults(run=run_status)
+
+    s = common.add_command(obs_sub, "submitreq", help="create a submit request to a distribution project",
+                           description=SUBMITREQ_DESCRIPTION)
+    s.add_argument("name", metavar="NAME", help="the component")
+    s.add_argument("--to", required=True, metavar="PRJ", help="the target project")
+    _connection_options(s)
+    s.add_argument("--message", "-m", default="", help="the request description")
+    s.add_argument("--dry-run", action="store_true", help="show what would be done")
+    s.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
+    s.set_defaults(run=run_submitreq)
+
+
+SUBMIT_DESCRIPTION = """\
+Submit components to the openSUSE Build Service through osc's library: the
+project meta gets one repository per distribution target of the manifest
+(an unchanged meta is not rewritten), each package gets its meta (title,
+description, URL) and the files `releasetool render` produces: NAME.spec,
+debian.tar.xz with a NAME.dsc for OBS's debtransform, and the release tarball
+from --tarballs (else a _service fetching it).  Only files whose md5 differs
+from the server's listing are uploaded, files no longer produced are deleted,
+and one commit is made per changed package; an unchanged package makes none.
+An interrupted run is finished by running it again.
+"""
+
+SUBMIT_EPILOG = """\
+Credentials come from oscrc (osc's credentials managers) or --config FILE;
+they are never printed.  The project defaults to distribution.obs_project and
+the API URL to distribution.obs_apiurl of the manifest.
+
+exit status: 0 submitted (and with --wait, every build succeeded), 1 a service
+or build failure, 2 bad input, 3 builds still pending when --wait timed out.
+"""
+
+STATUS_DESCRIPTION = """\
+Show the build results of components per repository and arch, for the latest
+revision of each package: a result that is dirty, or built from older sources,
+is pending.  With --wait, poll until every result is final.  For each failed
+build the tail of its log is shown.
+"""
+
+STATUS_EPILOG = """\
+exit status: 0 every build succeeded, 1 a build failed (or is broken or
+unresolvable), 3 results still pending (with --wait: the timeout passed).
+"""
+
+SUBMITREQ_DESCRIPTION = """\
+Create a submit request from the community project to a distribution project
+for the latest sources of a component, and print its id.  An open request for
+the same sources is reused, not duplicated; one for older sources is
+superseded by the new one.
+"""
+
+
+def _connection_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--project", metavar="PRJ", help="the OBS project (default: distribution.obs_project)")
+    p.add_argument("--apiurl", "-A", metavar="URL", help="the OBS API (default: distribution.obs_apiurl)")
+    p.add_argument("--config", metavar="OSCRC", help="the osc configuration file (default: osc's own lookup)")
+
+
+def _api_and_manifest(args: argparse.Namespace) -> tuple[object, object, str]:
+    from releasetool import manifest
+    from releasetool.obs.api import Api, Settings
+
+    loaded = manifest.load(common.manifest_path(args))
+    apiurl = args.apiurl or loaded.distribution.obs_apiurl
+    api = Api(Settings(apiurl=apiurl, config=args.config))
+    return loaded, api, args.project or loaded.distribution.obs_project
+
+
+def run_submit(args: argparse.Namespace) -> int:
+    from releasetool.errors import ReleasetoolError
+    from releasetool.obs import client
+
+    if not args.names and not args.all:
+        raise ReleasetoolError("obs submit: name components or use --all", hint="e.g. releasetool obs submit --all")
+    loaded, api, project = _api_and_manifest(args)
+    report = client.submit(loaded, args.names, all_=args.all, project=project, api=api,  # type: ignore[arg-type]
+                           message=args.message, dry_run=args.dry_run, tarball_dir=args.tarballs, jobs=args.jobs)
+    code = 0
+    status_report = None
+    if args.wait and not args.dry_run:
+        from releasetool.obs import follow
+
+        status_report = follow.status(api, project, [p.package for p in report.packages], wait=True,  # type: ignore[arg-type]
+                                      timeout=args.timeout)
+        code = status_report.exit_code
+    if args.json:
+        data = report.to_json()
+        if status_report is not None:
+            data["status"] = status_report.to_json()
+        common.print_json(data)
+    else:
+        rows = [[p.package, p.action, p.rev or "-", p.srcmd5[:12] or "-", ",".join(p.uploaded) or "-",
+                 ",".join(p.deleted) or "-"] for p in report.packages]
+        common.print_table(["PACKAGE", "ACTION", "REV", "SRCMD5", "UPLOADED", "DELETED"], rows)
+        if status_report is not None:
+            _print_status(status_report)
+    changed = sum(1 for p in report.packages if p.action != "unchanged")
+    import logging
+
+    logging.getLogger("releasetool").info(
+        "obs submit: %s%d of %d packages %s in %s (%d HTTP requests)", "dry run: " if args.dry_run else "",
+        changed, len(report.packages), "would change" if args.dry_run else "changed", project, report.requests)
+    return code
+
+
+def _print_status(report: object) -> None:
+    results = report.results  # type: ignore[attr-defined]
+    rows = [[r.package, r.repository, r.arch, r.code + (" (dirty)" if r.dirty else "")
+             + ("" if r.current else " (older sources)"), r.state] for r in results]
+    common.print_table(["PACKAGE", "REPOSITORY", "ARCH", "CODE", "STATE"], rows)
+    for r in results:
+        if r.state == "failed":
+            print(f"{r.package} {r.repository}/{r.arch}: {r.code}{': ' + r.details if r.details else ''}",
+                  file=sys.stderr)
+            for line in r.log_tail.splitlines():
+                print(f"  | {line}", file=sys.stderr)
+    if report.timed_out:  # type: ignore[attr-defined]
+        pending = [f"{r.package} {r.repository}/{r.arch}" for r in results if r.state == "pending"]
+        print(f"error: timed out waiting for builds; still pending: {', '.join(pending)}", file=sys.stderr)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from releasetool.obs import follow
+
+    loaded, api, project = _api_and_manifest(args)
+    comps = loaded.select(args.names, all_=not args.names)  # type: ignore[attr-defined]
+    report = follow.status(api, project, [c.obs_package for c in comps], wait=args.wait,  # type: ignore[arg-type]
+                           timeout=args.timeout, interval=args.interval, logs_dir=args.logs)
+    if args.json:
+        common.print_json(report.to_json())
+    else:
+        _print_status(report)
+    return report.exit_code
+
+
+def run_submitreq(args: argparse.Namespace) -> int:
+    from releasetool.obs import follow
+
+    loaded, api, project = _api_and_manifest(args)
+    comp = loaded.get(args.name)  # type: ignore[attr-defined]
+    outcome = follow.submit_request(api, project, comp.obs_package, args.to, message=args.message,  # type: ignore[arg-type]
+                                    dry_run=args.dry_run)
+    if args.json:
+        common.print_json(outcome.to_json())
+    elif outcome.id:
+        print(outcome.id)
+    import logging
+
+    log = logging.getLogger("releasetool")
+    if args.dry_run:
+        log.info("obs submitreq: dry run: would create a request %s -> %s%s", outcome.source, outcome.target,
+                 f" superseding {', '.join(outcome.superseded)}" if outcome.superseded else "")
+    elif outcome.created:
+        log.info("obs submitreq: created request %s: %s -> %s%s", outcome.id, outcome.source, outcome.target,
+                 f" (superseding {', '.join(outcome.superseded)})" if outcome.superseded else "")
+    else:
+        log.info("obs submitreq: request %s for these sources is already open", outcome.id)
+    return 0
+
 
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help(sys.stderr)

@@ -1,0 +1,230 @@
+"""HTTP calls to an OBS API through osc's library, with retries that never duplicate.
+
+osc reads the configuration (oscrc, credentials manager, cookie jar) and does
+the authentication; this module adds what a release needs on top: idempotent
+calls retried with backoff, non-idempotent ones (a commit, a request) retried
+only after checking that the first attempt did not take effect, errors turned
+into one line each, and credentials never shown (URLs are printed without
+userinfo, osc's own messages are not passed through).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import urllib.error
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from releasetool.errors import ObsError
+
+log = logging.getLogger("releasetool")
+
+# HTTP answers worth another try: a proxy or the API restarting.
+TRANSIENT = (500, 502, 503, 504)
+
+
+class ObsAuthError(ObsError):
+    """The Build Service refused the credentials."""
+
+    exit_code = 1
+
+
+class ObsNotFound(ObsError):
+    """A project, package, file or request does not exist."""
+
+
+def mask_url(url: str) -> str:
+    """The URL without any ``user:password@`` part."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+@dataclass
+class Settings:
+    """How to reach the Build Service (built from flags, environment and oscrc)."""
+
+    apiurl: str | None = None
+    config: str | None = None
+    retries: int = 4
+    backoff: float = 0.5
+    timeout_note: str = ""
+
+
+class Transient(Exception):
+    """A failure another attempt may not see (connection reset, 5xx, timeout)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+class Api:
+    """One Build Service; thread-safe; counts the requests it sends."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.apiurl = _configure(settings)
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    @property
+    def shown_url(self) -> str:
+        return mask_url(self.apiurl)
+
+    def url(self, segments: list[str], query: dict[str, Any] | None = None) -> str:
+        from osc.core import makeurl
+
+        return str(makeurl(self.apiurl, segments, query or {}))
+
+    def _once(self, method: str, segments: list[str], query: dict[str, Any] | None, data: bytes | None) -> bytes:
+        import urllib3
+        from osc.connection import http_request
+
+        with self._lock:
+            self.counts[method] += 1
+            self.counts["total"] += 1
+        where = f"{method} /{'/'.join(segments)}"
+        try:
+            response = http_request(method, self.url(segments, query), data=data)
+            return bytes(response.read())
+        except urllib.error.HTTPError as exc:
+            body = b""
+            try:
+                body = exc.read() or b""
+            except Exception:
+                pass
+            code, summary = _status_of(body)
+            if exc.code in TRANSIENT:
+                raise Transient(f"{where}: HTTP {exc.code}{f' ({summary})' if summary else ''}") from None
+            if exc.code == 401:
+                raise ObsAuthError(
+                    f"{self.shown_url} refused the credentials (HTTP 401 on {where})",
+                    hint="check user and password for this apiurl in your oscrc (or --config FILE)") from None
+            if exc.code == 403:
+                raise ObsError(f"{self.shown_url} does not allow {where}: {summary or 'HTTP 403'}",
+                               hint="ask the project maintainers for write access, or use --project "
+                                    "with a project you own (e.g. home:USER)") from None
+            if exc.code == 404:
+                raise ObsNotFound(f"{where}: {summary or 'not found'} ({code or 'HTTP 404'})") from None
+            raise ObsError(f"{self.shown_url} answered HTTP {exc.code} to {where}: {summary or exc.reason}") from None
+        except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError, OSError) as exc:
+            raise Transient(f"{where}: {_connection_problem(exc)}") from None
+
+    def call(self, method: str, segments: list[str], query: dict[str, Any] | None = None,
+             data: bytes | None = None, *, idempotent: bool = True,
+             took_effect: Callable[[], Any] | None = None) -> bytes:
+        """Send a request; retry transient failures.
+
+        A non-idempotent call is retried only when ``took_effect()`` (asked
+        after the failure) returns a false value; when it returns something
+        else, that value (bytes) is the answer: the first attempt went through.
+        """
+        attempts = max(1, self.settings.retries + 1)
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._once(method, segments, query, data)
+            except Transient as exc:
+                last = exc.what
+                if not idempotent:
+                    if took_effect is None:
+                        raise ObsError(f"{self.shown_url}: {last}; not retried (the call is not idempotent)",
+                                       hint="check the state on the server, then re-run") from None
+                    effect = self._check(took_effect)
+                    if effect:
+                        log.info("obs: %s failed (%s) but had taken effect; not repeated", method, last)
+                        return effect if isinstance(effect, bytes) else b""
+                if attempt == attempts:
+                    break
+                delay = self.settings.backoff * (2 ** (attempt - 1))
+                log.info("obs: %s; retrying in %.1fs (%d/%d)", last, delay, attempt, attempts - 1)
+                time.sleep(delay)
+        raise ObsError(f"{self.shown_url}: {last} (gave up after {attempts} attempts)",
+                       hint="the Build Service is unreachable or failing; re-run the same command later, "
+                            "it continues where it stopped")
+
+    def _check(self, took_effect: Callable[[], Any]) -> Any:
+        # took_effect() reads through call(), which retries its own GETs.
+        return took_effect()
+
+    def get_xml(self, segments: list[str], query: dict[str, Any] | None = None) -> ET.Element:
+        return parse_xml(self.call("GET", segments, query), f"/{'/'.join(segments)}")
+
+    def exists(self, segments: list[str]) -> ET.Element | None:
+        try:
+            return self.get_xml(segments)
+        except ObsNotFound:
+            return None
+
+
+def parse_xml(data: bytes, where: str) -> ET.Element:
+    try:
+        return ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise ObsError(f"{where}: the Build Service answered malformed XML ({exc})") from None
+
+
+def _status_of(body: bytes) -> tuple[str, str]:
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return "", ""
+    if root.tag != "status":
+        return "", ""
+    return root.get("code", ""), (root.findtext("summary") or "").strip()
+
+
+def _connection_problem(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    reason = getattr(exc, "reason", None)
+    if reason is not None:
+        text = f"{type(reason).__name__}: {reason}"
+    lowered = text.lower()
+    if "refused" in lowered:
+        return "connection refused"
+    if "reset" in lowered or "remotedisconnected" in lowered or "aborted" in lowered:
+        return "connection reset"
+    if "timed out" in lowered or "timeout" in lowered:
+        return "timed out"
+    return "connection failed"
+
+
+_config_lock = threading.Lock()
+
+
+def _configure(settings: Settings) -> str:
+    """Load osc's configuration once and return the apiurl to use."""
+    import osc.conf
+    import osc.oscerr
+
+    with _config_lock:
+        try:
+            osc.conf.get_config(override_conffile=settings.config, override_apiurl=settings.apiurl,
+                                override_no_keyring=True)
+        except osc.oscerr.NoConfigfile as exc:
+            raise ObsError(f"no osc configuration found ({getattr(exc, 'file', 'oscrc')})",
+                           hint="create an oscrc (see `osc --help`) or pass --config FILE") from None
+        except osc.oscerr.ConfigMissingApiurl as exc:
+            raise ObsError(f"{mask_url(settings.apiurl or '?')} has no section in the osc configuration ({exc.file})",
+                           hint="add a [APIURL] section with user and pass, or use --config FILE") from None
+        except (osc.oscerr.ConfigError, osc.oscerr.OscBaseError) as exc:
+            raise ObsError(f"the osc configuration cannot be used: {type(exc).__name__}",
+                           hint="check the file with `osc --config FILE api /about`") from None
+        apiurl = str(osc.conf.config["apiurl"])
+        # Our own retries decide what may be repeated: urllib3's (which would
+        # repeat a POST commit) are switched off for this apiurl.
+        osc.conf.config["http_retries"] = 0
+        import osc.connection
+
+        osc.connection.CONNECTION_POOLS.pop(apiurl, None)
+    return apiurl

@@ -1,0 +1,384 @@
+"""Submitting components to the Build Service: project meta, package meta, files, one commit.
+
+What goes into an OBS package is what :mod:`releasetool.render` produces: the
+spec as ``NAME.spec``, the Debian packaging as ``debian.tar.xz`` plus a
+``NAME.dsc`` in the form OBS's debtransform reads, and the release tarball when
+it is at hand (else a ``_service`` with which OBS fetches it).  A submission
+uploads only the files whose md5 differs from the server's listing and commits
+through ``commitfilelist``; an unchanged package makes no commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import lzma
+import tarfile
+import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from releasetool.errors import ObsError
+from releasetool.obs.api import Api, ObsNotFound, parse_xml
+from releasetool.obs.store import srcmd5_of
+
+log = logging.getLogger("releasetool")
+
+
+# ---------------------------------------------------------------------------
+# What a package holds
+# ---------------------------------------------------------------------------
+
+def tarball_file_name(component: Any) -> str:
+    url = component.tarball_url()
+    if url:
+        return str(url.rsplit("/", 1)[-1])
+    fmt = (component.tarball_formats or ("gz",))[0]
+    return f"{component.name}-{component.version}.tar.{fmt}"
+
+
+def files_for_package(manifest: Any, component: Any, tarball_dir: str | Path | None = None) -> dict[str, bytes]:
+    """The files of the component's OBS package, by name."""
+    from releasetool import render
+
+    rendered = render.render_component(manifest, component)
+    files: dict[str, bytes] = {}
+    debian: dict[str, bytes] = {}
+    for path, data in rendered.items():
+        if path.startswith("debian/"):
+            debian[path] = data
+        else:
+            files[Path(path).name] = data
+    tar_name = tarball_file_name(component)
+    if debian:
+        files["debian.tar.xz"] = debian_archive(debian)
+        files[f"{component.name}.dsc"] = debtransform_dsc(component, debian, tar_name)
+    local = Path(tarball_dir) / tar_name if tarball_dir else None
+    if local is not None and local.is_file():
+        files[tar_name] = local.read_bytes()
+    else:
+        files["_service"] = service_file(component)
+    return files
+
+
+def debian_archive(debian: dict[str, bytes]) -> bytes:
+    """``debian.tar.xz`` with fixed metadata, so the same files give the same md5 (no needless upload)."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        directories = sorted({str(Path(p).parent) for p in debian} - {"."})
+        for directory in directories:
+            info = tarfile.TarInfo(directory)
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(info)
+        for path in sorted(debian):
+            info = tarfile.TarInfo(path)
+            info.size = len(debian[path])
+            info.mode = 0o755 if path == "debian/rules" else 0o644
+            tar.addfile(info, io.BytesIO(debian[path]))
+    return lzma.compress(raw.getvalue(), preset=6)
+
+
+def _control_fields(text: str) -> list[dict[str, str]]:
+    paragraphs: list[dict[str, str]] = [{}]
+    key = ""
+    for line in text.splitlines():
+        if not line.strip():
+            if paragraphs[-1]:
+                paragraphs.append({})
+            continue
+        if line[0] in " \t" and key:
+            paragraphs[-1][key] += "\n" + line
+            continue
+        key, _, value = line.partition(":")
+        key = key.strip().lower()
+        paragraphs[-1][key] = value.strip()
+    return [p for p in paragraphs if p]
+
+
+def debtransform_dsc(component: Any, debian: dict[str, bytes], tar_name: str) -> bytes:
+    """A ``.dsc`` without Files, naming the upstream tarball for OBS's debtransform."""
+    control = _control_fields(debian.get("debian/control", b"").decode("utf-8"))
+    source = control[0] if control else {}
+    binaries = [p["package"] for p in control[1:] if "package" in p]
+    archs = sorted({p.get("architecture", "any") for p in control[1:]}) or ["any"]
+    changelog = debian.get("debian/changelog", b"").decode("utf-8").splitlines()
+    version = component.version
+    if changelog and "(" in changelog[0]:
+        version = changelog[0].split("(", 1)[1].split(")", 1)[0]
+    build_depends = " ".join(source.get("build-depends", "").split())
+    lines = [
+        "Format: 1.0",
+        f"Source: {source.get('source', component.name)}",
+        f"Binary: {', '.join(binaries) or component.name}",
+        f"Architecture: {' '.join(archs)}",
+        f"Version: {version}",
+        f"Maintainer: {source.get('maintainer', '')}",
+        f"Homepage: {component.homepage}",
+        f"Build-Depends: {build_depends.rstrip(',')}",
+        f"DEBTRANSFORM-TAR: {tar_name}",
+    ]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def service_file(component: Any) -> bytes:
+    """A ``_service`` fetching the tagged upstream release on the Build Service."""
+    root = ET.Element("services")
+    url = component.tarball_url()
+    if url:
+        parts = urlsplit(url)
+        service = ET.SubElement(root, "service", name="download_url")
+        for name, value in (("protocol", parts.scheme), ("host", parts.netloc), ("path", parts.path)):
+            ET.SubElement(service, "param", name=name).text = value
+    else:
+        service = ET.SubElement(root, "service", name="obs_scm")
+        for name, value in (("url", component.git), ("scm", "git"), ("revision", component.tag_for(component.version)),
+                            ("versionformat", "@PARENT_TAG@")):
+            ET.SubElement(service, "param", name=name).text = value
+        ET.SubElement(root, "service", name="tar", mode="buildtime")
+        recompress = ET.SubElement(root, "service", name="recompress", mode="buildtime")
+        ET.SubElement(recompress, "param", name="file").text = "*.tar"
+        ET.SubElement(recompress, "param", name="compression").text = "xz"
+        ET.SubElement(root, "service", name="set_version", mode="buildtime")
+    ET.indent(root, space="  ")
+    return ET.tostring(root, encoding="utf-8") + b"\n"
+
+
+# ---------------------------------------------------------------------------
+# Metas
+# ---------------------------------------------------------------------------
+
+def project_meta(manifest: Any, project: str, components: list[Any]) -> ET.Element:
+    root = ET.Element("project", name=project)
+    ET.SubElement(root, "title").text = manifest.distribution.name
+    ET.SubElement(root, "description").text = (
+        f"{manifest.distribution.name}: packages built from upstream packaging ({manifest.distribution.site_url})")
+    for target in _targets(manifest, components):
+        repo = ET.SubElement(root, "repository", name=target.name)
+        ET.SubElement(repo, "path", project=target.project, repository=target.repository)
+        for arch in target.archs:
+            ET.SubElement(repo, "arch").text = arch
+    return root
+
+
+def _targets(manifest: Any, components: list[Any]) -> list[Any]:
+    wanted = {t for c in components for t in c.targets}
+    return [t for name, t in manifest.targets.items() if name in wanted] or list(manifest.targets.values())
+
+
+def _repos_of(root: ET.Element) -> list[tuple[str, tuple[tuple[str, str], ...], tuple[str, ...]]]:
+    found = []
+    for repo in root.findall("repository"):
+        paths = tuple((p.get("project", ""), p.get("repository", "")) for p in repo.findall("path"))
+        archs = tuple((a.text or "").strip() for a in repo.findall("arch"))
+        found.append((repo.get("name", ""), paths, archs))
+    return found
+
+
+def merged_project_meta(current: ET.Element | None, wanted: ET.Element) -> ET.Element | None:
+    """The meta to PUT, or None when the repositories the manifest asks for are already there.
+
+    Everything else in an existing meta (people, flags, other repositories'
+    settings) is kept; only the manifest's repositories are added or replaced.
+    """
+    if current is None:
+        return wanted
+    have = {r[0]: r for r in _repos_of(current)}
+    need = _repos_of(wanted)
+    if all(have.get(r[0]) == r for r in need):
+        return None
+    names = {r[0] for r in need}
+    merged = ET.fromstring(ET.tostring(current))
+    for repo in merged.findall("repository"):
+        if repo.get("name") in names:
+            merged.remove(repo)
+    for repo in wanted.findall("repository"):
+        merged.append(repo)
+    return merged
+
+
+def package_meta(project: str, component: Any) -> ET.Element:
+    root = ET.Element("package", name=component.obs_package, project=project)
+    ET.SubElement(root, "title").text = component.summary
+    ET.SubElement(root, "description").text = component.description.strip()
+    ET.SubElement(root, "url").text = component.homepage
+    return root
+
+
+def _same_package_meta(current: ET.Element, wanted: ET.Element) -> bool:
+    return all((current.findtext(tag) or "").strip() == (wanted.findtext(tag) or "").strip()
+               for tag in ("title", "description", "url"))
+
+
+# ---------------------------------------------------------------------------
+# Submitting
+# ---------------------------------------------------------------------------
+
+@dataclass
+class PackageOutcome:
+    component: str
+    package: str
+    action: str  # created, committed, unchanged, would-commit (dry run)
+    rev: str = ""
+    srcmd5: str = ""
+    uploaded: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    meta_updated: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def listing(api: Api, project: str, package: str) -> tuple[dict[str, str], str, str]:
+    """(files name -> md5, rev, srcmd5) of the latest revision; empty for a missing package."""
+    try:
+        root = api.get_xml(["source", project, package])
+    except ObsNotFound:
+        return {}, "", srcmd5_of({})
+    files = {e.get("name", ""): e.get("md5", "") for e in root.findall("entry")}
+    return files, root.get("rev", ""), root.get("srcmd5", srcmd5_of(files))
+
+
+def ensure_project(api: Api, manifest: Any, project: str, components: list[Any], *, dry_run: bool) -> bool:
+    """Create or update the project meta; True when it was (or would be) written."""
+    current = api.exists(["source", project, "_meta"])
+    wanted = project_meta(manifest, project, components)
+    merged = merged_project_meta(current, wanted)
+    if merged is None:
+        return False
+    log.info("obs: %s project %s meta (%d repositories)", "would write" if dry_run else "writing", project,
+             len(wanted.findall("repository")))
+    if not dry_run:
+        api.call("PUT", ["source", project, "_meta"], data=ET.tostring(merged, encoding="utf-8"))
+    return True
+
+
+def submit_package(api: Api, manifest: Any, component: Any, project: str, files: dict[str, bytes], *,
+                   message: str, dry_run: bool) -> PackageOutcome:
+    package = component.obs_package
+    outcome = PackageOutcome(component.name, package, "unchanged")
+    wanted_meta = package_meta(project, component)
+    current_meta = api.exists(["source", project, package, "_meta"])
+    if current_meta is None or not _same_package_meta(current_meta, wanted_meta):
+        outcome.meta_updated = True
+        if not dry_run:
+            api.call("PUT", ["source", project, package, "_meta"], data=ET.tostring(wanted_meta, encoding="utf-8"))
+    md5s = {name: hashlib.md5(data).hexdigest() for name, data in files.items()}
+    target_srcmd5 = srcmd5_of(md5s)
+    have, rev, srcmd5 = listing(api, project, package) if current_meta is not None else ({}, "", srcmd5_of({}))
+    outcome.srcmd5, outcome.rev = srcmd5, rev
+    if have == md5s:
+        return outcome
+    outcome.uploaded = sorted(n for n, m in md5s.items() if have.get(n) != m)
+    outcome.deleted = sorted(n for n in have if n not in md5s)
+    if dry_run:
+        outcome.action = "would-commit"
+        outcome.srcmd5 = target_srcmd5
+        return outcome
+    new_rev = commit_files(api, project, package, files, md5s, message=message)
+    outcome.action = "created" if not have else "committed"
+    outcome.rev, outcome.srcmd5 = new_rev, target_srcmd5
+    return outcome
+
+
+def commit_files(api: Api, project: str, package: str, files: dict[str, bytes], md5s: dict[str, str], *,
+                 message: str) -> str:
+    """Commit exactly ``files`` as one new revision; returns its number.
+
+    As osc does it: send the file list; the server names the blobs it lacks;
+    upload those with ``rev=repository``; send the list again.  A commit that
+    fails in transit is checked against the latest revision before any retry,
+    so a 504 after the server stored it does not make a second revision.
+    """
+    target = srcmd5_of(md5s)
+    body = ET.Element("directory")
+    for name in sorted(md5s):
+        ET.SubElement(body, "entry", name=name, md5=md5s[name])
+    payload = ET.tostring(body, encoding="utf-8")
+    query = {"cmd": "commitfilelist", "comment": message}
+
+    def committed() -> bytes | None:
+        _, rev, srcmd5 = listing(api, project, package)
+        if srcmd5 == target:
+            return f'<directory name="{package}" rev="{rev}" srcmd5="{srcmd5}"/>'.encode()
+        return None
+
+    for _round in range(4):
+        answer = parse_xml(api.call("POST", ["source", project, package], {**query, "withvalidate": "1"}, payload,
+                                    idempotent=False, took_effect=committed), "commitfilelist")
+        if answer.get("error") != "missing":
+            return answer.get("rev", "")
+        for entry in answer.findall("entry"):
+            name = entry.get("name", "")
+            if name not in files:
+                raise ObsError(f"{project}/{package}: the server asks for {name!r}, which was not sent")
+            api.call("PUT", ["source", project, package, name], {"rev": "repository"}, files[name])
+    raise ObsError(f"{project}/{package}: the server kept reporting missing files after uploads",
+                   hint="re-run the same command; only what is still missing is sent")
+
+
+@dataclass
+class SubmitReport:
+    project: str
+    apiurl: str
+    project_meta_written: bool
+    packages: list[PackageOutcome]
+    requests: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"project": self.project, "apiurl": self.apiurl, "project_meta_written": self.project_meta_written,
+                "packages": [p.to_json() for p in self.packages], "http_requests": self.requests}
+
+
+def submit(manifest: Any, names: list[str], *, all_: bool = False, project: str | None = None, api: Api,
+           message: str = "", dry_run: bool = False, tarball_dir: str | Path | None = None, jobs: int = 4,
+           journal_dir: str | Path | None = None) -> SubmitReport:
+    """Submit components (in dependency order, ``jobs`` at a time) to ``project``."""
+    from releasetool.fsutil import Journal, run_lock
+
+    components = manifest.select(names, all_=all_)
+    if not components:
+        raise ObsError("no component to submit", hint="name components or use --all")
+    project = project or manifest.distribution.obs_project
+    rendered = {c.name: files_for_package(manifest, c, tarball_dir) for c in components}
+    message = message or "submitted by releasetool"
+    state_dir = Path(journal_dir or Path(manifest.path).parent / ".releasetool")
+    plan = hashlib.sha256(repr((api.shown_url, project, sorted(
+        (n, sorted((f, hashlib.md5(d).hexdigest()) for f, d in fs.items())) for n, fs in rendered.items()))).encode()
+    ).hexdigest()[:16]
+    lock_name = hashlib.sha256(f"{api.shown_url} {project}".encode()).hexdigest()[:12]
+    before = api.counts["total"]
+    with run_lock(state_dir / f"obs-submit-{lock_name}.lock", what=f"submission to {project}"):
+        journal = Journal(state_dir / f"obs-submit-{lock_name}.journal", plan)
+        if dry_run:
+            journal.done.clear()
+        meta_written = ensure_project(api, manifest, project, components, dry_run=dry_run)
+        total = len(components)
+        done_count = 0
+
+        def one(comp: Any) -> PackageOutcome:
+            nonlocal done_count
+            step = f"package:{comp.name}"
+            if step in journal and not dry_run:
+                entry = journal.done[step]
+                result = PackageOutcome(comp.name, comp.obs_package, "unchanged", entry.get("rev", ""),
+                                        entry.get("srcmd5", ""))
+                result.action = entry.get("action", "unchanged")
+            else:
+                result = submit_package(api, manifest, comp, project, rendered[comp.name], message=message,
+                                        dry_run=dry_run)
+                if not dry_run:
+                    journal.record(step, action=result.action, rev=result.rev, srcmd5=result.srcmd5)
+            done_count += 1
+            log.info("[%d/%d] %s: %s%s", done_count, total, comp.obs_package, result.action,
+                     f" r{result.rev}" if result.rev and result.action in ("created", "committed") else "")
+            return result
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="obs-submit") as pool:
+            outcomes = list(pool.map(one, components))
+        if not dry_run:
+            journal.clear()
+    return SubmitReport(project, api.shown_url, meta_written, outcomes, api.counts["total"] - before)

@@ -1,0 +1,226 @@
+"""Build results of submitted packages, waiting that means it, and submit requests.
+
+A result counts only for the revision just committed: a ``dirty`` result (the
+scheduler has not looked at the new sources yet) is pending, and so is a
+finished one whose job was built from an older srcmd5 (checked in the job
+history), which is how ``osc results -w`` could return before the build of the
+new sources had even started.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from releasetool.errors import ObsError
+from releasetool.obs.api import Api, ObsNotFound, parse_xml
+from releasetool.obs.client import listing
+
+log = logging.getLogger("releasetool")
+
+PENDING_CODES = ("scheduled", "dispatching", "building", "signing", "finished", "blocked", "unknown")
+FAILED_CODES = ("failed", "broken", "unresolvable")
+IGNORED_CODES = ("disabled", "excluded", "locked")
+EXIT_TIMEOUT = 3
+LOG_TAIL_LINES = 15
+
+
+@dataclass
+class Result:
+    package: str
+    repository: str
+    arch: str
+    code: str
+    details: str = ""
+    dirty: bool = False
+    current: bool = True  # built from the latest srcmd5
+    log_tail: str = ""
+
+    @property
+    def state(self) -> str:
+        if self.code in IGNORED_CODES:
+            return "ignored"
+        if self.dirty or self.code in PENDING_CODES or not self.current:
+            return "pending"
+        if self.code == "succeeded":
+            return "succeeded"
+        if self.code in FAILED_CODES:
+            return "failed"
+        return "pending"
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "state": self.state}
+
+
+@dataclass
+class StatusReport:
+    project: str
+    results: list[Result]
+    timed_out: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        states = {r.state for r in self.results}
+        if "failed" in states:
+            return 1
+        if "pending" in states:
+            return EXIT_TIMEOUT
+        return 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"project": self.project, "exit_code": self.exit_code, "timed_out": self.timed_out,
+                "results": [r.to_json() for r in self.results]}
+
+
+def read_results(api: Api, project: str, packages: list[str]) -> list[Result]:
+    root = api.get_xml(["build", project, "_result"], {"package": packages, "multibuild": 1, "locallink": 1})
+    found = []
+    for result in root.findall("result"):
+        dirty = result.get("dirty") == "true"
+        for status in result.findall("status"):
+            found.append(Result(status.get("package", ""), result.get("repository", ""), result.get("arch", ""),
+                                status.get("code", "unknown"), (status.findtext("details") or "").strip(), dirty))
+    return sorted(found, key=lambda r: (packages.index(r.package) if r.package in packages else 0,
+                                        r.repository, r.arch))
+
+
+def _check_current(api: Api, project: str, results: list[Result], srcmd5s: dict[str, str]) -> None:
+    """Mark finished builds whose last job used older sources as not current."""
+    finished = [r for r in results if r.code in ("succeeded", "failed") and not r.dirty]
+    for repo, arch in sorted({(r.repository, r.arch) for r in finished}):
+        packages = sorted({r.package for r in finished if (r.repository, r.arch) == (repo, arch)})
+        root = api.get_xml(["build", project, repo, arch, "_jobhistory"], {"package": packages, "limit": 1})
+        last = {j.get("package", ""): j.get("srcmd5", "") for j in root.findall("jobhist")}
+        for r in finished:
+            if (r.repository, r.arch) == (repo, arch):
+                r.current = last.get(r.package) == srcmd5s.get(r.package)
+
+
+def fetch_log(api: Api, project: str, result: Result) -> bytes:
+    return api.call("GET", ["build", project, result.repository, result.arch, result.package, "_log"],
+                    {"nostream": 1, "start": 0})
+
+
+def status(api: Api, project: str, packages: list[str], *, wait: bool = False, timeout: float = 3600,
+           interval: float = 5.0, logs_dir: str | Path | None = None) -> StatusReport:
+    srcmd5s: dict[str, str] = {}
+    for package in packages:
+        _, _, srcmd5s[package] = listing(api, project, package)
+    deadline = time.monotonic() + timeout
+    while True:
+        results = read_results(api, project, packages)
+        _check_current(api, project, results, srcmd5s)
+        pending = [r for r in results if r.state == "pending"]
+        if not wait or not pending:
+            break
+        if time.monotonic() >= deadline:
+            report = StatusReport(project, results, timed_out=True)
+            _finish(api, project, report, logs_dir)
+            return report
+        log.info("obs: %d of %d results pending (%s)", len(pending), len(results),
+                 ", ".join(sorted({f"{r.package} {r.repository}/{r.arch}: {r.code}{' dirty' if r.dirty else ''}"
+                                   for r in pending}))[:300])
+        time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+    report = StatusReport(project, results)
+    _finish(api, project, report, logs_dir)
+    return report
+
+
+def _finish(api: Api, project: str, report: StatusReport, logs_dir: str | Path | None) -> None:
+    from releasetool.fsutil import atomic_write
+
+    for r in report.results:
+        wants_log = r.state == "failed" and r.code == "failed"
+        if not (wants_log or (logs_dir and r.code in ("succeeded", "failed"))):
+            continue
+        try:
+            data = fetch_log(api, project, r)
+        except ObsNotFound:
+            continue
+        if logs_dir:
+            atomic_write(Path(logs_dir) / f"{r.package}-{r.repository}-{r.arch}.log", data)
+        if wants_log:
+            r.log_tail = "\n".join(data.decode("utf-8", "replace").splitlines()[-LOG_TAIL_LINES:])
+
+
+# ---------------------------------------------------------------------------
+# Submit requests
+# ---------------------------------------------------------------------------
+
+@dataclass
+class RequestOutcome:
+    id: str
+    created: bool
+    superseded: list[str]
+    source: str
+    target: str
+    srcmd5: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _open_requests(api: Api, project: str, package: str, target: str) -> list[tuple[str, str]]:
+    """(id, source srcmd5) of open submit requests from project/package to target."""
+    root = api.get_xml(["request"], {"view": "collection", "project": target, "states": "new,review"})
+    found = []
+    for req in root.findall("request"):
+        for action in req.findall("action"):
+            source, dest = action.find("source"), action.find("target")
+            if (action.get("type") == "submit" and source is not None and dest is not None
+                    and source.get("project") == project and source.get("package") == package
+                    and dest.get("project") == target):
+                found.append((req.get("id", ""), source.get("rev", "")))
+    return found
+
+
+def submit_request(api: Api, project: str, package: str, target: str, *, message: str = "",
+                   dry_run: bool = False) -> RequestOutcome:
+    """One open request from project/package to target for the latest sources.
+
+    An open request for the same srcmd5 is reused; one for older sources is
+    superseded by the new one.  A create that fails in transit is checked
+    against the open requests before any retry, so there is never a duplicate.
+    """
+    files, _, srcmd5 = listing(api, project, package)
+    if not files:
+        raise ObsError(f"{project}/{package} has no sources to submit",
+                       hint=f"run `releasetool obs submit` for it first (project {project})")
+    if api.exists(["source", target, "_meta"]) is None:
+        raise ObsError(f"target project {target} does not exist on {api.shown_url}",
+                       hint="check the name given to --to")
+    existing = _open_requests(api, project, package, target)
+    same = [rid for rid, rev in existing if rev == srcmd5]
+    older = [rid for rid, rev in existing if rev != srcmd5]
+    if same:
+        return RequestOutcome(same[0], False, [], f"{project}/{package}", target, srcmd5)
+    if dry_run:
+        return RequestOutcome("", False, older, f"{project}/{package}", target, srcmd5)
+    body = ET.Element("request")
+    action = ET.SubElement(body, "action", type="submit")
+    ET.SubElement(action, "source", project=project, package=package, rev=srcmd5)
+    ET.SubElement(action, "target", project=target, package=package)
+    ET.SubElement(body, "description").text = message or f"submit {package} ({srcmd5[:8]})"
+
+    def created() -> bytes | None:
+        for rid, rev in _open_requests(api, project, package, target):
+            if rev == srcmd5:
+                return f'<request id="{rid}"/>'.encode()
+        return None
+
+    answer = parse_xml(api.call("POST", ["request"], {"cmd": "create"}, ET.tostring(body, encoding="utf-8"),
+                                idempotent=False, took_effect=created), "request create")
+    new_id = answer.get("id", "")
+    for rid in older:
+        def superseded(rid: str = rid) -> bytes | None:
+            state = api.get_xml(["request", rid]).find("state")
+            return b"<status/>" if state is not None and state.get("name") == "superseded" else None
+
+        api.call("POST", ["request", rid], {"cmd": "changestate", "newstate": "superseded",
+                                             "superseded_by": new_id, "comment": f"superseded by request {new_id}"},
+                 idempotent=False, took_effect=superseded)
+    return RequestOutcome(new_id, True, older, f"{project}/{package}", target, srcmd5)
