@@ -382,13 +382,13 @@ def compare(scheme: str, a: str, b: str) -> int:
     return (ka > kb) - (ka < kb)
 
 
-# rc, alpha, beta, pre, dev anywhere after a digit or a separator; a and b
-# only in the PEP 440 spelling, directly followed by a number (1.0a1, 1.0.b2),
-# so that a letter release such as 1.0.2a is not taken for one.
-_PRE_RELEASE = re.compile(
-    r"(?:(?<=[0-9])|[-~._+^])(?:(?:rc|alpha|beta|pre|dev)(?=[0-9]|[-~._+^]|$)|[ab](?=[0-9]))",
-    re.IGNORECASE,
-)
+# A pre-release marker: rc, alpha, beta, pre or dev, ending at a digit, a
+# separator or the end; a and b only in the PEP 440 spelling, directly followed
+# by a number (1.0a1, 1.0.b2), so that a letter release such as 1.0.2a is not
+# taken for one.  Case does not matter.
+_MARKER = r"(?:(?:rc|alpha|beta|pre|dev)(?=[0-9]|[-~._+^]|$)|[ab](?=[0-9]))"
+# ... right after a digit or after a separator (2.1.0rc1, 2.1.0-rc1, 2.1.0~rc1).
+_PRE_RELEASE = re.compile(r"(?:(?<=[0-9])|[-~._+^])" + _MARKER, re.IGNORECASE)
 
 
 def is_prerelease(scheme: str, version: str) -> bool:
@@ -462,9 +462,14 @@ def version_to_tag(pattern: str, version: str, name: str | None = None) -> str:
     tag = f"{before}{version}{after}"
     problem = check_tag_name(tag)
     if problem:
-        hint = ("rpm and Debian spell a pre-release 2.1.0~rc1, but a git tag cannot contain '~': "
-                "tag 2.1.0-rc1 and write ~rc1 only in the packaging" if "~" in version or "^" in version
-                else "choose a version or tag pattern that forms a valid git tag")
+        if "~" in version:
+            hint = ("rpm and Debian spell a pre-release 2.1.0~rc1, but a git tag cannot contain '~': "
+                    "tag 2.1.0-rc1 and write ~rc1 only in the packaging")
+        elif "^" in version:
+            hint = ("rpm spells a snapshot after a release 2.1.0^git1, but a git tag cannot contain '^': "
+                    "leave snapshots untagged or tag them without '^'")
+        else:
+            hint = "choose a version or tag pattern that forms a valid git tag"
         raise VersionError(f"tag {tag!r} for version {version!r} is not a valid git tag name: {problem}", hint=hint)
     return tag
 
@@ -472,9 +477,7 @@ def version_to_tag(pattern: str, version: str, name: str | None = None) -> str:
 # A tag names an upstream version, never a packaging release: for rpm and
 # Debian a '-' is allowed only in front of a pre-release marker
 # (Pacemaker-2.1.0-rc1), and the version must start with a digit.
-_TAG_PRE_SEPARATOR = re.compile(
-    r"(?:(?<=[0-9])|[-._])(?=(?:rc|alpha|beta|pre|dev)(?:[0-9]|[-~._+^]|$)|[ab][0-9])", re.IGNORECASE
-)
+_TAG_PRE_SEPARATOR = re.compile(r"(?:(?<=[0-9])|[-._])(?=" + _MARKER + ")", re.IGNORECASE)
 
 
 def upstream_order_form(scheme: str, version: str) -> str:

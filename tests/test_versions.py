@@ -564,11 +564,16 @@ def test_version_to_tag_refuses(pattern: str, version: str, message: str) -> Non
 
 
 def test_tag_names_agree_with_git(tmp_path: Path) -> None:
-    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    _repo_with_tags(tmp_path, [])
     for tag in ["v1.0", "v1.0~rc1", "v1.0^", "v1..0", "v1.0.", "v1.0.lock", "a/.b", "v1@{0", "@", "@{", "v1:0",
-                "v1 0", "v1*", "v1?", "v1[", "v1\\0", "a//b", "Pacemaker-2.1.0-rc1", "v1.0+git", "x/y"]:
+                "v1 0", "v1*", "v1?", "v1[", "v1\\0", "a//b", "Pacemaker-2.1.0-rc1", "v1.0+git", "x/y",
+                "a./b", "v1@", "a/b.lock/c", "a/.lock", "v1.lock", ".v1", "v1.", "é1"]:
         ok = subprocess.run(["git", "check-ref-format", f"refs/tags/{tag}"], cwd=tmp_path).returncode == 0
         assert (versions.check_tag_name(tag) is None) == ok, tag
+    # check-ref-format takes it, `git tag` does not
+    refused = subprocess.run(["git", "tag", "--", "-v1"], cwd=tmp_path, capture_output=True, text=True)
+    assert refused.returncode != 0 and "not a valid tag name" in refused.stderr
+    assert versions.check_tag_name("-v1") == "git tag refuses names starting with '-'"
 
 
 PACEMAKER = ["Pacemaker-1.1.9", "Pacemaker-2.1.0-rc1", "Pacemaker-2.1.9", "Pacemaker-3.0.0",
