@@ -176,6 +176,9 @@ def component_context(manifest: Any, comp: Any, entries: Sequence[Any]) -> dict[
         tag = tag.replace("{version}", "%{version}" if pkg_version == comp.version else comp.version)
         source_dir = Verbatim(f"{github_archive.group(1).replace('%', '%%')}-{tag}")
 
+    def uses_python(entries_: Iterable[str]) -> bool:
+        return pk.build_system == "python" or any("{python3_sitelib}" in e for e in entries_)
+
     def files(entries_: Iterable[str], at: str) -> Fields:
         listed = tuple(entries_)
         return Fields(
@@ -199,6 +202,7 @@ def component_context(manifest: Any, comp: Any, entries: Sequence[Any]) -> dict[
         docs=list(pk.docs),
         license_files=list(pk.license_files),
         arch=pk.arch,
+        python=uses_python(pk.files),
         main=True,
     )
     subpackages = []
@@ -218,6 +222,7 @@ def component_context(manifest: Any, comp: Any, entries: Sequence[Any]) -> dict[
             docs=[],
             license_files=[],
             arch=sub.arch,
+            python=uses_python(sub.files),
             main=False,
         ))
     # A main package with nothing of its own is not built when subpackages carry everything.
@@ -404,6 +409,14 @@ def render_component(
             if getattr(package, "docs", None):
                 _used, text = _render_template(env, [f"debian/{name}/docs.j2", "debian/docs.j2"], pkg_context, name)
                 out[f"debian/{package.deb_name}.docs"] = text.encode("utf-8")
+        # More files of one component: templates/debian/NAME/FILE.j2 -> debian/FILE.
+        own = f"debian/{name}/"
+        for template_name in sorted(env.list_templates(filter_func=lambda t: t.startswith(own) and t.endswith(".j2"))):
+            rel = template_name[len(own):-len(".j2")]
+            if rel in DEBIAN_STATIC or rel in ("install", "docs"):
+                continue
+            _used, text = _render_template(env, [template_name], context, name)
+            out[f"debian/{rel}"] = text.encode("utf-8")
     return out
 
 
