@@ -135,7 +135,8 @@ exit status: 0 printed, 2 the version cannot form a tag.
 
 
 def _scheme_option(p: argparse.ArgumentParser, *, required: bool = True) -> None:
-    p.add_argument("-s", "--scheme", required=required, choices=SCHEMES, help="version scheme (see below)")
+    p.add_argument("-s", "--scheme", required=required, choices=SCHEMES, metavar="SCHEME",
+                   help="version scheme: rpm, debian, pep440 or semver (see below)")
 
 
 def _pattern_options(p: argparse.ArgumentParser, *, required: bool = True) -> None:
