@@ -48,7 +48,6 @@ from releasetool.split.engine import (
     PathMap,
     SplitState,
     Splitter,
-    has_trailers,
     normalize_prefix,
 )
 from releasetool.split.gitio import Git
@@ -155,7 +154,7 @@ def _split_locked(git: Git, maps: list[PathMap], rev: str, rev_oid: str, annotat
     head = splitter.latest_new
     assert head is not None
     result = SplitResult(repo=git.repo, rev=rev_oid, head=head, mode=mode,
-                         commits_read=len(splitter.records), objects_written=len(splitter.objects),
+                         commits_read=len(splitter.parents), objects_written=len(splitter.objects),
                          branch=branch, state=splitter.state)
     ref_update: tuple[str, str, str | None] | None = None
     if branch is not None:
@@ -191,13 +190,15 @@ def _split_locked(git: Git, maps: list[PathMap], rev: str, rev_oid: str, annotat
 
 def _from_scratch(git: Git, maps: list[PathMap], rev: str, rev_oid: str, annotate: bytes) -> Splitter:
     splitter = Splitter(git, maps, annotate=annotate)
-    records = splitter.load(["--topo-order", "--reverse", rev_oid])
-    order = [r.oid for r in records]
-    if splitter.single is not None and has_trailers(records):
-        excluded = splitter.apply_trailers(rev_oid, splitter.single)
+    scan = splitter.start_trailer_scan(rev_oid) if splitter.single is not None else None
+    order = splitter.load(["--topo-order", "--reverse", rev_oid])
+    if scan is not None:
+        excluded = splitter.apply_trailers(scan)
         if excluded:
+            # git subtree's own rev-list, without the history of earlier splits.
             listing = git.run("rev-list", "--topo-order", "--reverse", rev_oid, *[f"^{x}" for x in excluded])
             order = listing.decode().split()
+    splitter.fetch_messages(order)
     splitter.run_order(order)
     if splitter.latest_new is None:
         where = ", ".join(p.source for p in maps)
@@ -212,18 +213,27 @@ def _incremental(git: Git, maps: list[PathMap], rev_oid: str, state: SplitState,
                  annotate: bytes) -> tuple[Splitter | None, str]:
     """Continue from the saved map, or None when it cannot be trusted for this run."""
     splitter = Splitter(git, maps, state, annotate=annotate)
-    if state.trailers and splitter.single is not None:
-        current = git.run("log", f"--grep=^git-subtree-dir: {splitter.single}/*$", "--format=%H", rev_oid)
-        if set(current.decode().split()) != state.trailers:
+    cached = state.kinds.get(rev_oid) == KIND_TREE
+    scan = None
+    if splitter.single is not None and state.trailers:
+        # The map holds presets from trailers: the history must have exactly those.
+        scan = git.start("log", f"--grep=^git-subtree-dir: {splitter.single}/*$", "--format=%H", rev_oid)
+    elif splitter.single is not None and not cached:
+        scan = git.start("log", "--ignore-missing", "-F", "--grep=git-subtree-dir:", "--format=%H", rev_oid,
+                         "--not", *tips)
+    order: list[str] = []
+    if not cached:
+        order = splitter.load(["--topo-order", "--reverse", "--ignore-missing", rev_oid, "--not", *tips])
+    if scan is not None:
+        found = set(git.finish(scan).decode().split())
+        if found != state.trailers:
             return None, "scratch"
-    if state.kinds.get(rev_oid) == KIND_TREE:
+    if cached:
         splitter.latest_new = state.mapping[rev_oid]
         mode = "cached"
     else:
-        records = splitter.load(["--topo-order", "--reverse", "--ignore-missing", rev_oid, "--not", *tips])
-        if not state.trailers and has_trailers(records):
-            return None, "scratch"
-        splitter.run_order(r.oid for r in records)
+        splitter.fetch_messages(order)
+        splitter.run_order(order)
         if state.kinds.get(rev_oid) != KIND_TREE:
             return None, "scratch"  # REV lacks the prefix: the answer depends on the whole order
         splitter.latest_new = state.mapping[rev_oid]

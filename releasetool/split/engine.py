@@ -33,13 +33,13 @@ between runs by :mod:`releasetool.split.cache`.
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from releasetool.errors import SplitError
 from releasetool.split.gitio import OBJ_COMMIT, OBJ_TREE, CommitRecord, Git, object_id
 
-TRAILER_MARK = b"git-subtree-dir:"
 # Kinds of map entries: the commit had the prefix (copied or reused), it maps
 # to itself (no prefix but mapped parents), or the map was preset from trailers.
 KIND_TREE, KIND_SELF, KIND_PRESET = "t", "s", "p"
@@ -77,14 +77,6 @@ def normalize_prefix(prefix: str) -> str:
         raise SplitError(f"invalid prefix {prefix!r}",
                          hint="give a directory relative to the top of the repository, e.g. --prefix doc")
     return cleaned
-
-
-def bre_to_python(text: str) -> str:
-    """A directory name inside git's basic regex, as a Python pattern."""
-    out = []
-    for ch in text:
-        out.append("." if ch == "." else "*" if ch == "*" else re.escape(ch))
-    return "".join(out)
 
 
 _CRUD = frozenset(b" \t\n\r.,:;<>\"\\'") | frozenset(range(33))
@@ -129,7 +121,8 @@ class Splitter:
         self.paths = list(paths)
         self.state = state or SplitState()
         self.annotate = annotate
-        self.records: dict[str, CommitRecord] = {}
+        self.records: dict[str, CommitRecord] = {}  # formatted, for the commits that may be copied
+        self.parents: dict[str, tuple[str, ...]] = {}
         self.subtrees: dict[str, str | None] = {}
         self.objects: list[tuple[int, bytes]] = []
         self.new_oids: set[str] = set()
@@ -144,14 +137,43 @@ class Splitter:
         return self._single
 
     # -- loading ---------------------------------------------------------------
-    def load(self, args: Sequence[str]) -> list[CommitRecord]:
-        records, found = self.git.load_range(args, [p.source for p in self.paths])
-        for r in records:
-            if r.oid not in self.records:
-                self.records[r.oid] = r
-            if r.oid not in self.subtrees:
-                self.subtrees[r.oid] = self._tree_from(r.oid, found[r.oid])
-        return records
+    def load(self, args: Sequence[str]) -> list[str]:
+        """List ``rev-list ARGS`` with parents and split trees; returns the commits in order."""
+        listed, answers = self.git.list_range(args, [p.source for p in self.paths])
+        parents, subtrees = self.parents, self.subtrees
+        single = self._single is not None
+        order = []
+        for (oid, commit_parents), row in zip(listed, answers, strict=True):
+            order.append(oid)
+            parents[oid] = commit_parents
+            if oid in subtrees:
+                continue
+            if single and row[0].endswith(b" tree"):
+                subtrees[oid] = row[0][:40].decode()
+            elif single and row[0].endswith(b" missing"):
+                subtrees[oid] = None
+            else:
+                subtrees[oid] = self._tree_from(oid, row)
+        return order
+
+    def fetch_messages(self, order: Sequence[str]) -> None:
+        """Read authors, dates and messages of the commits that may be copied.
+
+        A commit with one parent whose split tree is the same (and not preset)
+        always reuses that parent's split commit, so only the others are read.
+        """
+        kinds, subtrees, parents = self.state.kinds, self.subtrees, self.parents
+        wanted = []
+        for oid in order:
+            tree = subtrees.get(oid)
+            if tree is None or oid in self.records:
+                continue
+            ps = parents[oid]
+            if len(ps) == 1 and subtrees.get(ps[0], "?") == tree and kinds.get(ps[0]) != KIND_PRESET:
+                continue
+            wanted.append(oid)
+        for rec in self.git.format_commits(wanted):
+            self.records[rec.oid] = rec
 
     def _lookup_trees(self, oids: list[str]) -> None:
         if not oids:
@@ -160,20 +182,22 @@ class Splitter:
         answers = self.git.batch_check(f"{oid}:{src}" for oid in oids for src in sources)
         per = len(sources)
         for i, oid in enumerate(oids):
-            self.subtrees[oid] = self._tree_from(oid, answers[i * per:(i + 1) * per])
+            row = [b"missing" if a is None else f"{a[0]} {a[1]}".encode() for a in answers[i * per:(i + 1) * per]]
+            self.subtrees[oid] = self._tree_from(oid, row)
 
-    def _tree_from(self, oid: str, answers: Sequence[tuple[str, str] | None]) -> str | None:
+    def _tree_from(self, oid: str, answers: Sequence[bytes]) -> str | None:
         """The split tree of a commit from what cat-file said about each source path."""
         found: list[tuple[str, str]] = []
         for path, answer in zip(self.paths, answers, strict=True):
-            if answer is None or answer[1] == "commit":
+            obj, _, kind = answer.decode().partition(" ")
+            if kind in ("missing", "commit", "") or obj == "missing" or answer.endswith(b" missing"):
                 continue  # absent, or a submodule: git subtree ignores those
-            if answer[1] != "tree":
+            if kind != "tree":
                 raise SplitError(
-                    f"{path.source} is a {answer[1]}, not a directory, in commit {oid}",
+                    f"{path.source} is a {kind}, not a directory, in commit {oid}",
                     hint="--prefix must name a directory in every commit that has it",
                 )
-            found.append((path.target, answer[0]))
+            found.append((path.target, obj))
         if not found:
             return None
         if self._single is not None:
@@ -203,20 +227,27 @@ class Splitter:
 
     def _ensure_loaded(self, oid: str) -> None:
         """Load a commit met outside the range, with its whole history (rare)."""
-        if oid in self.records:
+        if oid in self.parents:
             return
-        self.load(["--topo-order", "--reverse", oid])
-        if oid not in self.records:
+        self.fetch_messages(self.load(["--topo-order", "--reverse", oid]))
+        if oid not in self.parents:
             raise SplitError(f"commit {oid} is missing from {self.git.repo}",
                              hint="the repository is incomplete; fetch its full history (not shallow)")
 
     # -- find_existing_splits ----------------------------------------------------
-    def apply_trailers(self, rev: str, prefix_regex: str) -> list[str]:
+    def start_trailer_scan(self, rev: str) -> subprocess.Popen[bytes]:
+        """Start git subtree's own search for earlier splits (``find_existing_splits``).
+
+        The directory goes into git's regex as git subtree puts it there.
+        """
+        return self.git.start("log", f"--grep=^git-subtree-dir: {self._single}/*$", "--no-show-signature",
+                              "--pretty=format:START %H%n%s%n%n%b%nEND%n", rev)
+
+    def apply_trailers(self, scan: subprocess.Popen[bytes]) -> list[str]:
         """Preset the map from git-subtree trailers; returns the commits to exclude."""
-        log = self.git.run(
-            "log", f"--grep=^git-subtree-dir: {prefix_regex}/*$", "--no-show-signature",
-            "--pretty=format:START %H%n%s%n%n%b%nEND%n", rev,
-        ).decode("utf-8", "surrogateescape")
+        log = self.git.finish(scan).decode("utf-8", "surrogateescape")
+        if not log:
+            return []
         rows = [line.split(None, 2) for line in log.split("\n")]
         wanted = sorted({r[1] for r in rows if len(r) >= 2 and r[0] == "git-subtree-split:"}
                         | {r[1] for r in rows if len(r) >= 2 and r[0] == "git-subtree-mainline:"})
@@ -279,7 +310,7 @@ class Splitter:
                     self._ensure_loaded(parent)
                     stack[-1] = (current, cparents, i)
                     if parent not in mapping:
-                        stack.append((parent, self.records[parent].parents, 0))
+                        stack.append((parent, self.parents[parent], 0))
                     descended = True
                     break
             if descended:
@@ -336,7 +367,10 @@ class Splitter:
         return self._copy_commit(rev, tree, tuple(kept))
 
     def _copy_commit(self, rev: str, tree: str, parents: tuple[str, ...]) -> str:
-        rec = self.records[rev]
+        rec = self.records.get(rev)
+        if rec is None:  # not expected to be copied; read it now
+            self.records.update((r.oid, r) for r in self.git.format_commits([rev]))
+            rec = self.records[rev]
         author_name = ident_part(rec.author_name)
         committer_name = ident_part(rec.committer_name)
         if not author_name or not committer_name:
@@ -366,14 +400,7 @@ class Splitter:
         known = self.state.toptrees.get(node)
         if known is None:
             rec = self.records.get(node)
-            if rec is not None:
-                known = rec.toptree
-            else:
-                answer = self.git.batch_check([f"{node}^{{tree}}"])[0]
-                if answer is None:
-                    raise SplitError(f"commit {node} is missing from {self.git.repo}",
-                                     hint="fetch the full history of the repository")
-                known = answer[0]
+            known = rec.toptree if rec is not None else self.git.commit_header(node)[0]
             self.state.toptrees[node] = known
         return known
 
@@ -381,10 +408,10 @@ class Splitter:
         created = self.state.created.get(node)
         if created is not None:
             return created[1]
-        rec = self.records.get(node)
-        if rec is not None:
-            return rec.parents
-        return self.git.commit_parents(node)
+        known = self.parents.get(node)
+        if known is None:
+            known = self.parents[node] = self.git.commit_header(node)[1]
+        return known
 
     def level(self, node: str) -> int:
         """1 + the highest level of the parents: an ancestor always has a lower level."""
@@ -426,8 +453,4 @@ class Splitter:
     # -- drivers -------------------------------------------------------------------
     def run_order(self, order: Iterable[str]) -> None:
         for oid in order:
-            self.process(oid, self.records[oid].parents)
-
-
-def has_trailers(records: Iterable[CommitRecord]) -> bool:
-    return any(TRAILER_MARK in r.message for r in records)
+            self.process(oid, self.parents[oid])

@@ -119,64 +119,73 @@ class Git:
                         check=False)
         return done.returncode == 0
 
-    def log_commits(self, args: Sequence[str]) -> list[CommitRecord]:
-        """Every commit of ``rev-list ARGS`` in the order rev-list gives them."""
-        data = self.run("rev-list", "--parents", f"--format={COMMIT_FORMAT}", "--date=raw", *args)
-        return parse_commit_stream(data)
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
+        """Start ``git ARGS`` in the background (read it with ``finish``)."""
+        argv = ["git", "-C", self.repo, *args]
+        proc.log.debug("$ %s", " ".join(argv))
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=proc.environment())
 
-    def load_range(self, args: Sequence[str], paths: Sequence[str]) -> tuple[
-            list[CommitRecord], dict[str, list[tuple[str, str] | None]]]:
-        """The commits of ``rev-list ARGS`` and, for each, the objects at ``paths``.
+    @staticmethod
+    def finish(started: subprocess.Popen[bytes]) -> bytes:
+        out, err = started.communicate()
+        if started.returncode != 0:
+            raise CommandError([str(a) for a in started.args], started.returncode,  # type: ignore[union-attr]
+                               err.decode("utf-8", "replace"))
+        return out
 
-        Three processes run side by side (the formatted rev-list, a plain
-        rev-list feeding ``cat-file --batch-check`` the ``COMMIT:PATH``
-        questions, and cat-file itself), so that git's two walks overlap.
+    def list_range(self, args: Sequence[str], paths: Sequence[str]) -> tuple[
+            list[tuple[str, tuple[str, ...]]], list[list[bytes]]]:
+        """``rev-list --parents ARGS`` and, per commit, cat-file's answer for each ``COMMIT:PATH``.
+
+        The listing streams into ``cat-file --batch-check`` as it comes, so
+        the two walks overlap.  An answer is ``b"<oid> <type>"`` or ends in
+        ``missing``.
         """
         env = proc.environment()
         base = ["git", "-C", self.repo]
-        fmt = subprocess.Popen([*base, "rev-list", "--parents", f"--format={COMMIT_FORMAT}", "--date=raw",
-                                *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        ids = subprocess.Popen([*base, "rev-list", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               env=env)
+        listing = subprocess.Popen([*base, "rev-list", "--parents", *args], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, env=env)
         check = subprocess.Popen([*base, "cat-file", "--batch-check=%(objectname) %(objecttype)", "--buffer"],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-        order: list[str] = []
         answers: list[bytes] = []
-        suffixes = [b":" + p.encode("utf-8", "surrogateescape") + b"\n" for p in paths]
-
-        def feed() -> None:
-            assert ids.stdout is not None and check.stdin is not None
-            listed = ids.stdout.read().split()
-            order.extend(x.decode() for x in listed)
-            check.stdin.write(b"".join(oid + suffix for oid in listed for suffix in suffixes))
-            check.stdin.close()
 
         def drain() -> None:
             assert check.stdout is not None
             answers.extend(check.stdout.read().split(b"\n"))
 
-        threads = [threading.Thread(target=feed), threading.Thread(target=drain)]
-        for t in threads:
-            t.start()
-        out, err = fmt.communicate()
-        for t in threads:
-            t.join()
-        ids.wait()
+        reader = threading.Thread(target=drain)
+        reader.start()
+        suffixes = [b":" + p.encode("utf-8", "surrogateescape") + b"\n" for p in paths]
+        commits: list[tuple[str, tuple[str, ...]]] = []
+        assert listing.stdout is not None and check.stdin is not None
+        pending: list[bytes] = []
+        for line in listing.stdout:
+            oid = line[:40]
+            pending.extend(oid + suffix for suffix in suffixes)
+            if len(pending) >= 512:
+                check.stdin.write(b"".join(pending))
+                pending.clear()
+            ids = line.decode().split()
+            commits.append((ids[0], tuple(ids[1:])))
+        check.stdin.write(b"".join(pending))
+        check.stdin.close()
+        err = listing.stderr.read() if listing.stderr else b""
+        listing.wait()
+        reader.join()
         check.wait()
-        if fmt.returncode != 0:
-            raise CommandError(fmt.args, fmt.returncode, err.decode("utf-8", "replace"))
+        if listing.returncode != 0:
+            raise CommandError([str(a) for a in listing.args], listing.returncode,  # type: ignore[union-attr]
+                               err.decode("utf-8", "replace"))
         per = len(paths)
-        found: dict[str, list[tuple[str, str] | None]] = {}
-        for i, oid in enumerate(order):
-            row: list[tuple[str, str] | None] = []
-            for line in answers[i * per:(i + 1) * per]:
-                if line.endswith((b" missing", b" ambiguous")):
-                    row.append(None)
-                else:
-                    obj, _, kind = line.decode().partition(" ")
-                    row.append((obj, kind))
-            found[oid] = row
-        return parse_commit_stream(out), found
+        return commits, [answers[i * per:(i + 1) * per] for i in range(len(commits))]
+
+    def format_commits(self, oids: Sequence[str]) -> list[CommitRecord]:
+        """The formatted records of the given commits (one ``rev-list --no-walk --stdin``)."""
+        if not oids:
+            return []
+        data = self.run("rev-list", "--no-walk=unsorted", "--stdin", f"--format={COMMIT_FORMAT}", "--date=raw",
+                        input=("\n".join(oids) + "\n").encode())
+        return parse_commit_stream(data)
 
     def batch_check(self, names: Iterable[str]) -> list[tuple[str, str] | None]:
         """``(oid, type)`` or None per object name, via one ``cat-file --batch-check``."""
@@ -215,18 +224,22 @@ class Git:
         body = self._batch.stdout.read(size + 1)[:-1]
         return header[1], body
 
-    def commit_parents(self, oid: str) -> tuple[str, ...]:
+    def commit_header(self, oid: str) -> tuple[str, tuple[str, ...]]:
+        """The tree and parents of a commit, read through the long-lived ``cat-file --batch``."""
         found = self.read_object(oid)
         if found is None or found[0] != "commit":
             raise GitError(f"commit {oid} is missing from {self.repo}",
                            hint="the repository is incomplete; fetch its full history (not shallow)")
+        tree = ""
         parents = []
         for line in found[1].split(b"\n"):
             if not line:
                 break
             if line.startswith(b"parent "):
                 parents.append(line[7:47].decode())
-        return tuple(parents)
+            elif line.startswith(b"tree "):
+                tree = line[5:45].decode()
+        return tree, tuple(parents)
 
     def close(self) -> None:
         if self._batch is not None:

@@ -1,0 +1,125 @@
+"""Split speed: releasetool against git subtree split, git filter-repo and splitsh-lite.
+
+Builds generated histories (one ``git fast-import`` stream each), then times,
+side by side in one run, for each prefix:
+
+* ``git subtree split --prefix=P`` (the reference; skipped on the large history
+  unless ``--subtree-large``: it takes minutes there);
+* ``git filter-repo --subdirectory-filter P`` on a fresh clone (ids differ);
+* ``splitsh-lite --prefix P`` when one is on PATH;
+* ``releasetool split`` from scratch (``--no-cache``), and again after 10 new
+  commits (incremental, using the saved map), as whole commands including
+  Python's start-up.
+
+Wall time and CPU time (user+sys of the command and its children) are shown;
+on a busy machine the CPU column is the steadier one.  The ratios are
+"other tool / releasetool".  Usage::
+
+    .venv/bin/python bench/split.py [--sizes 3000,20000] [--prefixes doc,agents] [--subtree-large]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from split_shapes.generate import extend, generate  # noqa: E402
+
+RELEASETOOL = [sys.executable, "-m", "releasetool"]
+
+
+def timed(argv: list[str], cwd: Path | None = None) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (with children) and the last stdout line of a command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(argv, cwd=cwd, capture_output=True, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed: {done.stderr.decode()[-400:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    lines = done.stdout.decode().split()
+    return wall, cpu, lines[-1] if lines else ""
+
+
+def bench_history(workdir: Path, size: int, prefixes: list[str], run_subtree: bool) -> list[list[str]]:
+    repo = workdir / f"history-{size}"
+    start = time.perf_counter()
+    generate(repo, size)
+    subprocess.run(["git", "-C", str(repo), "checkout", "-q", "main"], check=True)
+    print(f"# generated {size} commits in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    rows = []
+    for prefix in prefixes:
+        ours_wall, ours_cpu, ours_id = timed([*RELEASETOOL, "split", "-q", "--repo", str(repo),
+                                              "--prefix", prefix, "--no-cache"])
+        row = [f"{size}", prefix, f"{ours_wall:.3f} / {ours_cpu:.3f}"]
+        if run_subtree:
+            wall, cpu, their_id = timed(["git", "subtree", "split", "-q", f"--prefix={prefix}", "HEAD"], cwd=repo)
+            same = "same ids" if their_id == ours_id else f"DIFFERENT ({their_id[:12]} vs {ours_id[:12]})"
+            row.append(f"{wall:.2f} / {cpu:.2f} ({wall / ours_wall:.0f}x / {cpu / ours_cpu:.0f}x, {same})")
+        else:
+            row.append("skipped (minutes; --subtree-large runs it)")
+        clone = workdir / f"fr-{size}-{prefix.replace('/', '_')}"
+        subprocess.run(["git", "clone", "-q", "--no-local", str(repo), str(clone)], check=True)
+        wall, cpu, _ = timed(["git", "filter-repo", "--quiet", "--force", "--subdirectory-filter", prefix], cwd=clone)
+        row.append(f"{wall:.2f} / {cpu:.2f} ({wall / ours_wall:.1f}x / {cpu / ours_cpu:.1f}x)")
+        shutil.rmtree(clone)
+        if shutil.which("splitsh-lite"):
+            wall, cpu, _ = timed(["splitsh-lite", f"--prefix={prefix}", f"--path={repo}"])
+            row.append(f"{wall:.3f} / {cpu:.3f}")
+        else:
+            row.append("not installed")
+        # Incremental: a first cached split, 10 new commits, then the timed re-split.
+        timed([*RELEASETOOL, "split", "-q", "--repo", str(repo), "--prefix", prefix])
+        extend(repo, 10, seed=len(rows) + size, prefix=prefix)
+        wall, cpu, inc_id = timed([*RELEASETOOL, "split", "-q", "--repo", str(repo), "--prefix", prefix])
+        check = ""
+        if run_subtree:
+            _, _, their_id = timed(["git", "subtree", "split", "-q", f"--prefix={prefix}", "HEAD"], cwd=repo)
+            check = ", same ids" if their_id == inc_id else ", DIFFERENT"
+        row.append(f"{wall:.3f} / {cpu:.3f}{check}")
+        rows.append(row)
+        print("  ".join(row), file=sys.stderr)
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="3000,20000")
+    parser.add_argument("--prefixes", default="doc,agents")
+    parser.add_argument("--subtree-large", action="store_true", help="also run git subtree on histories over 5,000")
+    parser.add_argument("--keep", action="store_true", help="keep the generated repositories")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="split-bench-"))
+    env_note = os.getloadavg()
+    print(f"# load average at start: {env_note[0]:.2f}; {os.cpu_count()} cores", file=sys.stderr)
+    rows: list[list[str]] = []
+    try:
+        for size in (int(s) for s in args.sizes.split(",")):
+            rows += bench_history(workdir, size, args.prefixes.split(","), size <= 5000 or args.subtree_large)
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"# repositories kept in {workdir}", file=sys.stderr)
+    headers = ["commits", "prefix", "releasetool scratch (wall / cpu s)", "git subtree split (ratio)",
+               "git filter-repo (ratio)", "splitsh-lite", "releasetool +10 commits"]
+    print("| " + " | ".join(headers) + " |")
+    print("|" + "---|" * len(headers))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
