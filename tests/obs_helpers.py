@@ -105,3 +105,42 @@ def hello_tarball(dest: Path) -> Path:
     with open(target, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz", format=tarfile.GNU_FORMAT) as tar:
         tar.add(src, arcname="hello-1.0", filter=clean)
     return target
+
+
+def write_manifest(directory: Path, count: int = 3, *, project: str = "home:Admin:dist") -> Path:
+    """A manifest of ``count`` small components, one rpm and one deb target."""
+    directory.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "schema: 1",
+        "distribution:",
+        "  name: Test distribution",
+        f"  obs_project: {project}",
+        "  site_url: https://example.org",
+        "  packager: Release Team <release@example.org>",
+        "targets:",
+        "  - {name: openSUSE_Tumbleweed, label: Tumbleweed, family: rpm, project: 'openSUSE:Factory',"
+        " repository: snapshot, archs: [x86_64]}",
+        "  - {name: Debian_12, label: Debian 12, family: deb, project: 'Debian:12', repository: standard,"
+        " archs: [x86_64]}",
+        "components:",
+    ]
+    for i in range(count):
+        name = f"comp{i:02d}"
+        lines += [
+            f"  - name: {name}",
+            f"    summary: Component number {i}",
+            f"    description: The component numbered {i}.",
+            f"    homepage: https://example.org/{name}",
+            "    license: GPL-2.0-or-later",
+            f"    git: https://example.org/{name}.git",
+            "    tag_pattern: v{version}",
+            "    version_scheme: rpm",
+            '    version: "1.0"',
+            "    released: 2024-01-01",
+            "    tarball: https://example.org/{name}-{version}.tar.gz",
+            *([f"    depends: [comp{i - 1:02d}]"] if i else []),
+            "    packaging: {}",
+        ]
+    path = directory / "components.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -1,0 +1,316 @@
+"""releasetool obs submit / status / submitreq against the local OBS-compatible service."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from obs_helpers import (
+    FIXTURES,
+    PASSWORD,
+    PROJECT_META,
+    Service,
+    hello_tarball,
+    start_service,
+    write_manifest,
+    write_oscrc,
+)
+
+from releasetool.cli import main
+from releasetool.obs.faults import Faults, Rule
+
+
+@pytest.fixture(scope="module")
+def obs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    svc = start_service(tmp_path_factory.mktemp("obs"), build=True)
+    yield svc
+    svc.service.shutdown()
+    svc.service.server_close()
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("RELEASETOOL_OBS_BACKOFF", "0.01")
+
+
+def submit(obs: Service, manifest: Path, *args: str) -> int:
+    return main(["--manifest", str(manifest), "obs", "submit", "--apiurl", obs.url, "--config", str(obs.oscrc),
+                 *args])
+
+
+def revisions(obs: Service, project: str, package: str) -> int:
+    return len(obs.service.store.history(project, package))
+
+
+def test_submit_all_then_nothing_to_do(obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = write_manifest(tmp_path / "m", 3, project="home:Admin:first")
+    assert submit(obs, manifest, "--all", "--json") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [p["action"] for p in out["packages"]] == ["created"] * 3
+    assert out["project_meta_written"] is True
+    store = obs.service.store
+    assert sorted(store.packages("home:Admin:first")) == ["comp00", "comp01", "comp02"]
+    files = store.latest("home:Admin:first", "comp01").files
+    assert sorted(files) == ["_service", "comp01.dsc", "comp01.spec", "debian.tar.xz"]
+    dsc = store.blob(files["comp01.dsc"]).decode()
+    assert "DEBTRANSFORM-TAR: comp01-1.0.tar.gz" in dsc
+    meta = store.project_meta("home:Admin:first").decode()
+    assert '<path project="Debian:12" repository="standard"' in meta
+    pkg_meta = store.package_meta("home:Admin:first", "comp01").decode()
+    assert "<url>https://example.org/comp01</url>" in pkg_meta
+
+    puts_before = obs.service.stats["PUT /source/*/_meta"]
+    assert submit(obs, manifest, "--all", "--json") == 0
+    again = json.loads(capsys.readouterr().out)
+    assert [p["action"] for p in again["packages"]] == ["unchanged"] * 3
+    assert again["project_meta_written"] is False
+    assert obs.service.stats["PUT /source/*/_meta"] == puts_before
+    assert all(revisions(obs, "home:Admin:first", f"comp0{i}") == 1 for i in range(3))
+
+
+def test_only_changed_files_are_sent(obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = write_manifest(tmp_path / "m", 1, project="home:Admin:delta")
+    assert submit(obs, manifest, "comp00") == 0
+    tarballs = tmp_path / "tarballs"
+    tarballs.mkdir()
+    (tarballs / "comp00-1.0.tar.gz").write_bytes(b"not really a tarball")
+    capsys.readouterr()
+    uploads_before = obs.service.stats["PUT /source/*/*/*?rev=repository"]
+    assert submit(obs, manifest, "comp00", "--tarballs", str(tarballs), "--json") == 0
+    out = json.loads(capsys.readouterr().out)["packages"][0]
+    assert out["action"] == "committed"
+    assert out["uploaded"] == ["comp00-1.0.tar.gz"]
+    assert out["deleted"] == ["_service"]
+    assert obs.service.stats["PUT /source/*/*/*?rev=repository"] == uploads_before + 1
+    assert revisions(obs, "home:Admin:delta", "comp00") == 2
+
+
+def test_dry_run_writes_nothing(obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = write_manifest(tmp_path / "m", 2, project="home:Admin:dry")
+    assert submit(obs, manifest, "--all", "--dry-run", "--json") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [p["action"] for p in out["packages"]] == ["would-commit"] * 2
+    assert not obs.service.store.project_exists("home:Admin:dry")
+
+
+def test_wrong_credentials_one_line_and_no_secret(obs: Service, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = write_manifest(tmp_path / "m", 1, project="home:Admin:auth")
+    rc = write_oscrc(tmp_path / "oscrc", obs.url, password="wrong-" + PASSWORD, cookiejar=tmp_path / "jar")
+    code = main(["--manifest", str(manifest), "obs", "submit", "--all", "--apiurl", obs.url, "--config", str(rc)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.splitlines() == [
+        f"error: {obs.url} refused the credentials (HTTP 401 on GET /source/home:Admin:auth/_meta)",
+        "hint: check user and password for this apiurl in your oscrc (or --config FILE)",
+    ]
+    assert PASSWORD not in err
+
+
+def test_connection_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    manifest = write_manifest(tmp_path / "m", 1)
+    rc = write_oscrc(tmp_path / "oscrc", url, cookiejar=tmp_path / "jar")
+    code = main(["--manifest", str(manifest), "obs", "submit", "--all", "--apiurl", url, "--config", str(rc)])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 1
+    assert err[-2] == f"error: {url}: GET /source/home:Admin:dist/_meta: connection refused (gave up after 5 attempts)"
+
+
+def test_faults_make_no_duplicates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    faults = Faults([
+        Rule("POST", "/source/*/*", {"cmd": "commitfilelist"}, "error-after", status=504, every=2),
+        Rule("PUT", "/source/*/*/*", {"rev": "repository"}, "reset", every=5),
+        Rule("PUT", "/source/*/*/*", {"rev": "repository"}, "reset-after", nth=3),
+        Rule("POST", "/request", {"cmd": "create"}, "error-after", status=504, nth=1),
+    ])
+    svc = start_service(tmp_path / "svc", faults=faults)
+    try:
+        manifest = write_manifest(tmp_path / "m", 4, project="home:Admin:faults")
+        assert submit(svc, manifest, "--all") == 0
+        for i in range(4):
+            assert revisions(svc, "home:Admin:faults", f"comp{i:02d}") == 1
+        assert svc.service.stats["POST /source/*/*?cmd=commitfilelist"] > 4  # faults did fire
+        make_target(svc, "Dist:Target")
+        args = ["--manifest", str(manifest), "obs", "submitreq", "comp01", "--to", "Dist:Target",
+                "--apiurl", svc.url, "--config", str(svc.oscrc)]
+        capsys.readouterr()
+        assert main(args) == 0
+        first = capsys.readouterr().out.strip()
+        assert main(args) == 0
+        assert capsys.readouterr().out.strip() == first
+        assert len(svc.service.store.requests()) == 1
+    finally:
+        svc.service.shutdown()
+        svc.service.server_close()
+
+
+def make_target(svc: Service, name: str) -> None:
+    svc.service.store.set_project_meta(name, f'<project name="{name}"><title/><description/></project>'.encode())
+
+
+def test_submitreq_reuses_and_supersedes(obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = write_manifest(tmp_path / "m", 1, project="home:Admin:req")
+    assert submit(obs, manifest, "--all") == 0
+    make_target(obs, "Dist:Req")
+    args = ["--manifest", str(manifest), "obs", "submitreq", "comp00", "--to", "Dist:Req", "--apiurl", obs.url,
+            "--config", str(obs.oscrc)]
+    capsys.readouterr()
+    assert main(args) == 0
+    first = capsys.readouterr().out.strip()
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == first
+    assert f"obs submitreq: request {first} for these sources is already open" in captured.err
+    tarballs = tmp_path / "t"
+    tarballs.mkdir()
+    (tarballs / "comp00-1.0.tar.gz").write_bytes(b"new sources")
+    assert submit(obs, manifest, "--all", "--tarballs", str(tarballs)) == 0
+    capsys.readouterr()
+    assert main(args) == 0
+    second = capsys.readouterr().out.strip()
+    assert second != first
+    old = obs.service.store.request(first)
+    assert old is not None and old["state"]["name"] == "superseded"
+
+
+def commit_hello(obs: Service, project: str, *, spec_patch: str = "") -> None:
+    from releasetool.obs.api import Api, Settings
+    from releasetool.obs.client import commit_files
+
+    obs.service.store.set_project_meta(project, PROJECT_META.format(name=project).encode())
+    obs.service.store.set_package_meta(project, "hello", b'<package name="hello"><title/><description/></package>')
+    files = {p.name: p.read_bytes() for p in (FIXTURES / "hello").iterdir()}
+    tar_dir = Path(obs.root).parent / "tar"
+    tar_dir.mkdir(exist_ok=True)
+    files["hello-1.0.tar.gz"] = hello_tarball(tar_dir).read_bytes()
+    if spec_patch:
+        files["hello.spec"] = files["hello.spec"].replace(b"%build\n", f"%build\n{spec_patch}\n".encode())
+    api = Api(Settings(apiurl=obs.url, config=str(obs.oscrc), backoff=0.01))
+    commit_files(api, project, "hello", files, {n: hashlib.md5(d).hexdigest() for n, d in files.items()},
+                 message="hello")
+
+
+def status_args(obs: Service, manifest: Path, project: str, *extra: str) -> list[str]:
+    return ["--manifest", str(manifest), "obs", "status", "--project", project, "--apiurl", obs.url,
+            "--config", str(obs.oscrc), "--interval", "0.2", *extra]
+
+
+def hello_manifest(tmp_path: Path) -> Path:
+    path = write_manifest(tmp_path / "m", 1)
+    path.write_text(path.read_text().replace("name: comp00", "name: hello"))
+    return path
+
+
+def test_status_wait_succeeded(obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    commit_hello(obs, "home:Admin:ok")
+    manifest = hello_manifest(tmp_path)
+    logs = tmp_path / "logs"
+    assert main(status_args(obs, manifest, "home:Admin:ok", "--wait", "--json", "--logs", str(logs))) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {r["state"] for r in out["results"]} == {"succeeded"}
+    assert len(out["results"]) == 3
+    assert "dpkg-buildpackage" in (logs / "hello-Debian_12-x86_64.log").read_text()
+
+
+def test_status_wait_failed_shows_log_tail(obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    commit_hello(obs, "home:Admin:bad", spec_patch="echo this build fails on purpose; exit 7")
+    manifest = hello_manifest(tmp_path)
+    assert main(status_args(obs, manifest, "home:Admin:bad", "--wait")) == 1
+    err = capsys.readouterr().err
+    assert "hello openSUSE_Tumbleweed/x86_64: failed: exit status 1" in err
+    assert "this build fails on purpose" in err
+
+
+def test_status_dirty_results_time_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    svc = start_service(tmp_path / "svc", build=True,
+                        faults=Faults([Rule("GET", "/build/*/_result", {}, "dirty")]))
+    try:
+        commit_hello(svc, "home:Admin:dirty")
+        svc.wait_builds()
+        manifest = hello_manifest(tmp_path)
+        assert main(status_args(svc, manifest, "home:Admin:dirty", "--wait", "--timeout", "1")) == 3
+        err = capsys.readouterr().err
+        assert "error: timed out waiting for builds; still pending: hello Debian_12/x86_64" in err
+    finally:
+        svc.service.shutdown()
+        svc.service.server_close()
+
+
+def test_resubmission_of_50_unchanged_packages_request_count(obs: Service, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = write_manifest(tmp_path / "m", 50, project="home:Admin:fifty")
+    assert submit(obs, manifest, "--all", "--jobs", "4") == 0
+    before = obs.service.stats["total"]
+    capsys.readouterr()
+    assert submit(obs, manifest, "--all", "--json") == 0
+    out = json.loads(capsys.readouterr().out)
+    # one GET of the project meta, then a GET of the package meta and of the
+    # file listing per package
+    assert out["http_requests"] == 1 + 2 * 50
+    assert obs.service.stats["total"] - before == 1 + 2 * 50
+    assert {p["action"] for p in out["packages"]} == {"unchanged"}
+
+
+def test_killed_submission_resumes(tmp_path: Path) -> None:
+    faults = Faults([Rule("PUT", "/source/*/*/*", {"rev": "repository"}, "delay", seconds=0.4)])
+    svc = start_service(tmp_path / "svc", faults=faults)
+    try:
+        manifest = write_manifest(tmp_path / "m", 4, project="home:Admin:kill")
+        argv = [sys.executable, "-m", "releasetool", "--manifest", str(manifest), "obs", "submit", "--all",
+                "--jobs", "1", "--apiurl", svc.url, "--config", str(svc.oscrc)]
+        env = dict(os.environ, NO_PROXY="127.0.0.1,localhost", HOME=str(tmp_path), RELEASETOOL_OBS_BACKOFF="0.01")
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        store = svc.service.store
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not store.latest("home:Admin:kill", "comp00"):
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        out, err = proc.communicate()
+        committed = [p for p in store.packages("home:Admin:kill") if store.latest("home:Admin:kill", p)]
+        assert 1 <= len(committed) < 4
+        done = subprocess.run(argv, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        for i in range(4):
+            assert revisions(svc, "home:Admin:kill", f"comp{i:02d}") == 1
+            assert len(store.latest("home:Admin:kill", f"comp{i:02d}").files) == 4
+        assert not list((manifest.parent / ".releasetool").glob("*.journal"))
+        for blob in (out, err, done.stdout.encode(), done.stderr.encode()):
+            assert PASSWORD.encode() not in blob
+    finally:
+        svc.service.shutdown()
+        svc.service.server_close()
+
+
+def test_no_password_in_anything_written(obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = write_manifest(tmp_path / "m", 2, project="home:Admin:secret")
+    codes = [
+        submit(obs, manifest, "--all", "--json", "--debug", "-v"),
+        main(["--manifest", str(manifest), "--debug", "-v", "obs", "status", "--apiurl", obs.url,
+              "--config", str(obs.oscrc), "--json"]),
+        main(["--manifest", str(manifest), "--debug", "obs", "submitreq", "comp00", "--to", "no:such:project",
+              "--apiurl", obs.url, "--config", str(obs.oscrc)]),
+    ]
+    captured = capsys.readouterr()
+    assert codes[0] == 0 and codes[2] == 1
+    written = captured.out + captured.err
+    for path in (manifest.parent / ".releasetool").rglob("*"):
+        if path.is_file():
+            written += path.read_text(errors="replace")
+    assert PASSWORD not in written
+    assert "target project no:such:project does not exist" in captured.err
