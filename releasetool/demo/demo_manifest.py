@@ -12,6 +12,8 @@ import datetime as dt
 
 from releasetool.demo.upstream import COMPONENTS
 
+PACKAGER = "Demo Release Manager <release@cluster.example>"
+
 PACKAGING = {
     "fence-agents": {
         "license": "GPL-2.0-or-later",
@@ -53,7 +55,7 @@ def text(*, upstream_url: str, repos_url: str, released: dt.date, obs_project: s
         "distribution:",
         "  name: Demo community distribution",
         f"  obs_project: {obs_project}",
-        "  packager: Demo Release Manager <release@cluster.example>",
+        f"  packager: {PACKAGER}",
         "targets:",
         "  - name: openSUSE_Tumbleweed",
         "    label: openSUSE Tumbleweed",
@@ -76,14 +78,14 @@ def text(*, upstream_url: str, repos_url: str, released: dt.date, obs_project: s
             f"    summary: {comp.summary}",
             "    description: |",
             *[f"      {line}" for line in str(pk["description"]).splitlines()],
-            f"    homepage: {repos_url}/{comp.name}",
+            f"    homepage: https://cluster.example/{comp.name}",
             f"    license: {pk['license']}",
             f"    git: {repos_url}/{comp.name}",
             "    tag_pattern: v{version}",
             "    version_scheme: rpm",
             '    version: "3.0.0"',
             f"    released: {released.isoformat()}",
-            f"    tarball: {repos_url}/downloads/{comp.name}-{{version}}.tar.gz",
+            f"    tarball: https://cluster.example/downloads/{comp.name}-{{version}}.tar.gz",
             "    tarball_formats: [gz, xz]",
             "    split:",
             f"      repository: {upstream_url}",

@@ -109,8 +109,6 @@ def step_failure(step: str, component: str | None = None) -> Iterator[None]:
     """Turn any failure inside the block into a DemoStepError naming the step."""
     try:
         yield
-    except DemoStepError:
-        raise
     except ReleasetoolError as exc:
         where = f"{step} of {component}" if component else step
         raise DemoStepError(f"demo step '{where}' failed: {exc.message}", hint=exc.hint) from exc
@@ -144,12 +142,22 @@ def prepare_directory(root: Path, journal_name: str = "demo.journal") -> bool:
     return False
 
 
-def run(root: Path, steps: list[tuple[str, Step]], *, reporter: Callable[[str], None] | None = None) -> Demo:
-    """Run (or resume) the demo in ``root``; return what it found."""
+def run(
+    root: Path,
+    steps: list[tuple[str, Step]],
+    *,
+    setup: Callable[[Demo], contextlib.AbstractContextManager[None]] | None = None,
+    reporter: Callable[[str], None] | None = None,
+) -> Demo:
+    """Run (or resume) the demo in ``root``; return what it found.
+
+    ``setup`` gives a context (services the steps need) held around all steps.
+    """
     root = root.resolve()
     resumed = prepare_directory(root)
     demo = Demo(root)
-    with run_lock(demo.state / "demo.lock", what=f"the demo in {root}"):
+    with run_lock(demo.state / "demo.lock", what=f"the demo in {root}"), \
+            (setup(demo) if setup else contextlib.nullcontext()):
         journal = Journal(demo.state / "demo.journal", plan_id="demo")
         if resumed:
             log.info("resuming the demo in %s after step %s", root, _last_done(journal, steps) or "(none)")
