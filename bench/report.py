@@ -24,13 +24,20 @@ def timed(fn: Callable[[], Any], *, repeat: int = 1) -> float:
     return best
 
 
+def format_ratio(ratio: float | None) -> str:
+    """How many times faster releasetool is (below 1: slower), with useful precision."""
+    if ratio is None:
+        return "-"
+    return f"{ratio:.0f}x" if ratio >= 10 else f"{ratio:.1f}x" if ratio >= 1 else f"{ratio:.3f}x"
+
+
 def emit(benchmark: str, ours: float, other_tool: str | None = None, other: float | None = None, *,
          unit: str = "s", note: str = "") -> None:
     """Report ``ours`` (and the other tool's figure on the same input, when there is one)."""
     ratio = (other / ours) if other is not None and ours > 0 else None
     line = f"{benchmark}: releasetool {ours:.4f} {unit}"
     if other is not None:
-        line += f"; {other_tool} {other:.4f} {unit}; ratio {ratio:.1f}x"
+        line += f"; {other_tool} {other:.4f} {unit}; ratio {format_ratio(ratio)}"
     if note:
         line += f" ({note})"
     print(line, flush=True)
