@@ -44,7 +44,7 @@ DEFAULT_OUT = "rendered"
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 RECORD = ".rendered.json"  # what the last render wrote in DIR/NAME (for deleting stale files)
 EXECUTABLE = frozenset({"debian/rules"})
-DEBIAN_STATIC = ("control", "changelog", "rules", "copyright", "source/format", "watch")
+DEBIAN_STATIC = ("control", "changelog", "rules", "copyright", "source/format", "watch", "upstream/metadata")
 DEBHELPER_COMPAT = 13
 STANDARDS_VERSION = "4.6.2"  # the newest lintian 2.116 (Debian 12) knows
 
