@@ -314,3 +314,49 @@ def test_no_password_in_anything_written(obs: Service, tmp_path: Path, capsys: p
             written += path.read_text(errors="replace")
     assert PASSWORD not in written
     assert "target project no:such:project does not exist" in captured.err
+
+
+def test_latency_timeout_and_refused_project(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RELEASETOOL_OBS_TIMEOUT", "0.5")
+    faults = Faults([
+        Rule("GET", "/source/*/*/_meta", {}, "delay", seconds=1.5, nth=1),
+        Rule("PUT", "/source/home:Admin:locked/_meta", {}, "error", status=403),
+    ])
+    svc = start_service(tmp_path / "svc", faults=faults)
+    try:
+        manifest = write_manifest(tmp_path / "m", 1, project="home:Admin:slow")
+        assert submit(svc, manifest, "--all") == 0
+        err = capsys.readouterr().err
+        assert "GET /source/home:Admin:slow/comp00/_meta: timed out; retrying" in err
+        assert revisions(svc, "home:Admin:slow", "comp00") == 1
+        locked = write_manifest(tmp_path / "m2", 1, project="home:Admin:locked")
+        assert submit(svc, locked, "--all") == 1
+        assert capsys.readouterr().err.splitlines()[-2:] == [
+            f"error: {svc.url} does not allow PUT /source/home:Admin:locked/_meta: injected fault: HTTP 403",
+            "hint: ask the project maintainers for write access, or use --project with a project you own "
+            "(e.g. home:USER)",
+        ]
+    finally:
+        svc.service.shutdown()
+        svc.service.server_close()
+
+
+def test_second_run_at_once_is_refused(obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib as _hashlib
+
+    from releasetool.fsutil import run_lock
+
+    manifest = write_manifest(tmp_path / "m", 1, project="home:Admin:lock")
+    name = _hashlib.sha256(f"{obs.url} home:Admin:lock".encode()).hexdigest()[:12]
+    lock = manifest.parent / ".releasetool" / f"obs-submit-{name}.lock"
+    import releasetool.fsutil as fsutil
+
+    # The second run does not wait the usual few seconds for the holder.
+    monkeypatch.setattr(fsutil, "run_lock", lambda path, *, what, wait=5.0: run_lock(path, what=what, wait=0))
+    with run_lock(lock, what="test holder"):
+        assert submit(obs, manifest, "--all") == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("error: submission to home:Admin:lock is locked by pid ")
+    assert not obs.service.store.project_exists("home:Admin:lock")

@@ -136,7 +136,8 @@ def _api_and_manifest(args: argparse.Namespace) -> tuple[object, object, str]:
     loaded = manifest.load(common.manifest_path(args))
     apiurl = args.apiurl or loaded.distribution.obs_apiurl
     api = Api(Settings(apiurl=apiurl, config=args.config, retries=int(os.environ.get("RELEASETOOL_OBS_RETRIES", 4)),
-                       backoff=float(os.environ.get("RELEASETOOL_OBS_BACKOFF", 0.5))))
+                       backoff=float(os.environ.get("RELEASETOOL_OBS_BACKOFF", 0.5)),
+                       timeout=float(os.environ.get("RELEASETOOL_OBS_TIMEOUT", 120))))
     return loaded, api, args.project or loaded.distribution.obs_project
 
 

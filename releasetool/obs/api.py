@@ -58,7 +58,7 @@ class Settings:
     config: str | None = None
     retries: int = 4
     backoff: float = 0.5
-    timeout_note: str = ""
+    timeout: float = 120.0  # seconds to wait for an answer before trying again
 
 
 class Transient(Exception):
@@ -97,6 +97,7 @@ class Api:
         where = f"{method} /{'/'.join(segments)}"
         try:
             response = http_request(method, self.url(segments, query), data=data)
+            self._set_timeout()
             return bytes(response.read())
         except urllib.error.HTTPError as exc:
             body = b""
@@ -119,7 +120,22 @@ class Api:
                 raise ObsNotFound(f"{where}: {summary or 'not found'} ({code or 'HTTP 404'})") from None
             raise ObsError(f"{self.shown_url} answered HTTP {exc.code} to {where}: {summary or exc.reason}") from None
         except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError, OSError) as exc:
+            self._set_timeout()
             raise Transient(f"{where}: {_connection_problem(exc)}") from None
+
+    def _set_timeout(self) -> None:
+        """Give osc's connection pool for this apiurl a read timeout (osc sets none).
+
+        The pool exists once osc made the first request, so that one request
+        waits as long as the system lets it.
+        """
+        import osc.connection
+        import urllib3
+
+        pool = osc.connection.CONNECTION_POOLS.get(self.apiurl)
+        if pool is not None and getattr(pool, "_releasetool_timeout", None) != self.settings.timeout:
+            pool.timeout = urllib3.Timeout(connect=min(30.0, self.settings.timeout), read=self.settings.timeout)
+            pool._releasetool_timeout = self.settings.timeout
 
     def call(self, method: str, segments: list[str], query: dict[str, Any] | None = None,
              data: bytes | None = None, *, idempotent: bool = True,

@@ -15,6 +15,7 @@ import io
 import logging
 import lzma
 import tarfile
+import threading
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -358,6 +359,7 @@ def submit(manifest: Any, names: list[str], *, all_: bool = False, project: str 
         meta_written = ensure_project(api, manifest, project, components, dry_run=dry_run)
         total = len(components)
         done_count = 0
+        count_lock = threading.Lock()
 
         def one(comp: Any) -> PackageOutcome:
             nonlocal done_count
@@ -372,8 +374,10 @@ def submit(manifest: Any, names: list[str], *, all_: bool = False, project: str 
                                         dry_run=dry_run)
                 if not dry_run:
                     journal.record(step, action=result.action, rev=result.rev, srcmd5=result.srcmd5)
-            done_count += 1
-            log.info("[%d/%d] %s: %s%s", done_count, total, comp.obs_package, result.action,
+            with count_lock:
+                done_count += 1
+                position = done_count
+            log.info("[%d/%d] %s: %s%s", position, total, comp.obs_package, result.action,
                      f" r{result.rev}" if result.rev and result.action in ("created", "committed") else "")
             return result
 
