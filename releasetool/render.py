@@ -294,6 +294,51 @@ def component_context(manifest: Any, comp: Any, entries: Sequence[Any]) -> dict[
     }
 
 
+BY_HAND_ACTIONS = ("install", "move", "delete")
+
+
+def by_hand_steps(env: Any, comp: Any) -> list[Fields]:
+    """What upstream's own packaging does by hand after ``make install``, for both formats.
+
+    ``templates/by-hand/NAME.j2`` sets ``steps``, a list of
+    ``(source, destination, mode_or_action)``: copy a file of the source tree
+    (``mode`` like ``"0644"``), ``"move"`` a file within the installed tree,
+    or ``"delete"`` one (destination empty).  Installed paths use the
+    manifest's placeholders, so the spec and debian/rules say the same thing.
+    """
+    import jinja2
+
+    try:
+        module = env.get_template(f"by-hand/{comp.name}.j2").module
+    except jinja2.TemplateNotFound:
+        return []
+    where = f"templates/by-hand/{comp.name}.j2"
+    steps = []
+    for index, item in enumerate(getattr(module, "steps", [])):
+        if not (isinstance(item, (list, tuple)) and len(item) == 3 and all(isinstance(v, str) for v in item)):
+            raise RenderError(f"{where}: steps[{index}] must be (source, destination, mode or action)",
+                              hint='e.g. ("src/x.service", "{unitdir}/x.service", "0644")')
+        source, dest, mode = item
+        action = mode if mode in ("move", "delete") else "install"
+        if action == "install" and not re.fullmatch(r"0?[0-7]{3}", mode):
+            raise RenderError(f"{where}: steps[{index}]: {mode!r} is neither a file mode nor one of {', '.join(BY_HAND_ACTIONS)}")
+        at = f"{where}: steps[{index}]"
+        installed_source = action in ("move", "delete")
+        steps.append(Fields(
+            at,
+            action=action,
+            mode=mode,
+            source=Verbatim(source) if not installed_source else None,
+            rpm_source=Verbatim(rf.rpm_option(source, at)) if installed_source else None,
+            deb_source=Verbatim(rf.deb_rules_path(source, at)) if installed_source else None,
+            rpm_dest=Verbatim(rf.rpm_option(dest, at)) if dest else None,
+            deb_dest=Verbatim(rf.deb_rules_path(dest, at)) if dest else None,
+            rpm_dest_dir=Verbatim(rf.rpm_option(dest, at).rsplit("/", 1)[0]) if dest else None,
+            deb_dest_dir=Verbatim(rf.deb_rules_path(dest, at).rsplit("/", 1)[0]) if dest else None,
+        ))
+    return steps
+
+
 def _regex_escape(text: str) -> str:
     return "".join("\\" + ch if ch in ".+*?()[]{}|^$\\" else ch for ch in text)
 
@@ -392,6 +437,7 @@ def render_component(
         raise RenderError(f"{component.name}: the release history is empty", hint="record a release first")
     env = environment(manifest_dir)
     context = component_context(manifest, component, history)
+    context["by_hand"] = by_hand_steps(env, component)
     name = component.name
     out: dict[str, bytes] = {}
     if "spec" in formats:

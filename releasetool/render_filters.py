@@ -130,6 +130,11 @@ def deb_option(option: str, where: str = "configure_options") -> str:
     return _substitute(option.replace("$", "$$"), DEB_RULES_DIRS, where)
 
 
+def deb_rules_path(path: str, where: str = "path") -> str:
+    """An installed path for debian/rules (absolute, make variables for Debian's directories)."""
+    return _substitute(path.replace("$", "$$"), DEB_RULES_DIRS, where)
+
+
 # ---------------------------------------------------------------------------
 # Text
 # ---------------------------------------------------------------------------

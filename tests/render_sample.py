@@ -2,6 +2,7 @@
 
 The component ``sample-hello`` has a C program and a shell script built by a
 plain Makefile (GNU directory variables), a systemd unit and an LSB init script,
+a settings file the packaging installs by hand (templates/by-hand beside the manifest),
 a second binary package that depends on the first, and a description written
 to break naive escaping (``%``, ``$``, ``${HOME}``, backslashes, a leading dot,
 blank lines, non-ASCII).
@@ -99,6 +100,7 @@ clean:
 
 .PHONY: all check install clean
 """,
+    "hello.conf": "# Settings of sample-hello (installed by the packaging, not by make install).\ngreeting=hello\n",
     "COPYING": "This sample is licensed under the GNU GPL, version 2 or later.\n",
     "README": "sample-hello: a component for the render tests.\n",
 }
@@ -141,6 +143,7 @@ components:
       license_files: [COPYING]
       files:
         - "{{bindir}}/sample-hello"
+        - "%config(noreplace) {{sysconfdir}}/sample-hello.conf"
       subpackages:
         - name: sample-hello-tools
           summary: Shell tools for sample-hello
@@ -179,6 +182,10 @@ HISTORY = {
 }
 
 
+# A step upstream's Makefile does not do, for both packaging formats.
+BY_HAND = """{% set steps = [("hello.conf", "{sysconfdir}/sample-hello.conf", "0644")] %}\n"""
+
+
 def make_project(root: Path) -> Path:
     """Write the manifest and release history under ``root``; return the manifest path."""
     import json
@@ -187,6 +194,8 @@ def make_project(root: Path) -> Path:
     (root / "components.yaml").write_text(manifest_text(), encoding="utf-8")
     (root / "history").mkdir(exist_ok=True)
     (root / "history" / f"{NAME}.json").write_text(json.dumps(HISTORY, ensure_ascii=False), encoding="utf-8")
+    (root / "templates" / "by-hand").mkdir(parents=True, exist_ok=True)
+    (root / "templates" / "by-hand" / f"{NAME}.j2").write_text(BY_HAND, encoding="utf-8")
     return root / "components.yaml"
 
 

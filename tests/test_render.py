@@ -134,7 +134,8 @@ def test_control_and_changelog_parse(sample: manifest.Manifest) -> None:
     assert changelog[1].author == "Jörg Müller <joerg@example.org>"
     assert files["debian/source/format"] == b"3.0 (quilt)\n"
     assert files["debian/sample-hello.install"].decode().splitlines() == [
-        "usr/bin/sample-hello", "${env:DEB_SYSTEMD_UNITDIR}/sample-hello.service", "etc/init.d/sample-hello"]
+        "usr/bin/sample-hello", "etc/sample-hello.conf", "${env:DEB_SYSTEMD_UNITDIR}/sample-hello.service",
+        "etc/init.d/sample-hello"]
 
 
 def test_changelog_is_checked_by_dpkg(sample: manifest.Manifest, tmp_path: Path) -> None:
@@ -317,3 +318,36 @@ def test_cli_bad_input(sample: manifest.Manifest, tmp_path: Path, capsys: pytest
     assert err[0].endswith(": no value for components[sample-hello].tarball")
     assert err[1] == "hint: add the field to component 'sample-hello' in the manifest (or guard it in the template)"
     assert not out.exists()  # nothing half-written
+
+
+# ---------------------------------------------------------------------------
+# Steps done by hand (templates/by-hand/NAME.j2)
+# ---------------------------------------------------------------------------
+
+
+def test_by_hand_steps_in_both_formats(sample: manifest.Manifest) -> None:
+    (sample.path.parent / "templates" / "by-hand" / f"{rs.NAME}.j2").write_text(
+        '{% set steps = [("a.conf", "{sysconfdir}/a.conf", "0640"), ("{bindir}/x", "{sbindir}/x", "move"),'
+        ' ("{bindir}/y", "", "delete")] %}\n')
+    files = render.render_component(sample, sample.get(rs.NAME))
+    spec = files[f"{rs.NAME}.spec"].decode()
+    assert ("install -D -m 0640 a.conf %{buildroot}%{_sysconfdir}/a.conf\n"
+            "install -d %{buildroot}%{_sbindir}\n"
+            "mv %{buildroot}%{_bindir}/x %{buildroot}%{_sbindir}/x\n"
+            "rm -f %{buildroot}%{_bindir}/y\n") in spec
+    rules = files["debian/rules"].decode()
+    assert ("\tinstall -D -m 0640 a.conf debian/tmp/etc/a.conf\n"
+            "\tinstall -d debian/tmp/usr/sbin\n"
+            "\tmv debian/tmp/usr/bin/x debian/tmp/usr/sbin/x\n"
+            "\trm -f debian/tmp/usr/bin/y\n") in rules
+
+
+@pytest.mark.parametrize(("steps", "message"), [
+    ('[("a", "b")]', r"steps\[0\] must be \(source, destination, mode or action\)"),
+    ('[("a", "{datadir}/a", "rwx")]', r"steps\[0\]: 'rwx' is neither a file mode nor one of install, move, delete"),
+    ('[("a", "{nodir}/a", "0644")]', r"steps\[0\]: unknown placeholder \{nodir\}"),
+])
+def test_by_hand_steps_bad(sample: manifest.Manifest, steps: str, message: str) -> None:
+    (sample.path.parent / "templates" / "by-hand" / f"{rs.NAME}.j2").write_text("{% set steps = " + steps + " %}\n")
+    with pytest.raises(RenderError, match=message):
+        render.render_component(sample, sample.get(rs.NAME))

@@ -62,6 +62,7 @@ def rpms(project: dict[str, object]) -> dict[str, Path]:
 def test_rpm_files(rpms: dict[str, Path]) -> None:
     initddir = _run(["rpm", "--eval", "%{_initddir}"]).strip()
     files = _run(["rpm", "-qlp", str(rpms["main"])]).split()
+    assert _run(["rpm", "-qp", "--configfiles", str(rpms["main"])]).split() == ["/etc/sample-hello.conf"]
     for path in ("/usr/bin/sample-hello", "/usr/lib/systemd/system/sample-hello.service",
                  f"{initddir}/sample-hello", f"/usr/share/doc/{rs.NAME}-{rs.VERSION}/README",
                  f"/usr/share/licenses/{rs.NAME}-{rs.VERSION}/COPYING"):
@@ -140,7 +141,7 @@ def debs(project: dict[str, object]) -> dict[str, Path]:
 def test_deb_files(debs: dict[str, Path]) -> None:
     listing = _run(["dpkg-deb", "-c", str(debs["main"])])
     paths = {line.split()[-1] for line in listing.splitlines()}
-    for path in ("./usr/bin/sample-hello", "./lib/systemd/system/sample-hello.service",
+    for path in ("./usr/bin/sample-hello", "./lib/systemd/system/sample-hello.service", "./etc/sample-hello.conf",
                  "./etc/init.d/sample-hello", "./usr/share/doc/sample-hello/README",
                  "./usr/share/doc/sample-hello/changelog.Debian.gz", "./usr/share/doc/sample-hello/copyright"):
         assert path in paths, listing
