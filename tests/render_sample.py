@@ -186,6 +186,15 @@ HISTORY = {
 BY_HAND = """{% set steps = [("hello.conf", "{sysconfdir}/sample-hello.conf", "0644")] %}\n"""
 
 
+# A component's own Debian files: a system user through dh_installsysusers.
+CONTROL = """{% extends "debian/control.j2" %}
+{% block build_depends_extra %}
+ dh-sequence-installsysusers,
+{% endblock %}
+"""
+SYSUSERS = 'u sample-hello - "sample-hello daemon" /var/lib/sample-hello\n'
+
+
 def make_project(root: Path) -> Path:
     """Write the manifest and release history under ``root``; return the manifest path."""
     import json
@@ -196,6 +205,10 @@ def make_project(root: Path) -> Path:
     (root / "history" / f"{NAME}.json").write_text(json.dumps(HISTORY, ensure_ascii=False), encoding="utf-8")
     (root / "templates" / "by-hand").mkdir(parents=True, exist_ok=True)
     (root / "templates" / "by-hand" / f"{NAME}.j2").write_text(BY_HAND, encoding="utf-8")
+    own = root / "templates" / "debian" / NAME
+    own.mkdir(parents=True, exist_ok=True)
+    (own / "control.j2").write_text(CONTROL, encoding="utf-8")
+    (own / f"{NAME}.sysusers.j2").write_text(SYSUSERS, encoding="utf-8")
     return root / "components.yaml"
 
 

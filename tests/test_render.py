@@ -113,7 +113,8 @@ def test_render_component_paths_and_purity(sample: manifest.Manifest, tmp_path: 
     files = render.render_component(sample, comp)
     assert sorted(files) == [
         "debian/changelog", "debian/control", "debian/copyright", "debian/rules", "debian/sample-hello-tools.install",
-        "debian/sample-hello.docs", "debian/sample-hello.install", "debian/source/format", "debian/upstream/metadata",
+        "debian/sample-hello.docs", "debian/sample-hello.install", "debian/sample-hello.sysusers",
+        "debian/source/format", "debian/upstream/metadata",
         "debian/watch", "sample-hello.spec",
     ]
     assert all(isinstance(v, bytes) for v in files.values())
@@ -277,10 +278,10 @@ def test_cli_render_check_and_dry_run(sample: manifest.Manifest, tmp_path: Path,
     captured = capsys.readouterr()
     assert not out.exists()
     assert f"{out / rs.NAME / (rs.NAME + '.spec')}" in captured.out.splitlines()
-    assert captured.err == f"render {rs.NAME}: would write 11, unchanged 0 ({out / rs.NAME})\n"
+    assert captured.err == f"render {rs.NAME}: would write 12, unchanged 0 ({out / rs.NAME})\n"
 
     assert main(args) == 0
-    assert capsys.readouterr().err == f"render {rs.NAME}: wrote 11, unchanged 0 ({out / rs.NAME})\n"
+    assert capsys.readouterr().err == f"render {rs.NAME}: wrote 12, unchanged 0 ({out / rs.NAME})\n"
     assert main([*args, "--check"]) == 0
     assert capsys.readouterr().err == f"render: 1 component up to date in {out}\n"
 

@@ -190,3 +190,9 @@ def test_deb_maintainer_scripts(debs: dict[str, Path], tmp_path: Path) -> None:
     postinst = (tmp_path / "control" / "postinst").read_text()
     assert "update-rc.d sample-hello defaults" in postinst
     assert "deb-systemd-helper enable 'sample-hello.service'" in postinst
+    assert "systemd-sysusers ${DPKG_ROOT:+--root=\"$DPKG_ROOT\"} sample-hello.conf" in postinst  # own template
+
+
+def test_deb_component_files(debs: dict[str, Path]) -> None:
+    paths = {line.split()[-1] for line in _run(["dpkg-deb", "-c", str(debs["main"])]).splitlines()}
+    assert "./usr/lib/sysusers.d/sample-hello.conf" in paths
