@@ -252,3 +252,16 @@ def test_serve_answers_on_localhost(manifest: Path, tmp_path: Path) -> None:
         server.server_close()
     with pytest.raises(SiteError, match="no built site here"):
         make_server(tmp_path / "nothing")
+
+
+def test_pages_rendered_by_worker_processes_are_the_same(manifest: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    data_path = site_data_file(tmp_path / "site-data.json")
+    data, _ = site_build.load_data(load(manifest), data_path)
+    from releasetool.site.view import site_view
+
+    view = site_view(load(manifest), data)
+    serial = site_build.render(view)
+    monkeypatch.setattr(site_build, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(site_build.os, "sched_getaffinity", lambda _pid: {0, 1})
+    assert site_build.render(view) == serial

@@ -8,6 +8,8 @@ strings (escaping is the templates' and serializers' job).
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import html
 import os
 import re
 from dataclasses import dataclass, field
@@ -24,11 +26,20 @@ DOWNLOAD_BASE = "https://download.opensuse.org/repositories"
 GOOD_STATES = ("succeeded",)
 PENDING_STATES = ("scheduled", "dispatching", "building", "signing", "finished", "blocked")
 BAD_STATES = ("failed", "unresolvable", "broken")
+KNOWN_STATES = (*GOOD_STATES, *PENDING_STATES, *BAD_STATES, "disabled", "excluded")
 
 
 # Characters that are not allowed in XML or HTML text (C0 controls but tab and
 # newlines, and the non-characters): replaced so the pages and the feed stay valid.
 _NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
+
+
+_URL_SAFE = re.compile(r"^[A-Za-z0-9._+~-]*$")
+
+
+def url_part(text: str) -> str:
+    """``text`` percent-encoded for a URL path segment (the common plain version needs no work)."""
+    return text if _URL_SAFE.match(text) else quote(text, safe="~+.-_")
 
 
 def clean(text: str) -> str:
@@ -42,6 +53,12 @@ class Links:
     checksum: str | None = None
     signature: str | None = None
     changelog: str | None = None
+
+    def items(self) -> list[tuple[str, str]]:
+        """(label, URL) of the links there are, in the order the page shows them."""
+        found = [("tarball", self.tarball), ("checksum", self.checksum), ("signature", self.signature),
+                 ("changelog", self.changelog)]
+        return [(label, url) for label, url in found if url]
 
 
 @dataclass
@@ -66,6 +83,14 @@ class InstallView:
     repository: str
     state: str | None  # OBS result of this package for this target (worst arch), when known
     lines: list[str]
+    html: str = ""  # the lines, HTML-escaped, one a line (for the page)
+
+    @property
+    def state_class(self) -> str:
+        """The CSS class suffix of the state (a fixed set: upstream text never reaches a class name)."""
+        if self.state is None:
+            return "unknown"
+        return self.state if self.state in KNOWN_STATES else "other"
 
 
 @dataclass
@@ -168,9 +193,10 @@ def repository_url(base: str, project: str, target: str) -> str:
 
 
 def _component(comp: Component, entry: ComponentData, manifest: Manifest, now: dt.datetime, base: str) -> ComponentView:
-    history = [_release(comp, r) for r in entry.releases]
-    stable = _release(comp, entry.latest_stable) if entry.latest_stable else None
-    pre = _release(comp, entry.latest_prerelease) if entry.latest_prerelease else None
+    repo = sources.github_repo(comp.git)
+    history = [_release(comp, r, repo) for r in entry.releases]
+    stable = _release(comp, entry.latest_stable, repo) if entry.latest_stable else None
+    pre = _release(comp, entry.latest_prerelease, repo) if entry.latest_prerelease else None
     results = dict((entry.obs or {}).get("results") or {}) if isinstance(entry.obs, dict) else {}
     obs_version = (entry.obs or {}).get("version") if isinstance(entry.obs, dict) else None
     view = ComponentView(
@@ -186,16 +212,16 @@ def _component(comp: Component, entry: ComponentData, manifest: Manifest, now: d
     return view
 
 
-def _release(comp: Component, release: Release) -> ReleaseView:
+def _release(comp: Component, release: Release, repo: str | None = None) -> ReleaseView:
     return ReleaseView(version=clean(release.version), tag=clean(release.tag),
                        date=clean(release.date) if release.date else None, prerelease=release.prerelease,
-                       links=_links(comp, release))
+                       links=_links(comp, release, repo))
 
 
-def _links(comp: Component, release: Release) -> Links:
+def _links(comp: Component, release: Release, repo: str | None = None) -> Links:
     links = Links()
     if comp.tarball:
-        safe = quote(release.version, safe="~+.-_")
+        safe = url_part(release.version)
         url = comp.tarball.replace("{version}", safe).replace("{name}", comp.name)
         links.tarball = url
         filename = url.rsplit("/", 1)[1]
@@ -211,11 +237,10 @@ def _links(comp: Component, release: Release) -> Links:
 
         links.checksum = companion((".sha256", ".sha256sum", ".sha512"))
         links.signature = companion((".asc", ".sig"))
-    repo = sources.github_repo(comp.git)
     if release.url and urlsplit(release.url).scheme in ("http", "https"):  # never javascript: or data:
         links.changelog = clean(release.url)
     elif repo and release.tag:
-        links.changelog = f"https://github.com/{repo}/releases/tag/{quote(release.tag, safe='~+.-_')}"
+        links.changelog = f"https://github.com/{repo}/releases/tag/{url_part(release.tag)}"
     else:
         links.changelog = f"c/{comp.name}.html#history"
     return links
@@ -250,31 +275,44 @@ def _worst(states: list[str]) -> str | None:
     return states[0]
 
 
-def _install(comp: Component, target: Target, project: str, base: str, results: dict[str, str]) -> InstallView:
-    url = repository_url(base, project, target.name)
+_PACKAGE = "\0package\0"
+
+
+@functools.lru_cache(maxsize=256)
+def _install_lines(family: str, label: str, name: str, project: str, base: str) -> tuple[str, tuple[str, ...], str]:
+    """The tool, the command lines with a package placeholder, and those lines escaped (once per target)."""
+    url = repository_url(base, project, name)
     repo_file = f"{url}{project}.repo"
     slug = project.replace(":", "-").lower()
-    pkg = comp.name
-    if target.family == "deb":
+    pkg = _PACKAGE
+    if family == "deb":
         tool = "apt"
-        lines = [
+        lines = (
             f"curl -fsSL {url}Release.key | gpg --dearmor | sudo tee /etc/apt/keyrings/{slug}.gpg > /dev/null",
             f"echo 'deb [signed-by=/etc/apt/keyrings/{slug}.gpg] {url} /' | sudo tee /etc/apt/sources.list.d/{slug}.list",
             "sudo apt update",
             f"sudo apt install {pkg}",
-        ]
-    elif target.label.startswith(("openSUSE", "SUSE", "SLE")):
+        )
+    elif label.startswith(("openSUSE", "SUSE", "SLE")):
         tool = "zypper"
-        lines = [f"sudo zypper addrepo {repo_file}", "sudo zypper refresh", f"sudo zypper install {pkg}"]
-    elif target.name.startswith("Fedora"):
+        lines = (f"sudo zypper addrepo {repo_file}", "sudo zypper refresh", f"sudo zypper install {pkg}")
+    elif name.startswith("Fedora"):
         tool = "dnf"  # Fedora 41 ships dnf5, whose config-manager takes sub-commands
-        lines = [f"sudo dnf config-manager addrepo --from-repofile={repo_file}", f"sudo dnf install {pkg}"]
+        lines = (f"sudo dnf config-manager addrepo --from-repofile={repo_file}", f"sudo dnf install {pkg}")
     else:
         tool = "dnf"
-        lines = [f"sudo dnf config-manager --add-repo {repo_file}", f"sudo dnf install {pkg}"]
+        lines = (f"sudo dnf config-manager --add-repo {repo_file}", f"sudo dnf install {pkg}")
+    return tool, lines, "".join(html.escape(line) + "\n" for line in lines)
+
+
+def _install(comp: Component, target: Target, project: str, base: str, results: dict[str, str]) -> InstallView:
+    tool, lines, escaped = _install_lines(target.family, target.label, target.name, project, base)
+    pkg = comp.name  # a manifest name: letters, digits, '+', '-', '.'
     states = [code for key, code in results.items() if key.split("/", 1)[0] == target.name]
-    return InstallView(target=target.name, label=target.label, tool=tool, repository=url,
-                       state=_worst(states), lines=lines)
+    return InstallView(target=target.name, label=target.label, tool=tool,
+                       repository=repository_url(base, project, target.name), state=_worst(states),
+                       lines=[line.replace(_PACKAGE, pkg) for line in lines],
+                       html=escaped.replace(_PACKAGE, html.escape(pkg)))
 
 
 def _repository(target: Target, project: str, base: str, comps: list[ComponentView]) -> RepositoryView:
