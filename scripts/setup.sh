@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the stages drive: git for split and release, rpm/rpmlint for
 # spec files, dpkg-dev/debhelper/lintian/fakeroot for debian/, chromium for the
-# page test, xz-utils and gnupg for release artifacts.
-APT_PACKAGES=(git rpm rpmlint dpkg-dev debhelper lintian fakeroot devscripts xz-utils gnupg chromium python3-venv)
+# page test, xz-utils and gnupg for release artifacts, build-essential for
+# the package builds (dpkg-buildpackage requires it; the C compiler and make).
+APT_PACKAGES=(git rpm rpmlint dpkg-dev debhelper lintian fakeroot devscripts xz-utils gnupg chromium python3-venv build-essential)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
