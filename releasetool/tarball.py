@@ -25,6 +25,7 @@ outside the directory they are unpacked into.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -34,6 +35,7 @@ import os
 import posixpath
 import subprocess
 import tarfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,17 +83,31 @@ def _read_blobs(repo: str | os.PathLike[str], shas: list[str]) -> Iterator[bytes
     """The contents of ``shas`` in order, through one ``git cat-file --batch``.
 
     A long-lived streaming process, so this uses subprocess directly rather
-    than proc.run (which runs a command to completion).
+    than proc.run (which runs a command to completion).  The object names are
+    written by a thread while this one reads: writing them all first could
+    fill both pipes and deadlock, one at a time costs a round trip each.
     """
     if not shas:
         return
     argv = ["git", "-C", os.fspath(repo), "cat-file", "--batch"]
-    with subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
+    with subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          bufsize=1 << 20) as child:
         assert child.stdin is not None and child.stdout is not None
+        stdin = child.stdin
+
+        def feed() -> None:
+            try:
+                stdin.write("".join(f"{sha}\n" for sha in shas).encode("ascii"))
+            except BrokenPipeError:
+                pass
+            finally:
+                with contextlib.suppress(BrokenPipeError):
+                    stdin.close()
+
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
         try:
             for sha in shas:
-                child.stdin.write(sha.encode("ascii") + b"\n")
-                child.stdin.flush()
                 header = child.stdout.readline().split()
                 if len(header) != 3:
                     raise GitError(f"{repo}: object {sha} is missing", hint="run `git fsck` in the repository")
@@ -100,9 +116,9 @@ def _read_blobs(repo: str | os.PathLike[str], shas: list[str]) -> Iterator[bytes
                 child.stdout.read(1)  # the newline after each object
                 yield data
         finally:
-            child.stdin.close()
             child.stdout.close()
-            child.wait()
+            child.kill()
+            writer.join()
 
 
 def _dirs_of(path: str) -> list[str]:
