@@ -352,3 +352,22 @@ def test_by_hand_steps_bad(sample: manifest.Manifest, steps: str, message: str) 
     (sample.path.parent / "templates" / "by-hand" / f"{rs.NAME}.j2").write_text("{% set steps = " + steps + " %}\n")
     with pytest.raises(RenderError, match=message):
         render.render_component(sample, sample.get(rs.NAME))
+
+
+@pytest.mark.parametrize("build_system", ["autotools", "make", "python", "cmake", "meson", "none"])
+def test_every_build_system_renders_a_valid_spec(sample: manifest.Manifest, tmp_path: Path, repo_root: Path,
+                                                  build_system: str) -> None:
+    _edit(sample.path, "build_system: make", f"build_system: {build_system}")
+    loaded = manifest.load(sample.path)
+    files = render.render_component(loaded, loaded.get(rs.NAME))
+    spec = tmp_path / f"{rs.NAME}.spec"
+    spec.write_bytes(files[f"{rs.NAME}.spec"])
+    parsed = subprocess.run(["rpmspec", "-P", str(spec)], capture_output=True, text=True, check=False)
+    assert parsed.returncode == 0, parsed.stderr
+    lint = subprocess.run(["rpmlint", "-c", str(repo_root / "rpmlint.toml"), str(spec)],
+                          capture_output=True, text=True, check=False)
+    assert lint.returncode == 0 and ": E: " not in lint.stdout, lint.stdout
+    rules = files["debian/rules"].decode()
+    expected_dh = {"python": "dh $@ --buildsystem=pybuild", "cmake": "dh $@ --buildsystem=cmake",
+                   "meson": "dh $@ --buildsystem=meson"}.get(build_system, "dh $@")
+    assert f"\t{expected_dh}\n" in rules
