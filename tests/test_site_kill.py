@@ -1,0 +1,70 @@
+"""site build killed with SIGKILL at random moments: the site is always whole, a re-run finishes it."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from site_helpers import component, site_data_file, write_manifest
+
+COMPONENTS = 120
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def build(manifest: Path, out: Path, data: Path) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, "-m", "releasetool", "-q", "--manifest", str(manifest), "site", "build",
+            "--out", str(out), "--data", str(data)]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def test_kill_at_random_moments_then_rerun(tmp_path: Path) -> None:
+    manifest = write_manifest(tmp_path / "components.yaml", [
+        component("widget", git="https://github.com/acme/widget.git", version="1.0.0",
+                  tarball="https://example.org/dl/widget-{version}.tar.gz"),
+        component("gizmo", git="https://git.example.org/gizmo.git", version="0.5"),
+        *(component(f"c{i:03d}", git=f"https://git.example.org/c{i:03d}.git", version="1.0")
+          for i in range(COMPONENTS)),
+    ])
+    old_data = site_data_file(tmp_path / "old.json")
+    new_data = site_data_file(tmp_path / "new.json", generated_at="2024-06-11T08:00:00Z")
+    reference = tmp_path / "reference" / "_site"
+    old = tmp_path / "old" / "_site"
+    durations = []
+    for out, data in ((reference, new_data), (old, old_data)):
+        started = time.monotonic()
+        done = build(manifest, out, data)
+        assert done.wait(timeout=120) == 0, done.stderr.read() if done.stderr else ""
+        durations.append(time.monotonic() - started)
+    whole = min(durations)  # kill points spread over the length of a whole run
+    expected, previous = tree(reference), tree(old)
+    assert expected != previous
+
+    rng = random.Random(20081001)  # the points differ from run to run of the machine, not of the seed
+    for attempt in range(5):
+        work = tmp_path / f"run{attempt}"
+        shutil.copytree(old.parent, work)
+        out = work / "_site"
+        running = build(manifest, out, new_data)
+        time.sleep(rng.uniform(0.7, 1.05) * whole)
+        killed = running.poll() is None
+        if killed:
+            os.kill(running.pid, signal.SIGKILL)
+        running.wait(timeout=60)
+        print(f"attempt {attempt}: {'killed' if killed else 'finished before the kill'}; "
+              f"site was {'new' if tree(out) == expected else 'old'}")
+        # whatever the moment: the published site is the whole old one or the whole new one
+        assert tree(out) in (previous, expected)
+        again = build(manifest, out, new_data)
+        assert again.wait(timeout=120) == 0, again.stderr.read() if again.stderr else ""
+        assert tree(out) == expected
+        leftovers = sorted(p.name for p in work.iterdir() if p.name != "_site")
+        assert leftovers == ["._site.lock"]
