@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -265,3 +266,35 @@ def test_pages_rendered_by_worker_processes_are_the_same(manifest: Path, tmp_pat
     monkeypatch.setattr(site_build, "PARALLEL_FROM", 2)
     monkeypatch.setattr(site_build.os, "sched_getaffinity", lambda _pid: {0, 1})
     assert site_build.render(view) == serial
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_colours_meet_wcag_aa_contrast() -> None:
+    import re
+
+    css = (ROOT / "site" / "static" / "style.css").read_text()
+    colours = dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-fA-F]{6});", css))
+    pairs = [("text", "bg"), ("muted", "bg"), ("link", "bg"), ("text", "band"), ("muted", "band"), ("link", "band"),
+             ("stale-fg", "stale-bg"), ("pre-fg", "pre-bg"), ("good-fg", "good-bg"), ("bad-fg", "bad-bg")]
+    for fg, bg in pairs:
+        light, dark = sorted((_luminance(colours[fg]), _luminance(colours[bg])), reverse=True)
+        ratio = (light + 0.05) / (dark + 0.05)
+        assert ratio >= 4.5, f"{fg} on {bg}: {ratio:.2f}"
+
+
+def test_a_second_build_at_once_is_refused_naming_the_holder(manifest: Path, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from releasetool.fsutil import run_lock
+
+    out = tmp_path / "_site"
+    with run_lock(tmp_path / "._site.lock", what="test"):
+        assert build(manifest, out, None) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-2].startswith(f"error: the site in {out} is locked by pid {os.getpid()} on ")
+    assert err[-1] == f"hint: wait for that run to finish; the lock is {tmp_path / '._site.lock'}"
+    assert not out.exists()
