@@ -12,6 +12,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_release_support import commit, git, make_libfoo
 
 from releasetool import tarball
@@ -206,3 +208,47 @@ def test_sha256sum_tool_agrees(tmp_path: Path, repo: Path) -> None:
     (tmp_path / "SHA256SUMS").write_text(tarball.sha256sums({"p.tar.gz": tarball.sha256_hex(data)}))
     assert shutil.which("sha256sum")
     subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=tmp_path, check=True)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.one_of(
+    st.binary(max_size=2048),
+    st.builds(lambda raw, cut: gzip.compress(raw)[:cut], st.binary(max_size=1024), st.integers(0, 600)),
+))
+def test_random_bytes_are_refused_cleanly(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
+    path = tmp_path_factory.mktemp("hostile") / "x.tar.gz"
+    path.write_bytes(data)
+    try:
+        tarball.check_members(path)
+    except ReleaseError as exc:
+        assert exc.message.startswith(str(path))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=st.lists(st.text(alphabet="ab./", min_size=1, max_size=12), min_size=1, max_size=4),
+       links=st.lists(st.text(alphabet="ab./", max_size=12), max_size=3))
+def test_accepted_members_stay_inside(tmp_path_factory: pytest.TempPathFactory, names: list[str],
+                                      links: list[str]) -> None:
+    """Whatever check_members accepts unpacks inside the directory (checked by resolving each path)."""
+    base = tmp_path_factory.mktemp("unpack")
+    members = [member(f"p/{n}") for n in names]
+    members += [member(f"p/l{i}", kind=tarfile.SYMTYPE, link=target) for i, target in enumerate(links)]
+    path = make_tar(base / "t.tar.gz", members)
+    try:
+        tarball.check_members(path)
+    except ReleaseError:
+        return
+    root = base / "root"
+    root.mkdir()
+    with tarfile.open(path) as tar:
+        for info in tar.getmembers():
+            try:  # as a careless unpacker would: follow whatever links are there
+                tar.extract(info, root, filter="fully_trusted")
+            except OSError:
+                pass  # the same name as a file and as a directory: not an escape
+    for found in base.rglob("*"):
+        assert found in (root, path) or root in found.parents, found
+    for found in root.rglob("*"):
+        if found.is_symlink():
+            real = found.resolve()
+            assert real == root.resolve() / "p" or (root.resolve() / "p") in real.parents, (found, real)

@@ -10,10 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_release_support import Setup, commit, git, make_setup
 
-from releasetool import history
+from releasetool import history, train
 from releasetool.cli import main
+from releasetool.errors import ReleasetoolError
 
 TRAIN = """\
 # barfoo is listed first; libfoo, which it depends on, is released first.
@@ -145,3 +148,18 @@ def test_versions_stay_text(setup: Setup, capsys: pytest.CaptureFixture[str]) ->
     (setup.root / "train.yaml").write_text("releases:\n  libfoo: 1.10\nrepos:\n  libfoo: libfoo\n")
     assert main(train_args(setup, "--dry-run")) == 0
     assert capsys.readouterr().out.startswith("release libfoo 1.10 (rpm scheme)")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.one_of(
+    st.text(max_size=200),
+    st.builds(lambda k, v: f"releases:\n  {k}: {v}\n", st.text(max_size=20), st.text(max_size=20)),
+    st.sampled_from(["releases:\n  libfoo: 1.0\n", "out: [1]\n", "releases: !!binary AAAA\n", "&a [*a]\n"]),
+))
+def test_train_loader_never_crashes(tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
+    path = tmp_path_factory.mktemp("hostile") / "train.yaml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        train.load_train(path)
+    except ReleasetoolError as exc:
+        assert exc.message.startswith(str(path))
