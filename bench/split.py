@@ -36,6 +36,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 from split_shapes.generate import extend, generate  # noqa: E402
 
 RELEASETOOL = [sys.executable, "-m", "releasetool"]
+# PyPI's git-filter-repo installs its script next to this Python.
+FILTER_REPO = shutil.which("git-filter-repo", path=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}") \
+    or "git-filter-repo"
 
 
 def timed(argv: list[str], cwd: Path | None = None) -> tuple[float, float, str]:
@@ -71,7 +74,7 @@ def bench_history(workdir: Path, size: int, prefixes: list[str], run_subtree: bo
             row.append("skipped (minutes; --subtree-large runs it)")
         clone = workdir / f"fr-{size}-{prefix.replace('/', '_')}"
         subprocess.run(["git", "clone", "-q", "--no-local", str(repo), str(clone)], check=True)
-        wall, cpu, _ = timed(["git", "filter-repo", "--quiet", "--force", "--subdirectory-filter", prefix], cwd=clone)
+        wall, cpu, _ = timed([FILTER_REPO, "--quiet", "--force", "--subdirectory-filter", prefix], cwd=clone)
         row.append(f"{wall:.2f} / {cpu:.2f} ({wall / ours_wall:.1f}x / {cpu / ours_cpu:.1f}x)")
         shutil.rmtree(clone)
         if shutil.which("splitsh-lite"):

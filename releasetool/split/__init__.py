@@ -154,7 +154,7 @@ def _split_locked(git: Git, maps: list[PathMap], rev: str, rev_oid: str, annotat
     head = splitter.latest_new
     assert head is not None
     result = SplitResult(repo=git.repo, rev=rev_oid, head=head, mode=mode,
-                         commits_read=len(splitter.parents), objects_written=len(splitter.objects),
+                         commits_read=len(splitter.parents), objects_written=len(splitter.objects) + len(splitter.tree_objects),
                          branch=branch, state=splitter.state)
     ref_update: tuple[str, str, str | None] | None = None
     if branch is not None:
@@ -179,7 +179,7 @@ def _split_locked(git: Git, maps: list[PathMap], rev: str, rev_oid: str, annotat
             )
     if dry_run:
         return result
-    git.write_objects(splitter.objects)
+    git.write_objects(splitter.tree_objects + splitter.objects)
     if ref_update is not None:
         git.update_refs([ref_update], f"releasetool split {maps[0].source}")
     if rev_oid not in tips:
@@ -190,16 +190,27 @@ def _split_locked(git: Git, maps: list[PathMap], rev: str, rev_oid: str, annotat
 
 def _from_scratch(git: Git, maps: list[PathMap], rev: str, rev_oid: str, annotate: bytes) -> Splitter:
     splitter = Splitter(git, maps, annotate=annotate)
-    scan = splitter.start_trailer_scan(rev_oid) if splitter.single is not None else None
-    order = splitter.load(["--topo-order", "--reverse", rev_oid])
-    if scan is not None:
-        excluded = splitter.apply_trailers(scan)
-        if excluded:
-            # git subtree's own rev-list, without the history of earlier splits.
-            listing = git.run("rev-list", "--topo-order", "--reverse", rev_oid, *[f"^{x}" for x in excluded])
-            order = listing.decode().split()
+    # A cheap look for any git-subtree trailer runs beside the main read;
+    # git subtree's exact search only runs when there is one.
+    detector = None
+    if splitter.single is not None:
+        detector = git.start("log", "-F", "--grep=git-subtree-dir:", "--format=%H", rev_oid)
+    order = splitter.load([rev_oid])
+    trailers = detector is not None and bool(git.finish(detector).strip())
+    excluded = splitter.apply_trailers(splitter.start_trailer_scan(rev_oid)) if trailers else []
+    if excluded:
+        order = _git_order(git, rev_oid, excluded)
     splitter.fetch_messages(order)
     splitter.run_order(order)
+    if splitter.state.kinds.get(rev_oid) == KIND_TREE:
+        splitter.latest_new = splitter.state.mapping[rev_oid]
+    elif not excluded:
+        # REV itself has no split commit: the answer is the last commit with
+        # the prefix in git subtree's own order, so process again in that order.
+        splitter.restart()
+        if trailers:
+            splitter.apply_trailers(splitter.start_trailer_scan(rev_oid))
+        splitter.run_order(_git_order(git, rev_oid, []))
     if splitter.latest_new is None:
         where = ", ".join(p.source for p in maps)
         raise SplitError(
@@ -207,6 +218,11 @@ def _from_scratch(git: Git, maps: list[PathMap], rev: str, rev_oid: str, annotat
             hint="check the prefix: it is a directory path from the top of the repository",
         )
     return splitter
+
+
+def _git_order(git: Git, rev_oid: str, excluded: list[str]) -> list[str]:
+    """git subtree's own ``rev-list --topo-order --reverse REV ^EXCLUDED...``."""
+    return git.run("rev-list", "--topo-order", "--reverse", rev_oid, *[f"^{x}" for x in excluded]).decode().split()
 
 
 def _incremental(git: Git, maps: list[PathMap], rev_oid: str, state: SplitState, tips: list[str],
@@ -223,7 +239,7 @@ def _incremental(git: Git, maps: list[PathMap], rev_oid: str, state: SplitState,
                          "--not", *tips)
     order: list[str] = []
     if not cached:
-        order = splitter.load(["--topo-order", "--reverse", "--ignore-missing", rev_oid, "--not", *tips])
+        order = splitter.load(["--ignore-missing", rev_oid, "--not", *tips])
     if scan is not None:
         found = set(git.finish(scan).decode().split())
         if found != state.trailers:

@@ -123,8 +123,11 @@ class Splitter:
         self.annotate = annotate
         self.records: dict[str, CommitRecord] = {}  # formatted, for the commits that may be copied
         self.parents: dict[str, tuple[str, ...]] = {}
+        self.toptree_of: dict[str, str] = {}
         self.subtrees: dict[str, str | None] = {}
-        self.objects: list[tuple[int, bytes]] = []
+        self.objects: list[tuple[int, bytes]] = []  # new commits
+        self.tree_objects: list[tuple[int, bytes]] = []  # combined trees (several paths)
+        self.tree_oids: set[str] = set()
         self.new_oids: set[str] = set()
         self.latest_new: str | None = None
         self.latest_old: str | None = None
@@ -138,16 +141,22 @@ class Splitter:
 
     # -- loading ---------------------------------------------------------------
     def load(self, args: Sequence[str]) -> list[str]:
-        """List ``rev-list ARGS`` with parents and split trees; returns the commits in order."""
+        """Read ``rev-list ARGS`` with parents, top trees and split trees.
+
+        Returns the commits oldest first (rev-list's order reversed: not
+        necessarily parents first; :meth:`process` takes care of that).
+        """
         listed, answers = self.git.list_range(args, [p.source for p in self.paths])
-        parents, subtrees = self.parents, self.subtrees
+        parents, subtrees, toptree_of = self.parents, self.subtrees, self.toptree_of
         single = self._single is not None
         order = []
-        for (oid, commit_parents), row in zip(listed, answers, strict=True):
+        for oid, commit_parents, toptree in reversed(listed):
             order.append(oid)
             parents[oid] = commit_parents
+            toptree_of[oid] = toptree
             if oid in subtrees:
                 continue
+            row = answers[toptree.encode()]
             if single and row[0].endswith(b" tree"):
                 subtrees[oid] = row[0][:40].decode()
             elif single and row[0].endswith(b" missing"):
@@ -220,16 +229,16 @@ class Splitter:
         body = b"".join(b"40000 " + name.encode() + b"\0" + bytes.fromhex(oid)
                         for name, oid in sorted(direct.items(), key=lambda kv: kv[0].encode() + b"/"))
         oid = object_id(OBJ_TREE, body)
-        if oid not in self.new_oids:
-            self.new_oids.add(oid)
-            self.objects.append((OBJ_TREE, body))
+        if oid not in self.tree_oids:
+            self.tree_oids.add(oid)
+            self.tree_objects.append((OBJ_TREE, body))
         return oid
 
     def _ensure_loaded(self, oid: str) -> None:
         """Load a commit met outside the range, with its whole history (rare)."""
         if oid in self.parents:
             return
-        self.fetch_messages(self.load(["--topo-order", "--reverse", oid]))
+        self.fetch_messages(self.load([oid]))
         if oid not in self.parents:
             raise SplitError(f"commit {oid} is missing from {self.git.repo}",
                              hint="the repository is incomplete; fetch its full history (not shallow)")
@@ -291,6 +300,13 @@ class Splitter:
         self.state.kinds[old] = KIND_PRESET
 
     # -- process_split_commit ----------------------------------------------------
+    def restart(self, state: SplitState | None = None) -> None:
+        """Forget the results (not what was read) to process again in another order."""
+        self.state = state or SplitState()
+        self.objects, self.new_oids = [], set()
+        self.latest_new = self.latest_old = None
+        self.processed = 0
+
     def process(self, rev: str, parents: tuple[str, ...]) -> None:
         mapping, notree = self.state.mapping, self.state.notree
         if rev in mapping:
@@ -399,8 +415,9 @@ class Splitter:
             return created[0]
         known = self.state.toptrees.get(node)
         if known is None:
-            rec = self.records.get(node)
-            known = rec.toptree if rec is not None else self.git.commit_header(node)[0]
+            known = self.toptree_of.get(node)
+            if known is None:
+                known = self.git.commit_header(node)[0]
             self.state.toptrees[node] = known
         return known
 

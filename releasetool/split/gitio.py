@@ -134,16 +134,19 @@ class Git:
         return out
 
     def list_range(self, args: Sequence[str], paths: Sequence[str]) -> tuple[
-            list[tuple[str, tuple[str, ...]]], list[list[bytes]]]:
-        """``rev-list --parents ARGS`` and, per commit, cat-file's answer for each ``COMMIT:PATH``.
+            list[tuple[str, tuple[str, ...], str]], dict[bytes, list[bytes]]]:
+        """The commits of ``rev-list ARGS`` (newest first) with parents and top tree,
+        and cat-file's answer for each ``TREE:PATH``.
 
-        The listing streams into ``cat-file --batch-check`` as it comes, so
-        the two walks overlap.  An answer is ``b"<oid> <type>"`` or ends in
-        ``missing``.
+        The listing streams into ``cat-file --batch-check`` as it comes, so the
+        two processes work side by side; asking for ``TREE:PATH`` rather than
+        ``COMMIT:PATH`` spares cat-file reading every commit a second time,
+        and a top tree shared by several commits is asked once.  An answer is
+        ``b"<oid> <type>"`` or ends in ``missing``.
         """
         env = proc.environment()
         base = ["git", "-C", self.repo]
-        listing = subprocess.Popen([*base, "rev-list", "--parents", *args], stdout=subprocess.PIPE,
+        listing = subprocess.Popen([*base, "rev-list", "--parents", "--format=%T", *args], stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, env=env)
         check = subprocess.Popen([*base, "cat-file", "--batch-check=%(objectname) %(objecttype)", "--buffer"],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
@@ -156,17 +159,23 @@ class Git:
         reader = threading.Thread(target=drain)
         reader.start()
         suffixes = [b":" + p.encode("utf-8", "surrogateescape") + b"\n" for p in paths]
-        commits: list[tuple[str, tuple[str, ...]]] = []
-        assert listing.stdout is not None and check.stdin is not None
+        commits: list[tuple[str, tuple[str, ...], str]] = []
+        asked: dict[bytes, int] = {}
         pending: list[bytes] = []
+        assert listing.stdout is not None and check.stdin is not None
+        header: list[str] = []
         for line in listing.stdout:
-            oid = line[:40]
-            pending.extend(oid + suffix for suffix in suffixes)
-            if len(pending) >= 512:
-                check.stdin.write(b"".join(pending))
-                pending.clear()
-            ids = line.decode().split()
-            commits.append((ids[0], tuple(ids[1:])))
+            if line.startswith(b"commit "):
+                header = line[7:].decode().split()
+                continue
+            tree = line[:40]
+            commits.append((header[0], tuple(header[1:]), tree.decode()))
+            if tree not in asked:
+                asked[tree] = len(asked)
+                pending.extend(tree + suffix for suffix in suffixes)
+                if len(pending) >= 256:
+                    check.stdin.write(b"".join(pending))
+                    pending.clear()
         check.stdin.write(b"".join(pending))
         check.stdin.close()
         err = listing.stderr.read() if listing.stderr else b""
@@ -177,7 +186,8 @@ class Git:
             raise CommandError([str(a) for a in listing.args], listing.returncode,  # type: ignore[union-attr]
                                err.decode("utf-8", "replace"))
         per = len(paths)
-        return commits, [answers[i * per:(i + 1) * per] for i in range(len(commits))]
+        found = {tree: answers[i * per:(i + 1) * per] for tree, i in asked.items()}
+        return commits, found
 
     def format_commits(self, oids: Sequence[str]) -> list[CommitRecord]:
         """The formatted records of the given commits (one ``rev-list --no-walk --stdin``)."""
