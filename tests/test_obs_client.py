@@ -363,3 +363,50 @@ def test_second_run_at_once_is_refused(obs: Service, tmp_path: Path, capsys: pyt
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith("error: submission to home:Admin:lock is locked by pid ")
     assert not obs.service.store.project_exists("home:Admin:lock")
+
+
+def _calls_of_a_submission(svc: Service, manifest: Path) -> int:
+    before = svc.service.stats["total"]
+    assert submit(svc, manifest, "--all") == 0
+    return svc.service.stats["total"] - before
+
+
+@pytest.mark.parametrize("effect", ["error-after", "reset", "reset-after", "error"])
+def test_each_fault_at_each_call_of_a_submission(tmp_path: Path, effect: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A fault at any one call still ends in one complete revision per package."""
+    svc = start_service(tmp_path / "svc")
+    try:
+        calls = _calls_of_a_submission(svc, write_manifest(tmp_path / "probe", 2, project="home:Admin:probe"))
+        assert calls > 10
+        reference = svc.service.store.latest("home:Admin:probe", "comp01").files
+        for n in range(1, calls + 1):
+            project = f"home:Admin:f{n}"
+            svc.service.faults = Faults([Rule("*", "/*", {}, effect, status=504 if "error" in effect else 0, nth=n)])
+            assert submit(svc, write_manifest(tmp_path / f"m{n}", 2, project=project), "--all") == 0, n
+            for package in ("comp00", "comp01"):
+                assert revisions(svc, project, package) == 1, (n, package)
+            assert svc.service.store.latest(project, "comp01").files == reference
+        capsys.readouterr()
+    finally:
+        svc.service.shutdown()
+        svc.service.server_close()
+
+
+def test_submit_wait_reports_broken_builds(obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = write_manifest(tmp_path / "m", 1, project="home:Admin:wait")
+    assert submit(obs, manifest, "--all", "--wait", "--timeout", "120") == 1
+    err = capsys.readouterr().err
+    assert ("comp00 Debian_12/x86_64: broken: source service download_url needs network access, which this "
+            "local service does not have: upload the release tarball with the package instead") in err
+
+
+def test_serve_refuses_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["obs", "serve", "--port", "0", "--root", str(tmp_path), "--user", "nopassword"]) == 2
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "error: --user takes NAME:PASSWORD (the value given has no ':' or an empty part)")
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("- request: GET /about\n  effect: explode\n")
+    assert main(["obs", "serve", "--port", "0", "--root", str(tmp_path), "--faults", str(plan)]) == 2
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"error: {plan}: rule 1: effect 'explode' is not one of error, error-after, reset, reset-after, delay, dirty")

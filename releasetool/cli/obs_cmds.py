@@ -241,14 +241,14 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def run_serve(args: argparse.Namespace) -> int:
     import logging
 
-    from releasetool.errors import ObsError
+    from releasetool.errors import ObsError, ReleasetoolError
     from releasetool.obs.server import make_service
 
     users: dict[str, str] = {}
     for item in args.user:
         name, sep, password = item.partition(":")
         if not sep or not name or not password:
-            raise ObsError("--user takes NAME:PASSWORD (the value given has no ':' or an empty part)",
+            raise ReleasetoolError("--user takes NAME:PASSWORD (the value given has no ':' or an empty part)",
                            hint="e.g. --user Admin:opensuse")
         users[name] = password
     if not users:
