@@ -29,7 +29,7 @@ from typing import Any
 
 from releasetool import fsutil, manifest, tarball
 from releasetool.errors import ReleaseError
-from releasetool.release import DIST_DIR
+from releasetool.release import DIST_DIR, remove_temporaries
 
 log = logging.getLogger("releasetool")
 
@@ -132,6 +132,8 @@ def _collect(loaded: manifest.Manifest, source: Path, out: Path, *, write: bool)
     payloads[INDEX_HTML] = _index_html(loaded.distribution.name, result).encode()
 
     previous = _previous_files(out)
+    if write:
+        remove_temporaries([out / name for name in payloads])
     # Data files first, the index last: a reader never sees an index naming a file not there yet.
     for name in sorted(payloads, key=lambda n: (n in (SUMS, INDEX_JSON, INDEX_HTML), n)):
         target = out / name

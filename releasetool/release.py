@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import glob
 import hashlib
 import json
 import logging
@@ -528,6 +529,10 @@ def execute(plan: ReleasePlan, *, publish: bool = True) -> ReleaseResult:
     def step(name: str, done: bool) -> None:
         (result.done if done else result.kept).append(name)
 
+    # A run killed inside an atomic write leaves its temporary file; under the
+    # lock no other writer can own one, so they are removed.
+    remove_temporaries([*plan.files, plan.history_file, plan.manifest_path])
+
     def mark(name: str, **details: Any) -> None:
         if journal.done.get(name, {}).get("sha256") != details.get("sha256") or name not in journal:
             journal.record(name, **details)
@@ -615,6 +620,18 @@ def publish_release(plan: ReleasePlan, result: ReleaseResult | None = None, jour
     if "finished" not in journal:
         journal.record("finished", sha256=dict(journal.done.get("local", {}).get("sha256", {})))
     return pushed
+
+
+def remove_temporaries(paths: list[Path]) -> list[Path]:
+    """Remove the temporary files ``fsutil.atomic_write`` leaves beside ``paths`` when killed."""
+    removed = []
+    for path in paths:
+        for stray in Path(path).parent.glob(f".{glob.escape(Path(path).name)}.*.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                stray.unlink()
+                removed.append(stray)
+                log.debug("removed %s, left by an interrupted run", stray)
+    return removed
 
 
 def _tag_commit(plan: ReleasePlan) -> str | None:

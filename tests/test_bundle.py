@@ -5,8 +5,12 @@ from __future__ import annotations
 import html.parser
 import io
 import json
+import random
+import signal
 import subprocess
+import sys
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -134,3 +138,20 @@ def test_escaping_tarball_is_refused(released: Setup, capsys: pytest.CaptureFixt
     assert err[-2] == (f"error: {path}: member 'libfoo-1.1.0/link' is a symlink pointing outside "
                        "('../../../etc/passwd')")
     assert not (released.root / "downloads").exists()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sigkill_at_a_random_moment_then_rerun(released: Setup, tmp_path: Path, seed: int) -> None:
+    reference = tmp_path / "reference"
+    assert main(["bundle", "--manifest", str(released.manifest), "--from", str(released.out),
+                 "--out", str(reference)]) == 0
+    child = subprocess.Popen([sys.executable, "-m", "releasetool", *bundle_args(released)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(random.Random(seed).uniform(0.1, 1.0))
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+
+    assert main(bundle_args(released)) == 0
+
+    area = released.root / "downloads"
+    assert {p.name: p.read_bytes() for p in area.iterdir()} == {p.name: p.read_bytes() for p in reference.iterdir()}

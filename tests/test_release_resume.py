@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -78,7 +80,6 @@ def test_resume_from_a_journal_left_after_the_tag(setup: Setup, reference: dict[
 
     err = capsys.readouterr().err.splitlines()
     assert err[0] == f"wrote {plan.out_dir}/libfoo-1.1.0.tar.gz"  # the tag was found, not made again
-    (plan.out_dir / ".libfoo-1.1.0.tar.gz.abc123.tmp").unlink()
     assert end_state(setup) == reference
 
 
@@ -176,3 +177,17 @@ def test_second_run_waits_then_names_the_holder(setup: Setup, capsys: pytest.Cap
     assert re.fullmatch(rf"error: manifest {re.escape(str(setup.manifest))} is locked by pid {os.getpid()} on \S+ "
                         r"\(releasetool .*\)", err[0]), err
     assert git(setup.repo, "tag", "-l", "v1.1.0") == ""
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_sigkill_at_a_random_moment_then_rerun(setup: Setup, reference: dict[str, object], seed: int) -> None:
+    """A kill anywhere (seeded delay, possibly before start-up ends or after the run is over)."""
+    delay = random.Random(seed).uniform(0.1, 1.5)
+    child = subprocess.Popen([sys.executable, "-m", "releasetool", *setup.args("1.1.0")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+
+    assert main(setup.args("1.1.0")) == 0
+    assert end_state(setup) == reference
