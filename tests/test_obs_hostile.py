@@ -84,3 +84,43 @@ def test_builder_refuses_tarball_members_escaping(tmp_path: Path, member: str) -
         tar.addfile(info, io.BytesIO(b"hi"))
     with pytest.raises(BuildProblem, match="escapes the source directory"):
         _extract(archive, tmp_path / "out", strip=1, label="bad.tar.gz")
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from obs_helpers import start_service
+
+    svc = start_service(tmp_path_factory.mktemp("hostile"))
+    svc.service.store.set_project_meta("p", b'<project name="p"><title/><description/></project>')
+    svc.service.store.set_package_meta("p", "k", b'<package name="k"><title/><description/></package>')
+    yield svc
+    svc.service.shutdown()
+    svc.service.server_close()
+
+
+ENDPOINTS = [("PUT", "/source/p/_meta"), ("PUT", "/source/p/k/_meta"),
+             ("POST", "/source/p/k?cmd=commitfilelist"), ("POST", "/request?cmd=create"),
+             ("PUT", "/source/p/k/some%2Ffile"), ("GET", "/source/p/k?rev=%00"), ("POST", "/build/p?cmd=rebuild")]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(ENDPOINTS), XML_LIKE)
+def test_service_answers_any_body_without_a_server_error(service, endpoint: tuple[str, str], body: bytes) -> None:  # type: ignore[no-untyped-def]
+    import base64
+    import http.client
+
+    from obs_helpers import PASSWORD, USER
+
+    host, port = service.service.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    conn.request(endpoint[0], endpoint[1], body=body, headers={"Authorization": f"Basic {auth}"})
+    answer = conn.getresponse()
+    data = answer.read()
+    conn.close()
+    assert answer.status < 500, data
+    if answer.status >= 400:
+        assert answer.getheader("X-Opensuse-Errorcode")

@@ -108,8 +108,14 @@ def fetch_log(api: Api, project: str, result: Result) -> bytes:
 def status(api: Api, project: str, packages: list[str], *, wait: bool = False, timeout: float = 3600,
            interval: float = 5.0, logs_dir: str | Path | None = None) -> StatusReport:
     srcmd5s: dict[str, str] = {}
+    missing = []
     for package in packages:
-        _, _, srcmd5s[package] = listing(api, project, package)
+        files, _, srcmd5s[package] = listing(api, project, package)
+        if not files:
+            missing.append(package)
+    if missing:
+        raise ObsError(f"{project} on {api.shown_url} has no sources for {', '.join(missing)}",
+                       hint="submit them first: releasetool obs submit " + " ".join(missing))
     deadline = time.monotonic() + timeout
     while True:
         results = read_results(api, project, packages)
