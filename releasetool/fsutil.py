@@ -105,6 +105,28 @@ def _describe_holder(lock_path: Path) -> str:
     return f"pid {info.get('pid', '?')} on {info.get('host', '?')} ({info.get('command', '?')})"
 
 
+KILL_ENV = "RELEASETOOL_KILL_AFTER_RECORDS"
+_records_in_this_process = 0
+
+
+def _kill_point() -> None:
+    """Fault injection for the kill tests: SIGKILL this process after its Nth journal record.
+
+    With ``RELEASETOOL_KILL_AFTER_RECORDS=N`` in the environment a run dies the
+    hard way right after recording its Nth step, which is exactly the moment a
+    re-run must pick up from.  Unset, this does nothing.
+    """
+    global _records_in_this_process
+    limit = os.environ.get(KILL_ENV)
+    if not limit:
+        return
+    _records_in_this_process += 1
+    if str(_records_in_this_process) == limit.strip():
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 class Journal:
     """An append-only record of the steps a run has completed.
 
@@ -150,6 +172,7 @@ class Journal:
             handle.flush()
             os.fsync(handle.fileno())
         self.done[step] = entry
+        _kill_point()
 
     @property
     def finished(self) -> bool:
