@@ -221,3 +221,29 @@ def test_request_without_project_is_answered_in_obs_shape(obs: Service) -> None:
     done = obs.osc("api", "/source/no:such:project", check=False)
     assert done.returncode != 0
     assert "Project not found: no:such:project" in done.stderr + done.stdout
+
+
+def test_serve_applies_a_fault_plan_file(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("faults:\n  - request: POST /request\n    query: {cmd: create}\n    effect: error\n"
+                    "    status: 401\n")
+    argv = [sys.executable, "-m", "releasetool", "obs", "serve", "--port", "0", "--root", str(tmp_path / "state"),
+            "--user", f"Admin:{PASSWORD}", "--faults", str(plan)]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        home = tmp_path / "home"
+        home.mkdir()
+        svc = Service(None, url, tmp_path / "state", write_oscrc(tmp_path / "oscrc", url, cookiejar=home / "jar"),  # type: ignore[arg-type]
+                      home)
+        make_project(svc, tmp_path, "home:Admin:src")
+        make_project(svc, tmp_path, "Target:Dist")
+        make_package(svc, "home:Admin:src", "pkg")
+        svc.osc("api", "-X", "PUT", "/source/home:Admin:src/pkg/file", "-d", "content")
+        done = svc.osc("sr", "home:Admin:src", "pkg", "Target:Dist", "-m", "x", check=False)
+        assert done.returncode != 0
+        assert "401" in done.stdout + done.stderr
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
