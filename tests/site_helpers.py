@@ -28,7 +28,7 @@ TARGETS = [
 
 def component(name: str, *, git: str, version: str = "1.0.0", released: str = "2024-01-15",
               tarball: str | None = None, tag_pattern: str = "v{version}", scheme: str = "rpm",
-              summary: str | None = None) -> dict[str, Any]:
+              summary: str | None = None, **extra: Any) -> dict[str, Any]:
     comp: dict[str, Any] = {
         "name": name,
         "summary": summary or f"The {name} component",
@@ -44,6 +44,7 @@ def component(name: str, *, git: str, version: str = "1.0.0", released: str = "2
     }
     if tarball:
         comp["tarball"] = tarball
+    comp.update(extra)
     return comp
 
 

@@ -32,7 +32,8 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 def manifest(tmp_path: Path) -> Path:
     return write_manifest(tmp_path / "components.yaml", [
         component("widget", git="https://github.com/acme/widget.git", version="1.0.0", released="2023-12-01",
-                  tarball="https://example.org/dl/widget-{version}.tar.gz", summary="Widgets for clusters"),
+                  tarball="https://example.org/dl/widget-{version}.tar.gz", summary="Widgets for clusters",
+                  packaging={"build_system": "autotools", "deb_name": "widget-tools"}),
         component("gadget", git="https://git.example.org/gadget.git", version="2.0", released="2023-05-02"),
         component("gizmo", git="https://git.example.org/gizmo.git", version="0.5", released="2022-10-10",
                   tarball="https://example.org/dl/gizmo-{version}.tar.xz"),
@@ -102,7 +103,8 @@ def test_the_page_shows_discovered_data(manifest: Path, tmp_path: Path) -> None:
     page = (out / "c" / "widget.html").read_text()
     assert "sudo zypper addrepo https://download.opensuse.org/repositories/network:/ha-clustering:/Stable/" \
            "openSUSE_Tumbleweed/network:ha-clustering:Stable.repo" in page
-    assert "sudo apt install widget" in page
+    assert "sudo apt install widget-tools" in page  # the Debian name of the main package
+    assert "sudo dnf install widget\n" in page
     assert 'id="history"' in page
     feed = ET.fromstring((out / "releases.atom").read_bytes())
     titles = [e.findtext(f"{ATOM}title") for e in feed.iter(f"{ATOM}entry")]

@@ -96,7 +96,7 @@ def _serve(world: World, path: str, body: Any) -> Any:
 def world(tmp_path: Path, local_http: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> World:
     repos = {
         "widget": upstream_repo(tmp_path / "up" / "widget", {
-            "v0.9.0": True, "v1.0.0": True, "v1.1.0": False, "v1.2.0-rc1": True,
+            "v0.8.0": True, "v0.9.0": True, "v1.0.0": True, "v1.1.0": False, "v1.2.0-rc1": True,
             "latest": False, "rolling": True, "v1.0/fixes": False,
         }),
         "gadget": upstream_repo(tmp_path / "up" / "gadget", {"gadget-2.0": True, "gadget-2.1": True,
@@ -108,7 +108,8 @@ def world(tmp_path: Path, local_http: HTTPServer, monkeypatch: pytest.MonkeyPatc
     listing = local_http.url_for("/releases/")
     manifest = write_manifest(tmp_path / "components.yaml", [
         component("widget", git=GITHUB_URL, version="1.0.0", released="2023-12-01",
-                  tarball="https://github.com/acme/widget/releases/download/v{version}/widget-{version}.tar.gz"),
+                  tarball="https://github.com/acme/widget/releases/download/v{version}/widget-{version}.tar.gz",
+                  ignore_tags=["v0.8*"]),
         component("gadget", git=repos["gadget"].as_uri(), version="2.0", released="2023-05-02",
                   tag_pattern="gadget-{version}", tarball=listing + "{name}-{version}.tar.xz"),
         component("gizmo", git=repos["gizmo"].as_uri(), version="0.5", released="2022-10-10",
@@ -135,7 +136,7 @@ def test_every_source_is_read_and_only_releases_count(world: World) -> None:
     assert widget.latest_stable.files == ["widget-1.1.0.tar.gz", "widget-1.1.0.tar.gz.sha256",
                                           "widget-1.1.0.tar.gz.asc"]
     assert widget.latest_prerelease is not None and widget.latest_prerelease.version == "1.2.0-rc1"
-    # latest, rolling, v1.0/fixes, the draft and "nightly" are not releases
+    # latest, rolling, v1.0/fixes, the draft, "nightly" and v0.8.0 (ignore_tags) are not releases
     assert [r.version for r in widget.releases] == ["1.2.0-rc1", "1.1.0", "1.0.0", "0.9.0"]
     assert widget.releases[2].date == "2023-12-01"  # only the manifest knows this date
     assert not widget.stale and widget.origin == "upstream"

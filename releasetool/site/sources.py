@@ -35,6 +35,8 @@ _COMPANIONS = re.compile(r"\.tar\.(gz|xz|bz2|zst)(\.(sha256|sha512|sha256sum|asc
 
 def release_for_tag(comp: Component, tag: str) -> Release | None:
     """The release a tag stands for, or None when the tag is not a release of ``comp``."""
+    if comp.is_ignored_tag(tag):  # the manifest's ignore_tags: stray tags upstream
+        return None
     try:
         version = versions.tag_to_version(comp.tag_pattern, tag, name=comp.name)
     except VersionError:
@@ -49,12 +51,15 @@ def release_for_version(comp: Component, version: str, *, tag: str = "") -> Rele
     # moving target, not a release, even where the scheme would accept it.
     if not any(ch.isdigit() for ch in version):
         return None
+    tag = tag or comp.tag_for(version)
+    if comp.is_ignored_tag(tag):
+        return None
     try:
         versions.parse(comp.version_scheme, version)
         prerelease = versions.is_prerelease(comp.version_scheme, version)
     except VersionError:
         return None
-    return Release(version=version, tag=tag or comp.tag_for(version), prerelease=bool(prerelease))
+    return Release(version=version, tag=tag, prerelease=bool(prerelease))
 
 
 # -- git tags ------------------------------------------------------------------

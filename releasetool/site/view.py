@@ -307,7 +307,8 @@ def _install_lines(family: str, label: str, name: str, project: str, base: str) 
 
 def _install(comp: Component, target: Target, project: str, base: str, results: dict[str, str]) -> InstallView:
     tool, lines, escaped = _install_lines(target.family, target.label, target.name, project, base)
-    pkg = comp.name  # a manifest name: letters, digits, '+', '-', '.'
+    # a manifest name: letters, digits, '+', '-', '.'; Debian may name the main package differently
+    pkg = (comp.packaging.deb_name or comp.name) if target.family == "deb" else comp.name
     states = [code for key, code in results.items() if key.split("/", 1)[0] == target.name]
     return InstallView(target=target.name, label=target.label, tool=tool,
                        repository=repository_url(base, project, target.name), state=_worst(states),
