@@ -379,8 +379,10 @@ def check_release(
     if options.push:
         if proc.run(["git", "-C", str(top), "remote", "get-url", options.push], check=False).returncode != 0:
             problems.append(f"{name}: {top} has no remote named {options.push!r} (see `git remote -v`)")
-        if not branch:
+        elif not branch:
             problems.append(f"{name}: HEAD is detached in {top}; --push needs a branch to push")
+        else:
+            problems.extend(f"{name}: {p}" for p in _check_remote(top, options.push, tag, branch, commit))
 
     packager = options.packager or _packager_from_git(top) or loaded.distribution.packager
     if not packager or not _PACKAGER.match(packager):
@@ -452,6 +454,27 @@ def _lint_commit(top: Path, commit: str, listed: tuple[str, ...]) -> tuple[list[
         checked.append(path)
         problems.extend(str(f) for f in lint_init.lint_text(text, path))
     return checked, problems
+
+
+def _check_remote(top: Path, remote: str, tag: str, branch: str, commit: str) -> list[str]:
+    """Whether the atomic push can succeed: remote reachable, tag free there, branch a fast-forward."""
+    listing = proc.run(["git", "-C", str(top), "ls-remote", remote, f"refs/tags/{tag}", f"refs/tags/{tag}^{{}}",
+                        f"refs/heads/{branch}"], check=False)
+    if listing.returncode != 0:
+        tail = listing.stderr.decode("utf-8", "replace").strip().splitlines()
+        return [f"remote {remote} cannot be read: {tail[-1] if tail else 'git ls-remote failed'}"]
+    refs = dict(reversed(line.split("\t", 1)) for line in listing.stdout.decode().splitlines() if "\t" in line)
+    problems = []
+    remote_tag = refs.get(f"refs/tags/{tag}^{{}}") or refs.get(f"refs/tags/{tag}")
+    if remote_tag and remote_tag != commit:
+        problems.append(f"remote {remote} already has tag {tag} on {remote_tag[:12]}, not on HEAD {commit[:12]}")
+    remote_branch = refs.get(f"refs/heads/{branch}")
+    if remote_branch and remote_branch != commit:
+        known = proc.run(["git", "-C", str(top), "merge-base", "--is-ancestor", remote_branch, commit], check=False)
+        if known.returncode != 0:
+            problems.append(f"{branch} on {remote} ({remote_branch[:12]}) is not an ancestor of HEAD; "
+                            f"the push would be rejected (`git pull` first)")
+    return problems
 
 
 def _check_signing(key: str | None) -> list[str]:

@@ -297,25 +297,55 @@ def test_push_sends_tag_and_branch_together(setup: Setup) -> None:
     assert git(remote, "rev-parse", "refs/tags/v1.1.0^{commit}") == head
 
 
-def test_rejected_push_sends_nothing_and_can_be_finished(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+def test_diverged_remote_is_refused_before_any_write(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
     remote = make_remote(setup)
-    # Someone else moved the remote branch: the branch update is rejected, so
-    # the atomic push must not publish the tag either.
     other = setup.root / "other"
     subprocess.run(["git", "clone", "-q", str(remote), str(other)], check=True)
     commit(other, {"OTHER": "x\n"}, "elsewhere")
     git(other, "push", "-q", "origin", "main")
+    git(remote, "tag", "v1.1.0", "main")
+    moved = git(remote, "rev-parse", "main")
+    before = snapshot(setup)
+
+    assert main(setup.args("1.1.0", "--push", "origin")) == 2
+
+    err = capsys.readouterr().err.splitlines()
+    head = git(setup.repo, "rev-parse", "HEAD")
+    assert err[1:3] == [
+        f"  libfoo: remote origin already has tag v1.1.0 on {moved[:12]}, not on HEAD {head[:12]}",
+        f"  libfoo: main on origin ({moved[:12]}) is not an ancestor of HEAD; the push would be rejected "
+        "(`git pull` first)",
+    ]
+    assert snapshot(setup) == before
+
+
+def test_unreachable_remote_is_refused(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    git(setup.repo, "remote", "add", "origin", str(setup.root / "gone.git"))
+    assert main(setup.args("1.1.0", "--push", "origin")) == 2
+    assert "  libfoo: remote origin cannot be read: " in capsys.readouterr().err
+
+
+def test_rejected_push_sends_nothing_and_can_be_finished(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    remote = make_remote(setup)
+    # The remote refuses the branch update at push time (after every check
+    # passed): with --atomic the tag must not be published either.
+    hook = remote / "hooks" / "update"
+    hook.write_text('#!/bin/sh\n[ "$1" = refs/heads/main ] && { echo "main is frozen" >&2; exit 1; }\nexit 0\n')
+    hook.chmod(0o755)
 
     assert main(setup.args("1.1.0", "--push", "origin")) == 1
 
     assert "error: `git -C" in capsys.readouterr().err
     assert subprocess.run(["git", "-C", str(remote), "rev-parse", "-q", "--verify", "refs/tags/v1.1.0"],
                           capture_output=True).returncode != 0
+    assert git(remote, "rev-parse", "main") == git(setup.repo, "rev-parse", "HEAD~1")
     assert git(setup.repo, "rev-parse", "v1.1.0^{commit}") == git(setup.repo, "rev-parse", "HEAD")  # kept locally
-    # After the branches are reconciled on the remote, the same command finishes the release.
-    git(setup.repo, "push", "-q", "--force", "origin", "HEAD:refs/heads/main")
+    assert b'version: "1.1.0"' in setup.manifest.read_bytes()  # local steps are done
+    # Once the remote accepts it, the same command finishes the release.
+    hook.unlink()
     assert main(setup.args("1.1.0", "--push", "origin")) == 0
     assert git(remote, "rev-parse", "refs/tags/v1.1.0^{commit}") == git(setup.repo, "rev-parse", "HEAD")
+    assert git(remote, "rev-parse", "main") == git(setup.repo, "rev-parse", "HEAD")
 
 
 def test_push_needs_a_branch(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
