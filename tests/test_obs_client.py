@@ -410,3 +410,21 @@ def test_serve_refuses_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["obs", "serve", "--port", "0", "--root", str(tmp_path), "--faults", str(plan)]) == 2
     assert capsys.readouterr().err.splitlines()[0] == (
         f"error: {plan}: rule 1: effect 'explode' is not one of error, error-after, reset, reset-after, delay, dirty")
+
+
+def test_credentials_from_the_environment(obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    manifest = write_manifest(tmp_path / "m", 1, project="home:Admin:env")
+    base = ["--manifest", str(manifest), "obs", "submit", "--all", "--apiurl", obs.url, "--config", "/dev/null"]
+    assert main(base) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: no user or password for {obs.url} in the osc configuration (/dev/null)",
+        "hint: add user and pass to its section of the oscrc (or a credentials manager), "
+        "or set OSC_USERNAME and OSC_PASSWORD",
+    ]
+    monkeypatch.setenv("OSC_USERNAME", "Admin")
+    monkeypatch.setenv("OSC_PASSWORD", PASSWORD)
+    assert main([*base, "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["packages"][0]["action"] == "created"
+    assert PASSWORD not in captured.out + captured.err

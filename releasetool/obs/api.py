@@ -233,9 +233,17 @@ def _configure(settings: Settings) -> str:
         except osc.oscerr.ConfigMissingApiurl as exc:
             raise ObsError(f"{mask_url(settings.apiurl or '?')} has no section in the osc configuration ({exc.file})",
                            hint="add a [APIURL] section with user and pass, or use --config FILE") from None
-        except (osc.oscerr.ConfigError, osc.oscerr.OscBaseError) as exc:
-            raise ObsError(f"the osc configuration cannot be used: {type(exc).__name__}",
-                           hint="check the file with `osc --config FILE api /about`") from None
+        except osc.oscerr.ConfigMissingCredentialsError as exc:
+            raise ObsError(f"no user or password for {mask_url(settings.apiurl or '')} in the osc configuration "
+                           f"({exc.file})",
+                           hint="add user and pass to its section of the oscrc (or a credentials manager), "
+                                "or set OSC_USERNAME and OSC_PASSWORD") from None
+        except osc.oscerr.ConfigError as exc:
+            raise ObsError(f"the osc configuration {exc.file} cannot be used: {exc.msg}",
+                           hint="check it with `osc --config FILE api /about`") from None
+        except osc.oscerr.OscBaseError as exc:
+            raise ObsError(f"the osc configuration cannot be used ({type(exc).__name__})",
+                           hint="check it with `osc --config FILE api /about`") from None
         apiurl = str(osc.conf.config["apiurl"])
         # Our own retries decide what may be repeated: urllib3's (which would
         # repeat a POST commit) are switched off for this apiurl.
