@@ -155,3 +155,20 @@ def test_sigkill_at_a_random_moment_then_rerun(released: Setup, tmp_path: Path, 
 
     area = released.root / "downloads"
     assert {p.name: p.read_bytes() for p in area.iterdir()} == {p.name: p.read_bytes() for p in reference.iterdir()}
+
+
+def test_signatures_travel_with_their_tarballs(released: Setup) -> None:
+    release_dir = released.out / "libfoo-1.1.0"
+    (release_dir / "libfoo-1.1.0.tar.gz.asc").write_text("-----BEGIN PGP SIGNATURE-----\nfake\n")
+    assert main(bundle_args(released)) == 0
+    area = released.root / "downloads"
+    assert (area / "libfoo-1.1.0.tar.gz.asc").read_bytes() == (release_dir / "libfoo-1.1.0.tar.gz.asc").read_bytes()
+    index = json.loads((area / "index.json").read_text())
+    files = {f["name"]: f["signature"] for c in index["components"] for f in c["files"]}
+    assert files == {"libfoo-1.1.0.tar.gz": "libfoo-1.1.0.tar.gz.asc", "libfoo-1.1.0.tar.xz": None,
+                     "barfoo-2.1.0.tar.gz": None}
+    assert 'href="libfoo-1.1.0.tar.gz.asc"' in (area / "index.html").read_text()
+    # A signature gone from the release goes from the area too.
+    (release_dir / "libfoo-1.1.0.tar.gz.asc").unlink()
+    assert main(bundle_args(released)) == 0
+    assert not (area / "libfoo-1.1.0.tar.gz.asc").exists()
