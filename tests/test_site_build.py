@@ -16,7 +16,7 @@ from site_helpers import component, site_data_file, write_manifest
 
 from releasetool.cli import main
 from releasetool.errors import SiteError
-from releasetool.manifest import load
+from releasetool.manifest import Component, load
 from releasetool.site import build as site_build
 from releasetool.site import data as site_data
 from releasetool.site.data import Release
@@ -300,3 +300,20 @@ def test_a_second_build_at_once_is_refused_naming_the_holder(manifest: Path, tmp
     assert err[-2].startswith(f"error: the site in {out} is locked by pid {os.getpid()} on ")
     assert err[-1] == f"hint: wait for that run to finish; the lock is {tmp_path / '._site.lock'}"
     assert not out.exists()
+
+
+def test_checksum_and_signature_links_follow_what_is_known(manifest: Path) -> None:
+    from releasetool.site.view import _links
+
+    comps = load(manifest).components
+    widget, gizmo = comps["widget"], comps["gizmo"]
+    unknown = _links(widget, Release("2.0", "v2.0"))
+    assert (unknown.checksum, unknown.signature) == ("https://example.org/dl/SHA256SUMS",
+                                                     "https://example.org/dl/widget-2.0.tar.gz.asc")
+    listed = _links(widget, Release("2.0", "v2.0", files=["widget-2.0.tar.gz", "SHA256SUMS"]))
+    assert (listed.checksum, listed.signature) == ("https://example.org/dl/SHA256SUMS", None)
+    archive = Component(**{**gizmo.__dict__, "tarball": "https://github.com/a/gizmo/archive/v{version}/gizmo-{version}.tar.gz"})
+    generated = _links(archive, Release("0.5", "v0.5"))
+    assert (generated.tarball, generated.checksum, generated.signature) == (
+        "https://github.com/a/gizmo/archive/v0.5/gizmo-0.5.tar.gz", None, None)
+    assert generated.changelog == "c/gizmo.html#history"

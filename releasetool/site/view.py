@@ -218,25 +218,28 @@ def _release(comp: Component, release: Release, repo: str | None = None) -> Rele
                        links=_links(comp, release, repo))
 
 
+CHECKSUM_SUFFIXES = (".sha256", ".sha256sum", ".sha512")
+CHECKSUM_FILES = ("SHA256SUMS", "SHA512SUMS", "sha256sums.txt")
+SIGNATURE_SUFFIXES = (".asc", ".sig")
+
+
 def _links(comp: Component, release: Release, repo: str | None = None) -> Links:
     links = Links()
     if comp.tarball:
-        safe = url_part(release.version)
-        url = comp.tarball.replace("{version}", safe).replace("{name}", comp.name)
+        url = comp.tarball.replace("{version}", url_part(release.version)).replace("{name}", comp.name)
         links.tarball = url
-        filename = url.rsplit("/", 1)[1]
-        known = set(release.files)
-
-        # Companion files: linked when the source listed them, or when nothing
-        # is known about the release's files (the release stage publishes both).
-        def companion(suffixes: tuple[str, ...]) -> str | None:
-            for suffix in suffixes:
-                if f"{filename}{suffix}" in known:
-                    return url + suffix
-            return None if known else url + suffixes[0]
-
-        links.checksum = companion((".sha256", ".sha256sum", ".sha512"))
-        links.signature = companion((".asc", ".sig"))
+        directory, filename = url.rsplit("/", 1)
+        known = release.files
+        if known:  # the source listed the release's files: link what is there
+            links.checksum = next((url + s for s in CHECKSUM_SUFFIXES if filename + s in known), None) or next(
+                (f"{directory}/{n}" for n in CHECKSUM_FILES if n in known), None)
+            links.signature = next((url + s for s in SIGNATURE_SUFFIXES if filename + s in known), None)
+        elif "/archive/" not in urlsplit(url).path:
+            # Nothing known: the names `releasetool release` publishes beside a
+            # tarball.  Archives a forge generates on the fly (".../archive/TAG/...")
+            # have neither, so they get no such links.
+            links.checksum = f"{directory}/SHA256SUMS"
+            links.signature = url + ".asc"
     if release.url and urlsplit(release.url).scheme in ("http", "https"):  # never javascript: or data:
         links.changelog = clean(release.url)
     elif repo and release.tag:
