@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any
 
 from releasetool.obs import xmlshapes as shapes
+from releasetool.obs.xmlshapes import ApiError
 
 if TYPE_CHECKING:
     from releasetool.obs.server import Handler
@@ -18,8 +19,6 @@ STATES = ("new", "review", "accepted", "declined", "revoked", "superseded")
 
 
 def route(h: Handler, method: str, segs: list[str], query: dict[str, str]) -> Answer:
-    from releasetool.obs.server import ApiError
-
     store = h.server.store
     if not segs:
         if method == "POST" and query.get("cmd") == "create":
@@ -38,8 +37,6 @@ def route(h: Handler, method: str, segs: list[str], query: dict[str, str]) -> An
 
 
 def _create(h: Handler) -> Answer:
-    from releasetool.obs.server import ApiError
-
     store = h.server.store
     root = h.parse_xml(h.read_body(), "request")
     actions = root.findall("action")
@@ -157,8 +154,6 @@ def _collection(h: Handler, query: dict[str, str]) -> Answer:
 
 
 def _changestate(h: Handler, req: dict[str, Any], query: dict[str, str]) -> Answer:
-    from releasetool.obs.server import ApiError
-
     store = h.server.store
     new = query.get("newstate", "")
     if new not in STATES:

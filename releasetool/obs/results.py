@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from releasetool.obs import xmlshapes as shapes
 from releasetool.obs.store import BuildResult, repositories
+from releasetool.obs.xmlshapes import ApiError
 
 if TYPE_CHECKING:
     from releasetool.obs.server import Handler
@@ -16,12 +17,12 @@ if TYPE_CHECKING:
 XML = "application/xml; charset=utf-8"
 Answer = tuple[int, bytes, str]
 # Package codes after which OBS considers a repository finished.
+# How long a results request with an unchanged ``oldstate`` is held (OBS long-polls too).
+RESULT_WAIT_SECONDS = 20.0
 FINAL = ("succeeded", "failed", "unresolvable", "broken", "disabled", "excluded")
 
 
 def route(h: Handler, method: str, segs: list[str], query: dict[str, str]) -> Answer:
-    from releasetool.obs.server import ApiError
-
     if not segs:
         raise ApiError(404, "not_found", "no project given")
     project = segs[0]
@@ -94,8 +95,6 @@ def _results(h: Handler, project: str, query: dict[str, str]) -> Answer:
     oldstate = query.get("oldstate")
     if oldstate and oldstate == digest:
         # Long poll: answer when the results change (or after a while), as OBS does.
-        from releasetool.obs.server import RESULT_WAIT_SECONDS
-
         deadline = time.monotonic() + RESULT_WAIT_SECONDS
         while time.monotonic() < deadline and digest == oldstate:
             time.sleep(0.2)
@@ -115,8 +114,6 @@ def _log(h: Handler, project: str, package: str, repo: str, arch: str, query: di
         start = int(query.get("start") or 0)
         end = int(query["end"]) if query.get("end") else len(data)
     except ValueError:
-        from releasetool.obs.server import ApiError
-
         raise ApiError(400, "invalid_parameter", "start and end must be numbers") from None
     return 200, data[max(0, start):max(0, end)], "text/plain"
 
@@ -141,8 +138,6 @@ def _jobhistory(h: Handler, project: str, repo: str, arch: str, query: dict[str,
 
 
 def _command(h: Handler, project: str, query: dict[str, str]) -> Answer:
-    from releasetool.obs.server import ApiError
-
     cmd = query.get("cmd")
     if cmd not in ("rebuild", "abortbuild", "restartbuild"):
         raise ApiError(400, "illegal_request", f"unsupported build command {cmd!r}")

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from releasetool.obs import requests_api, results, sources
 from releasetool.obs import xmlshapes as shapes
 from releasetool.obs.faults import Faults
 from releasetool.obs.store import (
@@ -35,23 +36,12 @@ from releasetool.obs.store import (
     valid_package,
     valid_project,
 )
+from releasetool.obs.xmlshapes import ApiError
 
 log = logging.getLogger("releasetool")
 
 COOKIE = "openSUSE_session"
-FINAL_CODES = ("succeeded", "failed", "unresolvable", "broken", "disabled", "excluded")
-RESULT_WAIT_SECONDS = 20.0
 SESSION_SECONDS = 86400
-
-
-class ApiError(Exception):
-    """Answer a request with an OBS status document."""
-
-    def __init__(self, http: int, code: str, summary: str) -> None:
-        super().__init__(summary)
-        self.http = http
-        self.code = code
-        self.summary = summary
 
 
 class ObsService(ThreadingHTTPServer):
@@ -273,26 +263,18 @@ class Handler(BaseHTTPRequestHandler):
             ET.SubElement(root, "state").text = "confirmed"
             return 200, shapes.to_bytes(root), xml
         if segs and segs[0] == "source":
-            from releasetool.obs import sources
-
             return sources.route(self, method, segs[1:], query)
         if segs and segs[0] == "build":
-            from releasetool.obs import results
-
             return results.route(self, method, segs[1:], query)
         if len(segs) == 3 and segs[0] == "comments" and method == "GET":
             # Comments are not kept: every object has none.
             return 200, shapes.to_bytes(ET.Element("comments", {segs[1]: segs[2]})), xml
         if segs == ["search", "request"] and method == "GET":
-            from releasetool.obs import requests_api
-
             return requests_api.search(self, query)
         if len(segs) == 2 and segs[0] == "search" and method == "GET":
             # Package and project searches (devel projects, maintainers): nothing is found.
             return 200, shapes.to_bytes(ET.Element("collection", matches="0")), xml
         if segs and segs[0] == "request":
-            from releasetool.obs import requests_api
-
             return requests_api.route(self, method, segs[1:], query)
         raise ApiError(404, "not_found", f"no such route: {method} {path}")
 

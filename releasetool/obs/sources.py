@@ -6,7 +6,8 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
 from releasetool.obs import xmlshapes as shapes
-from releasetool.obs.store import Revision, srcmd5_of
+from releasetool.obs.store import Revision, srcmd5_of, valid_package, valid_project
+from releasetool.obs.xmlshapes import ApiError
 
 if TYPE_CHECKING:
     from releasetool.obs.server import Handler
@@ -16,8 +17,6 @@ Answer = tuple[int, bytes, str]
 
 
 def route(h: Handler, method: str, segs: list[str], query: dict[str, str]) -> Answer:
-    from releasetool.obs.server import ApiError
-
     store = h.server.store
     if not segs:
         if method == "GET":
@@ -37,8 +36,6 @@ def route(h: Handler, method: str, segs: list[str], query: dict[str, str]) -> An
 
 
 def _project(h: Handler, method: str, project: str, query: dict[str, str]) -> Answer:
-    from releasetool.obs.server import ApiError
-
     store = h.server.store
     h.check_project(project)
     if method == "GET":
@@ -52,15 +49,13 @@ def _project(h: Handler, method: str, project: str, query: dict[str, str]) -> An
 
 
 def _project_file(h: Handler, method: str, project: str, name: str, query: dict[str, str]) -> Answer:
-    from releasetool.obs.server import ApiError
-
     store = h.server.store
     if name == "_meta" and method == "PUT":
         root = h.parse_xml(h.read_body(), "project")
         if root.get("name") != project:
             raise ApiError(400, "project_name_mismatch",
                            f"project name in XML ({root.get('name')}) does not match the URL ({project})")
-        if not project or not _valid_project_name(project):
+        if not project or not valid_project(project):
             raise ApiError(400, "invalid_project_name", f"invalid project name '{project}'")
         store.set_project_meta(project, h.read_body())
         return 200, shapes.status(), XML
@@ -76,15 +71,7 @@ def _project_file(h: Handler, method: str, project: str, name: str, query: dict[
     raise ApiError(404, "not_found", f"{name} not found")
 
 
-def _valid_project_name(name: str) -> bool:
-    from releasetool.obs.store import valid_project
-
-    return valid_project(name)
-
-
 def _listing(h: Handler, project: str, package: str, rev: str | None) -> Answer:
-    from releasetool.obs.server import ApiError
-
     store = h.server.store
     if rev == "upload":
         files = store.upload_files(project, package)
@@ -110,8 +97,6 @@ def _sizes(h: Handler, files: dict[str, str]) -> dict[str, int]:
 
 
 def _package(h: Handler, method: str, project: str, package: str, query: dict[str, str]) -> Answer:
-    from releasetool.obs.server import ApiError
-
     store = h.server.store
     h.check_project(project)
     cmd = query.get("cmd")
@@ -157,8 +142,6 @@ def _commit(h: Handler, project: str, package: str, files: dict[str, str], query
 
 
 def _commitfilelist(h: Handler, project: str, package: str, query: dict[str, str]) -> Answer:
-    from releasetool.obs.server import ApiError
-
     store = h.server.store
     root = h.parse_xml(h.read_body(), "directory")
     files: dict[str, str] = {}
@@ -178,8 +161,6 @@ def _commitfilelist(h: Handler, project: str, package: str, query: dict[str, str
 
 
 def _file(h: Handler, method: str, project: str, package: str, name: str, query: dict[str, str]) -> Answer:
-    from releasetool.obs.server import ApiError
-
     store = h.server.store
     if name == "_meta":
         return _package_meta(h, method, project, package)
@@ -229,9 +210,6 @@ def _file(h: Handler, method: str, project: str, package: str, name: str, query:
 
 
 def _package_meta(h: Handler, method: str, project: str, package: str) -> Answer:
-    from releasetool.obs.server import ApiError
-    from releasetool.obs.store import valid_package
-
     store = h.server.store
     h.check_project(project)
     if method == "PUT":
@@ -256,9 +234,6 @@ def _package_meta(h: Handler, method: str, project: str, package: str) -> Answer
 
 def _branch(h: Handler, project: str, package: str, query: dict[str, str]) -> Answer:
     """Branch as a copy: the target gets the source files as its first revision (no _link)."""
-    from releasetool.obs.server import ApiError
-    from releasetool.obs.store import valid_package, valid_project
-
     store = h.server.store
     h.check_package(project, package)
     target_project = query.get("target_project") or f"home:{h.user}:branches:{project}"

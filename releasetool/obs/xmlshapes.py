@@ -9,6 +9,16 @@ from typing import Any
 from releasetool.obs.store import EMPTY_MD5, Revision
 
 
+class ApiError(Exception):
+    """Answer the request with an OBS status document (HTTP status, error code, summary)."""
+
+    def __init__(self, http: int, code: str, summary: str) -> None:
+        super().__init__(summary)
+        self.http = http
+        self.code = code
+        self.summary = summary
+
+
 def to_bytes(element: ET.Element) -> bytes:
     ET.indent(element, space="  ")
     return ET.tostring(element, encoding="utf-8", xml_declaration=False) + b"\n"
