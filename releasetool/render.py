@@ -228,6 +228,7 @@ def component_context(manifest: Any, comp: Any, entries: Sequence[Any]) -> dict[
     # A main package with nothing of its own is not built when subpackages carry everything.
     has_main = bool(pk.files or pk.units or pk.init_scripts or pk.docs or not subpackages)
     packages = ([main] if has_main else []) + subpackages
+    _binnmu_safe(packages)
     all_files = [*pk.files, *(f for sub in pk.subpackages for f in sub.files)]
     packaging = Fields(
         f"{where}.packaging",
@@ -337,6 +338,36 @@ def by_hand_steps(env: Any, comp: Any) -> list[Fields]:
             deb_dest_dir=Verbatim(rf.deb_rules_path(dest, at).rsplit("/", 1)[0]) if dest else None,
         ))
     return steps
+
+
+_EXACT_BINARY = re.compile(r"^(?P<name>[a-z0-9][a-z0-9+.-]*)(?P<arch>:\S+)?\s*\(\s*=\s*\$\{binary:Version\}\s*\)$")
+
+
+def _binnmu_safe(packages: list[Fields]) -> None:
+    """Exact relations between ``Architecture: all`` and ``any`` packages of this source, made binNMU-safe.
+
+    A binNMU rebuilds only the ``any`` packages, with a new ${binary:Version}
+    (the source version plus ``+bN``), so an exact ${binary:Version} relation
+    across the two kinds could never be satisfied.  As lintian's
+    not-binnmuable-any-depends-all and not-binnmuable-all-depends-any say: an
+    ``any`` package depends on an ``all`` one with ``= ${source:Version}``, an
+    ``all`` package on an ``any`` one with a range from ${source:Version} to
+    just below the next upload.
+    """
+    arch_of = {p.deb_name: p.arch for p in packages}
+    for package in packages:
+        fixed: list[Verbatim] = []
+        for dep in package.deb_depends:
+            match = _EXACT_BINARY.match(dep.strip())
+            target = match["name"] + (match["arch"] or "") if match else ""
+            if not match or arch_of.get(match["name"], package.arch) == package.arch:
+                fixed.append(dep)
+            elif package.arch == "all":
+                fixed.append(Verbatim(f"{target} (>= ${{source:Version}})"))
+                fixed.append(Verbatim(f"{target} (<< ${{source:Version}}.1~)"))
+            else:
+                fixed.append(Verbatim(f"{target} (= ${{source:Version}})"))
+        package.deb_depends = fixed
 
 
 def _regex_escape(text: str) -> str:

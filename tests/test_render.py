@@ -371,3 +371,16 @@ def test_every_build_system_renders_a_valid_spec(sample: manifest.Manifest, tmp_
     expected_dh = {"python": "dh $@ --buildsystem=pybuild", "cmake": "dh $@ --buildsystem=cmake",
                    "meson": "dh $@ --buildsystem=meson"}.get(build_system, "dh $@")
     assert f"\t{expected_dh}\n" in rules
+
+
+def test_relations_between_all_and_any_packages_are_binnmu_safe(sample: manifest.Manifest) -> None:
+    _edit(sample.path, "      subpackages:\n",
+          '      requires:\n        deb: ["sample-hello-tools (= ${binary:Version})", "other (= ${binary:Version})"]\n'
+          "      subpackages:\n")
+    loaded = manifest.load(sample.path)
+    control = render.render_component(loaded, loaded.get(rs.NAME), formats=("debian",))["debian/control"].decode()
+    stanzas = list(Deb822.iter_paragraphs(control))
+    assert [d.strip() for d in stanzas[1]["Depends"].split(",") if d.strip()] == [
+        "${shlibs:Depends}", "${misc:Depends}", "sample-hello-tools (= ${source:Version})", "other (= ${binary:Version})"]
+    assert [d.strip() for d in stanzas[2]["Depends"].split(",") if d.strip()] == [
+        "${misc:Depends}", "sample-hello (>= ${source:Version})", "sample-hello (<< ${source:Version}.1~)"]

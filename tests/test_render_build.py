@@ -155,7 +155,9 @@ def test_deb_fields(debs: dict[str, Path]) -> None:
     assert _run(["dpkg-deb", "-f", str(debs["main"]), "Architecture"]).strip() == "amd64"
     assert _run(["dpkg-deb", "-f", str(debs["tools"]), "Architecture"]).strip() == "all"
     depends = _run(["dpkg-deb", "-f", str(debs["tools"]), "Depends"]).strip()
-    assert f"{rs.NAME} (= {rs.VERSION}-1)" in depends
+    # The manifest's "(= ${binary:Version})" from an arch:all package to an
+    # arch:any one becomes the binNMU-safe range.
+    assert f"{rs.NAME} (>= {rs.VERSION}-1), {rs.NAME} (<< {rs.VERSION}-1.1~)" in depends
     assert "libc6" in _run(["dpkg-deb", "-f", str(debs["main"]), "Depends"])
 
 
@@ -196,3 +198,18 @@ def test_deb_maintainer_scripts(debs: dict[str, Path], tmp_path: Path) -> None:
 def test_deb_component_files(debs: dict[str, Path]) -> None:
     paths = {line.split()[-1] for line in _run(["dpkg-deb", "-c", str(debs["main"])]).splitlines()}
     assert "./usr/lib/sysusers.d/sample-hello.conf" in paths
+
+
+def test_sample_source_package_passes_lintian(project: dict[str, object], tmp_path: Path) -> None:
+    """The hostile description and changelog still make a source package lintian accepts."""
+    tarball = Path(str(project["tarball"]))
+    with tarfile.open(tarball) as tar:
+        tar.extractall(tmp_path, filter="data")
+    shutil.copy(tarball, tmp_path / f"{rs.NAME}_{rs.VERSION}.orig.tar.gz")
+    files = {k: v for k, v in project["files"].items() if k.startswith("debian/")}  # type: ignore[attr-defined]
+    outcome = render.write_rendered(tmp_path / "rendered", rs.NAME, files)
+    shutil.copytree(outcome.directory / "debian", tmp_path / f"{rs.NAME}-{rs.VERSION}" / "debian")
+    _run(["dpkg-source", "-b", f"{rs.NAME}-{rs.VERSION}"], cwd=tmp_path)
+    done = subprocess.run(["lintian", "--fail-on", "error", str(tmp_path / f"{rs.NAME}_{rs.VERSION}-1.dsc")],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "\nE: " not in "\n" + done.stdout, done.stdout
