@@ -36,6 +36,7 @@ def route(h: Handler, method: str, segs: list[str], query: dict[str, str]) -> An
     if len(segs) == 5 and method == "GET":
         repo, arch, package, what = segs[1:]
         h.check_package(project, package)
+        _check_repository(h, project, repo, arch)
         if what == "_log":
             return _log(h, project, package, repo, arch, query)
         if what == "_status":
@@ -48,6 +49,12 @@ def route(h: Handler, method: str, segs: list[str], query: dict[str, str]) -> An
         # /build/P/R/A: the packages of a repository
         return 200, shapes.directory_of_names(h.server.store.packages(project)), XML
     raise ApiError(404, "not_found", "no such build path")
+
+
+def _check_repository(h: Handler, project: str, repo: str, arch: str) -> None:
+    known = {(r.name, a) for r in repositories(h.server.store.project_meta(project)) for a in r.archs}
+    if (repo, arch) not in known:
+        raise ApiError(404, "unknown_repository", f"{project} has no repository {repo} for {arch}")
 
 
 def _result_for(h: Handler, project: str, package: str, repo: str, arch: str) -> BuildResult:
