@@ -350,6 +350,11 @@ def check_release(
                 f"(check out {tagged[:12]} to finish that release, or delete the tag if it was never published)"
             )
 
+    if tag_exists and options.sign and "-----BEGIN PGP SIGNATURE-----" not in proc.git(
+            top, "cat-file", "-p", f"refs/tags/{tag}", check=False):
+        problems.append(f"{name}: tag {tag} exists without a GPG signature; --sign cannot sign it afterwards "
+                        "(delete the tag if it was never published, or release without --sign)")
+
     # The manifest records the latest stable release; it must agree with the tags.
     if comp.version == version:
         if not tag_exists:
@@ -606,7 +611,7 @@ def execute(plan: ReleasePlan, *, publish: bool = True) -> ReleaseResult:
         previous_tag=plan.previous_tag, changes=plan.notes.changes,
     )
     recorded = history.load(plan.manifest_path.parent, plan.name)
-    if recorded and recorded[0] == entry:
+    if entry in recorded:
         step("history", False)
     else:
         history.add(plan.manifest_path.parent, plan.name, entry)
@@ -676,7 +681,7 @@ def _make_tag(plan: ReleasePlan) -> None:
 
 
 def _sign_file(path: Path, signature: Path, key: str | None) -> None:
-    tmp = signature.with_name(f".{signature.name}.tmp")
+    tmp = signature.with_name(f".{signature.name}.sign.tmp")
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
     argv = ["gpg", "--batch", "--yes", "--armor", "--detach-sign", "--output", str(tmp)]

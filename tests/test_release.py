@@ -270,6 +270,16 @@ def test_signed_release(setup: Setup, gnupg: str) -> None:
     assert {p.name: p.stat().st_mtime_ns for p in release_dir.iterdir()} == stamps
 
 
+def test_sign_cannot_sign_an_existing_unsigned_tag(setup: Setup, gnupg: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(setup.args("1.1.0")) == 0
+    capsys.readouterr()
+    assert main(setup.args("1.1.0", "--sign", "--key", gnupg)) == 2
+    assert capsys.readouterr().err.splitlines()[1] == (
+        "  libfoo: tag v1.1.0 exists without a GPG signature; --sign cannot sign it afterwards "
+        "(delete the tag if it was never published, or release without --sign)")
+
+
 def test_sign_without_a_key_is_refused(setup: Setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     empty = tmp_path / "emptygpg"
