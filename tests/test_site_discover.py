@@ -277,3 +277,20 @@ def test_bad_options_are_refused_with_a_hint(world: World, capsys: pytest.Captur
     assert main(["--manifest", str(world.manifest), "site", "discover", "nosuch"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err[0] == f"error: {world.manifest}: no component named 'nosuch'"
+
+
+def test_a_github_token_is_sent_but_never_printed_or_stored(world: World, monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    secret = "ghp_s3cretT0kenValue"
+    monkeypatch.setenv("GITHUB_TOKEN", secret)
+    code = main(["--manifest", str(world.manifest), "-v", "--debug", "site", "discover", "--json",
+                 "--cache", str(world.state)])
+    out, err = capsys.readouterr()
+    assert code == 0
+    [request] = world.requests_to("/api/repos/acme/widget/releases")
+    assert request.headers.get("Authorization") == f"Bearer {secret}"
+    assert world.requests_to("/releases/")[0].headers.get("Authorization") is None  # only GitHub gets it
+    assert secret not in out and secret not in err
+    for path in world.state.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path

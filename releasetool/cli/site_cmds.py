@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "and with --obs-api the package in the OBS project), map tags to versions, and write\n"
         "site-data.json in the state directory. A source that fails keeps its last known data and\n"
         "marks the component stale; the run always finishes and lists what failed.",
-        epilog="environment: RELEASETOOL_GITHUB_API overrides the GitHub API base URL.\n"
+        epilog="environment: RELEASETOOL_GITHUB_API overrides the GitHub API base URL; GITHUB_TOKEN, when set,\n"
+        "is sent to it (never printed or stored).\n"
         "exit status: 0 done (some sources may have failed), 1 more than half of the sources failed,\n"
         "2 bad input.",
     )

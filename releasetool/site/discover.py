@@ -19,7 +19,7 @@ import logging
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ class DiscoverSettings:
     timeout: float = DEFAULT_TIMEOUT
     jobs: int = 8
     github_api: str = sources.GITHUB_API
+    github_token: str | None = field(default=None, repr=False)  # never shown
     obs_api: str | None = None  # read package versions and build results from this OBS API
     dry_run: bool = False
 
@@ -57,7 +58,7 @@ class DiscoverSettings:
     @classmethod
     def from_environment(cls, state_dir: Path, **kwargs: Any) -> DiscoverSettings:
         api = os.environ.get("RELEASETOOL_GITHUB_API") or sources.GITHUB_API
-        return cls(state_dir=state_dir, github_api=api, **kwargs)
+        return cls(state_dir=state_dir, github_api=api, github_token=os.environ.get("GITHUB_TOKEN") or None, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,8 @@ def _checks(comp: Component, settings: DiscoverSettings, fetcher: Fetcher, liste
     if repo:
         url = sources.github_releases_url(repo, settings.github_api)
         checks.append(_Check(comp.name, "github", url,
-                             plain(lambda: sources.github_releases(comp, fetcher, settings.github_api))))
+                             plain(lambda: sources.github_releases(comp, fetcher, settings.github_api,
+                                                                   settings.github_token))))
     listing = sources.listing_url(comp)
     if listing:
         checks.append(_Check(comp.name, "tarballs", listing, plain(lambda: sources.tarball_releases(comp, fetcher))))

@@ -91,9 +91,12 @@ class Fetcher:
     def requests_made(self) -> int:
         return self._once.calls
 
-    def get(self, url: str, *, accept: str | None = None) -> Answer:
-        """The body of ``url`` (raises SiteError naming the URL on any failure)."""
-        return self._once(url, lambda: self._fetch(url, accept))
+    def get(self, url: str, *, accept: str | None = None, headers: dict[str, str] | None = None) -> Answer:
+        """The body of ``url`` (raises SiteError naming the URL on any failure).
+
+        ``headers`` may carry credentials: they are sent, never logged or cached.
+        """
+        return self._once(url, lambda: self._fetch(url, accept, headers or {}))
 
     # -- one request -------------------------------------------------------
 
@@ -107,11 +110,11 @@ class Fetcher:
             self._local.session = session
         return session
 
-    def _fetch(self, url: str, accept: str | None) -> Answer:
+    def _fetch(self, url: str, accept: str | None, extra: dict[str, str]) -> Answer:
         import requests
 
         cached = self._cache_read(url)
-        headers = dict(self.headers)
+        headers = {**self.headers, **extra}
         if accept:
             headers["Accept"] = accept
         if cached:

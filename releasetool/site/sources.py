@@ -128,12 +128,14 @@ def github_releases_url(repo: str, api: str = GITHUB_API) -> str:
     return f"{api.rstrip('/')}/repos/{quote(repo)}/releases?per_page=100"
 
 
-def github_releases(comp: Component, fetcher: Fetcher, api: str = GITHUB_API) -> list[Release]:
+def github_releases(comp: Component, fetcher: Fetcher, api: str = GITHUB_API, token: str | None = None) -> list[Release]:
+    """Releases from the GitHub API; ``token`` (e.g. $GITHUB_TOKEN) raises the rate limit of 60 an hour."""
     repo = github_repo(comp.git)
     if repo is None:
         return []
     url = github_releases_url(repo, api)
-    answer = fetcher.get(url, accept="application/vnd.github+json")
+    auth = {"Authorization": f"Bearer {token}"} if token else None
+    answer = fetcher.get(url, accept="application/vnd.github+json", headers=auth)
     return parse_github_releases(comp, answer.text, where=shown(url))
 
 
