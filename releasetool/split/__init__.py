@@ -39,12 +39,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from releasetool.errors import SplitError
+from releasetool.errors import CommandError, SplitError
 from releasetool.fsutil import run_lock
 from releasetool.split import cache
 from releasetool.split.engine import (
     KIND_PRESET,
     KIND_TREE,
+    TRAILER_MARK,
     PathMap,
     SplitState,
     Splitter,
@@ -116,11 +117,11 @@ def split_repository(
             raise SplitError("no prefix given", hint="give --prefix DIR")
         paths = [PathMap(prefix)]
     maps = check_paths(paths)
-    git = Git(repo)
+    git = Git(repo, rev)
+    rev_oid = git.rev_oid
     try:
         if branch is not None:
             _check_branch_name(git, branch)
-        rev_oid = git.resolve_commit(rev)
         with run_lock(git.git_dir / "releasetool" / "split.lock", what=f"repository {git.repo}"):
             result = _split_locked(git, maps, rev, rev_oid, annotate.encode(), use_cache=use_cache,
                                    branch=branch, force=force, dry_run=dry_run)
@@ -234,34 +235,38 @@ def _incremental(git: Git, maps: list[PathMap], rev_oid: str, state: SplitState,
     if splitter.single is not None and state.trailers:
         # The map holds presets from trailers: the history must have exactly those.
         scan = git.start("log", f"--grep=^git-subtree-dir: {splitter.single}/*$", "--format=%H", rev_oid)
-    elif splitter.single is not None and not cached:
-        scan = git.start("log", "--ignore-missing", "-F", "--grep=git-subtree-dir:", "--format=%H", rev_oid,
-                         "--not", *tips)
     order: list[str] = []
-    if not cached:
-        order = splitter.load(["--ignore-missing", rev_oid, "--not", *tips])
-    if scan is not None:
-        found = set(git.finish(scan).decode().split())
-        if found != state.trailers:
-            return None, "scratch"
     if cached:
-        splitter.latest_new = state.mapping[rev_oid]
-        mode = "cached"
+        verified = {state.mapping[rev_oid]}
     else:
-        splitter.fetch_messages(order)
-        splitter.run_order(order)
-        if state.kinds.get(rev_oid) != KIND_TREE:
-            return None, "scratch"  # REV lacks the prefix: the answer depends on the whole order
-        splitter.latest_new = state.mapping[rev_oid]
-        mode = "incremental"
-    # Objects the saved map points at may have been pruned since: check them.
-    needed = {splitter.latest_new}
-    for oid in splitter.new_oids:
-        created = state.created.get(oid)
-        if created is not None:
-            needed.update(created[1])
-    needed -= splitter.new_oids
-    if any(answer is None for answer in git.batch_check(sorted(needed))):
+        order = splitter.load(["--ignore-missing", rev_oid, "--not", *tips])
+        mapping = state.mapping
+        verified = {mapping[p] for c in order for p in splitter.parents[c] if p in mapping}
+    if scan is not None and set(git.finish(scan).decode().split()) != state.trailers:
+        return None, "scratch"
+    # Reading the messages of the new commits also checks that the split
+    # commits the saved map points at still exist (rev-list fails on a missing
+    # object): `git gc` prunes split commits no ref keeps.
+    look_for_trailers = splitter.single is not None and not state.trailers
+    try:
+        splitter.fetch_messages(order, every=look_for_trailers, also=sorted(verified))
+    except CommandError:
         log.info("split cache refers to objects that are gone; splitting from scratch")
         return None, "scratch"
-    return splitter, mode
+    if look_for_trailers and any(TRAILER_MARK in splitter.records[c].message for c in order):
+        return None, "scratch"  # a new git subtree add/merge/rejoin: presets change
+    if cached:
+        splitter.latest_new = state.mapping[rev_oid]
+        return splitter, "cached"
+    splitter.run_order(order)
+    if state.kinds.get(rev_oid) != KIND_TREE:
+        return None, "scratch"  # REV lacks the prefix: the answer depends on the whole order
+    splitter.latest_new = state.mapping[rev_oid]
+    needed = set()
+    for oid in splitter.new_oids:
+        needed.update(state.created[oid][1])
+    needed -= splitter.new_oids | verified
+    if needed and any(answer is None for answer in git.batch_check(sorted(needed))):
+        log.info("split cache refers to objects that are gone; splitting from scratch")
+        return None, "scratch"
+    return splitter, "incremental"

@@ -8,13 +8,14 @@ and rewrites it).  The map is only a shortcut: the splitter checks that the
 objects it builds on still exist, and that the ``git-subtree-dir`` trailers in
 the history are the ones the map was made with, before trusting it.
 
-Records::
+After a JSON header line, one line per kind of record, its fields separated
+by spaces (so that reading is a few ``split`` calls, not a loop a record)::
 
-    m SOURCE SPLIT KIND      a map entry (KIND: t tree, s self, p preset)
-    n SOURCE                 a commit without the prefix and no mapped parent
-    c SPLIT TREE P1,P2|-     a commit the splitter created, its tree and parents
-    t COMMIT TREE            top tree of an original commit used as split parent
-    l COMMIT LEVEL           ancestry level (see Splitter.level)
+    m SOURCE SPLIT KIND ...     map entries (KIND: t tree, s self, p preset)
+    n SOURCE ...                commits without the prefix and no mapped parent
+    c SPLIT TREE P1,P2|- ...    commits the splitter created, their tree and parents
+    t COMMIT TREE ...           top trees of original commits used as split parents
+    l COMMIT LEVEL ...          ancestry levels (see Splitter.level)
 """
 
 from __future__ import annotations
@@ -22,15 +23,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
-from releasetool.fsutil import atomic_write
 from releasetool.split.engine import PathMap, SplitState
 
 log = logging.getLogger("releasetool")
 
-MAGIC = b"releasetool-split-cache 1\n"
+MAGIC = b"releasetool-split-cache 2\n"
 MAX_TIPS = 16
 
 
@@ -59,40 +60,39 @@ def load(path: Path) -> tuple[SplitState, dict[str, Any]] | None:
     try:
         lines = body[len(MAGIC):].decode().split("\n")
         header = json.loads(lines[0])
-        state = SplitState(trailers=set(header.get("trailers", [])))
-        mapping, kinds, notree = state.mapping, state.kinds, state.notree
-        created, toptrees, levels = state.created, state.toptrees, state.levels
+        sections = {}
         for line in lines[1:]:
-            if not line:
-                continue
-            f = line.split(" ")
-            tag = f[0]
-            if tag == "m":
-                mapping[f[1]] = f[2]
-                kinds[f[1]] = f[3]
-            elif tag == "n":
-                notree.add(f[1])
-            elif tag == "l":
-                levels[f[1]] = int(f[2])
-            elif tag == "c":
-                created[f[1]] = (f[2], tuple(f[3].split(",")) if f[3] != "-" else ())
-            elif tag == "t":
-                toptrees[f[1]] = f[2]
-            else:
-                raise ValueError(tag)
-    except (ValueError, IndexError, UnicodeDecodeError):
+            if line:
+                tag, _, rest = line.partition(" ")
+                sections[tag] = rest.split(" ") if rest else []
+        state = SplitState(trailers=set(header.get("trailers", [])))
+        m, n, c, t, lv = (sections[k] for k in ("m", "n", "c", "t", "l"))
+        state.mapping = dict(zip(m[0::3], m[1::3], strict=True))
+        state.kinds = dict(zip(m[0::3], m[2::3], strict=True))
+        state.notree = set(n)
+        state.created = {oid: (tree, tuple(ps.split(",")) if ps != "-" else ())
+                         for oid, tree, ps in zip(c[0::3], c[1::3], c[2::3], strict=True)}
+        state.toptrees = dict(zip(t[0::2], t[1::2], strict=True))
+        state.levels = dict(zip(lv[0::2], map(int, lv[1::2]), strict=True))
+    except (ValueError, KeyError, UnicodeDecodeError):
         log.warning("split cache %s is damaged; splitting from scratch", path)
         return None
     return state, header
 
 
 def save(path: Path, state: SplitState, tips: list[str]) -> None:
-    out: list[str] = [json.dumps({"tips": tips[-MAX_TIPS:], "trailers": sorted(state.trailers)})]
+    """Write the state (temporary file and rename; no fsync: a lost map only costs time)."""
     kinds = state.kinds
-    out += [f"m {s} {n} {kinds.get(s, 't')}" for s, n in state.mapping.items()]
-    out += [f"n {s}" for s in state.notree]
-    out += [f"c {c} {tree} {','.join(parents) or '-'}" for c, (tree, parents) in state.created.items()]
-    out += [f"t {c} {tree}" for c, tree in state.toptrees.items()]
-    out += [f"l {c} {lvl}" for c, lvl in state.levels.items()]
+    out = [
+        json.dumps({"tips": tips[-MAX_TIPS:], "trailers": sorted(state.trailers)}),
+        " ".join(["m", *(f"{s} {n} {kinds.get(s, 't')}" for s, n in state.mapping.items())]),
+        " ".join(["n", *state.notree]),
+        " ".join(["c", *(f"{c} {tree} {','.join(ps) or '-'}" for c, (tree, ps) in state.created.items())]),
+        " ".join(["t", *(f"{c} {tree}" for c, tree in state.toptrees.items())]),
+        " ".join(["l", *(f"{c} {lvl}" for c, lvl in state.levels.items())]),
+    ]
     body = MAGIC + ("\n".join(out) + "\n").encode()
-    atomic_write(path, body + b"end " + hashlib.sha1(body).hexdigest().encode() + b"\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(body + b"end " + hashlib.sha1(body).hexdigest().encode() + b"\n")
+    os.replace(tmp, path)

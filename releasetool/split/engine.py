@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from releasetool.errors import SplitError
 from releasetool.split.gitio import OBJ_COMMIT, OBJ_TREE, CommitRecord, Git, object_id
 
+TRAILER_MARK = b"git-subtree-dir:"
 # Kinds of map entries: the commit had the prefix (copied or reused), it maps
 # to itself (no prefix but mapped parents), or the map was preset from trailers.
 KIND_TREE, KIND_SELF, KIND_PRESET = "t", "s", "p"
@@ -146,36 +147,45 @@ class Splitter:
         Returns the commits oldest first (rev-list's order reversed: not
         necessarily parents first; :meth:`process` takes care of that).
         """
-        listed, answers = self.git.list_range(args, [p.source for p in self.paths])
+        lines, answers = self.git.list_range(args, [p.source for p in self.paths])
         parents, subtrees, toptree_of = self.parents, self.subtrees, self.toptree_of
         single = self._single is not None
         order = []
-        for oid, commit_parents, toptree in reversed(listed):
+        for line in reversed(lines):
+            fields = line.decode().split(" ")
+            toptree, oid = fields[0], fields[1]
             order.append(oid)
-            parents[oid] = commit_parents
+            parents[oid] = tuple(fields[2:]) if fields[2] else ()
             toptree_of[oid] = toptree
             if oid in subtrees:
                 continue
-            row = answers[toptree.encode()]
-            if single and row[0].endswith(b" tree"):
-                subtrees[oid] = row[0][:40].decode()
-            elif single and row[0].endswith(b" missing"):
+            row = answers[line[:40]]
+            first = row[0]
+            if single and first.endswith(b" tree"):
+                subtrees[oid] = first[:40].decode()
+            elif single and first.endswith(b" missing"):
                 subtrees[oid] = None
             else:
                 subtrees[oid] = self._tree_from(oid, row)
         return order
 
-    def fetch_messages(self, order: Sequence[str]) -> None:
-        """Read authors, dates and messages of the commits that may be copied.
+    def fetch_messages(self, order: Sequence[str], *, every: bool = False, also: Sequence[str] = ()) -> None:
+        """Read authors, dates and messages of the commits that may be copied (``every``: all).
 
         A commit with one parent whose split tree is the same (and not preset)
         always reuses that parent's split commit, so only the others are read.
+        ``also`` are more commits to read (or to check the existence of).
         """
         kinds, subtrees, parents = self.state.kinds, self.subtrees, self.parents
-        wanted = []
+        wanted = list(also)
         for oid in order:
             tree = subtrees.get(oid)
-            if tree is None or oid in self.records:
+            if oid in self.records:
+                continue
+            if every:
+                wanted.append(oid)
+                continue
+            if tree is None:
                 continue
             ps = parents[oid]
             if len(ps) == 1 and subtrees.get(ps[0], "?") == tree and kinds.get(ps[0]) != KIND_PRESET:

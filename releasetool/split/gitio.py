@@ -84,19 +84,27 @@ class CommitRecord:
 class Git:
     """One repository: its git dir and the processes the splitter runs in it."""
 
-    def __init__(self, repo: str | os.PathLike[str]) -> None:
+    def __init__(self, repo: str | os.PathLike[str], rev: str | None = None) -> None:
+        """Open ``repo``; with ``rev``, also resolve it to a commit (``self.rev_oid``), in one call."""
         self.repo = os.fspath(repo)
         self._batch: subprocess.Popen[bytes] | None = None
-        try:
-            self.git_dir = Path(proc.git(self.repo, "rev-parse", "--absolute-git-dir"))
-        except CommandError:
+        args = ["git", "-C", self.repo, "rev-parse", "--absolute-git-dir"]
+        if rev is not None:
+            args += ["--verify", "-q", f"{rev}^{{commit}}"]
+        done = proc.run(args, check=False)
+        lines = done.stdout.decode().splitlines()
+        if not lines:
             raise GitError(
                 f"not a git repository: {self.repo}",
                 hint="give --repo the path of a git checkout or bare repository",
-            ) from None
-        except FileNotFoundError:
-            raise GitError(f"not a git repository: {self.repo} (no such directory)",
-                           hint="give --repo the path of a git checkout or bare repository") from None
+            )
+        self.git_dir = Path(lines[0])
+        self.rev_oid = ""
+        if rev is not None:
+            if done.returncode != 0 or len(lines) < 2:
+                raise GitError(f"unknown revision {rev!r} in {self.repo}",
+                               hint="give --rev a branch, tag or commit id that exists there")
+            self.rev_oid = lines[1]
 
     # -- one-shot commands -------------------------------------------------
     def run(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
@@ -133,10 +141,9 @@ class Git:
                                err.decode("utf-8", "replace"))
         return out
 
-    def list_range(self, args: Sequence[str], paths: Sequence[str]) -> tuple[
-            list[tuple[str, tuple[str, ...], str]], dict[bytes, list[bytes]]]:
-        """The commits of ``rev-list ARGS`` (newest first) with parents and top tree,
-        and cat-file's answer for each ``TREE:PATH``.
+    def list_range(self, args: Sequence[str], paths: Sequence[str]) -> tuple[list[bytes], dict[bytes, list[bytes]]]:
+        """The commits of ``rev-list ARGS`` as ``b"TREE COMMIT PARENT..."`` lines (newest
+        first), and cat-file's answer for each ``TREE:PATH``.
 
         The listing streams into ``cat-file --batch-check`` as it comes, so the
         two processes work side by side; asking for ``TREE:PATH`` rather than
@@ -146,8 +153,8 @@ class Git:
         """
         env = proc.environment()
         base = ["git", "-C", self.repo]
-        listing = subprocess.Popen([*base, "rev-list", "--parents", "--format=%T", *args], stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, env=env)
+        listing = subprocess.Popen([*base, "rev-list", "--no-commit-header", "--format=%T %H %P", *args],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         check = subprocess.Popen([*base, "cat-file", "--batch-check=%(objectname) %(objecttype)", "--buffer"],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         answers: list[bytes] = []
@@ -159,24 +166,27 @@ class Git:
         reader = threading.Thread(target=drain)
         reader.start()
         suffixes = [b":" + p.encode("utf-8", "surrogateescape") + b"\n" for p in paths]
-        commits: list[tuple[str, tuple[str, ...], str]] = []
+        lines: list[bytes] = []
         asked: dict[bytes, int] = {}
-        pending: list[bytes] = []
         assert listing.stdout is not None and check.stdin is not None
-        header: list[str] = []
-        for line in listing.stdout:
-            if line.startswith(b"commit "):
-                header = line[7:].decode().split()
+        rest = b""
+        while True:
+            chunk = listing.stdout.read1(1 << 16)
+            if not chunk:
+                break
+            rest += chunk
+            cut = rest.rfind(b"\n") + 1
+            if not cut:
                 continue
-            tree = line[:40]
-            commits.append((header[0], tuple(header[1:]), tree.decode()))
-            if tree not in asked:
+            block = rest[:cut].split(b"\n")
+            block.pop()
+            rest = rest[cut:]
+            lines += block
+            fresh = [t for t in dict.fromkeys(line[:40] for line in block) if t not in asked]
+            for tree in fresh:
                 asked[tree] = len(asked)
-                pending.extend(tree + suffix for suffix in suffixes)
-                if len(pending) >= 256:
-                    check.stdin.write(b"".join(pending))
-                    pending.clear()
-        check.stdin.write(b"".join(pending))
+            check.stdin.write(b"".join(t + suffix for t in fresh for suffix in suffixes))
+            check.stdin.flush()
         check.stdin.close()
         err = listing.stderr.read() if listing.stderr else b""
         listing.wait()
@@ -187,7 +197,7 @@ class Git:
                                err.decode("utf-8", "replace"))
         per = len(paths)
         found = {tree: answers[i * per:(i + 1) * per] for tree, i in asked.items()}
-        return commits, found
+        return lines, found
 
     def format_commits(self, oids: Sequence[str]) -> list[CommitRecord]:
         """The formatted records of the given commits (one ``rev-list --no-walk --stdin``)."""
