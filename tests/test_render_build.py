@@ -187,6 +187,15 @@ def test_deb_changelog(debs: dict[str, Path]) -> None:
     assert " -- Jörg Müller <joerg@example.org>  Mon, 02 Mar 2026 08:30:00 +0000" in changelog
 
 
+def test_lintian_on_built_packages(debs: dict[str, Path]) -> None:
+    done = subprocess.run(["lintian", "--fail-on", "error", str(debs["main"]), str(debs["tools"])],
+                          capture_output=True, text=True, check=False)
+    # Warnings remain (no manual pages; the sample's init script does not use
+    # /lib/lsb/init-functions); errors must not.
+    assert done.returncode == 0 and "\nE: " not in "\n" + done.stdout, done.stdout
+    assert "init-system-helpers" in _run(["dpkg-deb", "-f", str(debs["main"]), "Pre-Depends"])
+
+
 def test_deb_maintainer_scripts(debs: dict[str, Path], tmp_path: Path) -> None:
     _run(["dpkg-deb", "-e", str(debs["main"]), str(tmp_path / "control")])
     postinst = (tmp_path / "control" / "postinst").read_text()
