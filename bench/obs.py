@@ -57,10 +57,13 @@ def main() -> int:
                   "--config", str(svc.oscrc), "-q"]
 
         def measure(fn) -> tuple[float, int]:  # type: ignore[no-untyped-def]
-            before = stats["total"]
+            before = dict(stats)
             started = time.perf_counter()
             fn()
-            return time.perf_counter() - started, stats["total"] - before
+            elapsed = time.perf_counter() - started
+            if os.environ.get("BENCH_VERBOSE"):
+                print({k: v - before.get(k, 0) for k, v in stats.items() if v != before.get(k, 0)}, file=sys.stderr)
+            return elapsed, stats["total"] - before.get("total", 0)
 
         ours_first = measure(lambda: run(submit, env))
 
