@@ -193,3 +193,14 @@ def test_several_paths_are_combined_deterministically(tmp_path: Path) -> None:
     assert first.head == second.head
     assert a.git("ls-tree", "-r", "--name-only", first.head).split() == ["agents/x", "doc/man/x.8", "doc/man/y.8"]
     assert a.git("rev-list", "--count", first.head) == "2"  # the commit outside both is skipped
+
+
+def test_bare_repository_and_work_tree(repo: Repo, tmp_path: Path) -> None:
+    expected = repo.subtree_split("d")
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo.path), str(bare)], check=True)
+    assert split_repository(bare, "d", "main", branch="split/d").head == expected
+    subprocess.run(["git", "-C", str(repo.path), "worktree", "add", "-q", str(tmp_path / "wt"), "HEAD"], check=True)
+    result = split_repository(tmp_path / "wt", "d", branch="from-wt")
+    assert result.head == expected
+    assert repo.git("rev-parse", "from-wt") == expected

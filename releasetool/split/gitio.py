@@ -88,23 +88,27 @@ class Git:
         """Open ``repo``; with ``rev``, also resolve it to a commit (``self.rev_oid``), in one call."""
         self.repo = os.fspath(repo)
         self._batch: subprocess.Popen[bytes] | None = None
-        args = ["git", "-C", self.repo, "rev-parse", "--absolute-git-dir"]
+        # The common dir is shared by all work trees of a repository; --git-path
+        # objects follows GIT_OBJECT_DIRECTORY.  Both may come relative to repo.
+        args = ["git", "-C", self.repo, "rev-parse", "--absolute-git-dir", "--git-common-dir",
+                "--git-path", "objects"]
         if rev is not None:
             args += ["--verify", "-q", f"{rev}^{{commit}}"]
         done = proc.run(args, check=False)
         lines = done.stdout.decode().splitlines()
-        if not lines:
+        if len(lines) < 3:
             raise GitError(
                 f"not a git repository: {self.repo}",
                 hint="give --repo the path of a git checkout or bare repository",
             )
-        self.git_dir = Path(lines[0])
+        self.git_dir = (Path(self.repo) / lines[1]).resolve()
+        self.objects_path = (Path(self.repo) / lines[2]).resolve()
         self.rev_oid = ""
         if rev is not None:
-            if done.returncode != 0 or len(lines) < 2:
+            if done.returncode != 0 or len(lines) < 4:
                 raise GitError(f"unknown revision {rev!r} in {self.repo}",
                                hint="give --rev a branch, tag or commit id that exists there")
-            self.rev_oid = lines[1]
+            self.rev_oid = lines[3]
 
     # -- one-shot commands -------------------------------------------------
     def run(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
@@ -281,8 +285,7 @@ class Git:
             write_pack(objdir / "pack", objects)
 
     def objects_dir(self) -> Path:
-        env_dir = os.environ.get("GIT_OBJECT_DIRECTORY")
-        return Path(env_dir) if env_dir else self.git_dir / "objects"
+        return self.objects_path
 
     def update_refs(self, updates: Sequence[tuple[str, str, str | None]], message: str) -> None:
         """Move refs in one transaction; ``old`` None means "must not exist yet"."""
