@@ -321,9 +321,9 @@ def check_release(
     # Release tags already in the repository; the tag being made is left out so
     # that a resumed run compares against the previous release.
     all_tags = [t for t in proc.git(top, "tag", "--list").splitlines() if t]
-    scan = versions.scan_tags(scheme, pattern, [t for t in all_tags if t != tag], name=name)
-    latest_any = scan.versions[-1] if scan.versions else None
-    latest_stable = next((tv for tv in reversed(scan.versions) if not tv.prerelease), None)
+    found = _release_tags(comp, [t for t in all_tags if t != tag])
+    latest_any = found[-1] if found else None
+    latest_stable = next((tv for tv in reversed(found) if not tv.prerelease), None)
     previous_tag = latest_any.tag if latest_any else ""
 
     def newer(a: str, b: str) -> int:
@@ -361,8 +361,10 @@ def check_release(
             refuse(f"{manifest_path} already says {name} {version} but the repository has no tag {tag}",
                    forceable=True)
     elif latest_stable is None:
+        split_pattern = comp.split.tag_pattern if comp.split and comp.split.tag_pattern else pattern
+        spelled = " or ".join(repr(p) for p in dict.fromkeys([pattern, split_pattern]))
         refuse(f"{manifest_path} says {name} {comp.version} was released but {top} has no tag "
-               f"matching {pattern!r}", forceable=True)
+               f"matching {spelled}", forceable=True)
     elif not _same_version(newer, comp.version, latest_stable.version):
         refuse(f"{manifest_path} says {name} {comp.version} but the latest release tag in {top} is "
                f"{latest_stable.tag} ({latest_stable.version})", forceable=True)
@@ -416,6 +418,25 @@ def check_release(
         push=options.push, prerelease=prerelease, forced=tuple(forced), notes=release_notes,
         manifest_change=change, init_scripts=tuple(scripts),
     ), []
+
+
+def _release_tags(comp: manifest.Component, tags: list[str]) -> list[Any]:
+    """The release tags among ``tags``, oldest first.
+
+    A component split from a monolithic tree carries that tree's release tags
+    (split.tag_pattern, e.g. ``cluster-3.0.0``) from before the split; they are
+    its earlier releases too.  On equal versions its own pattern sorts last,
+    so it wins as "latest".
+    """
+    from releasetool import versions
+
+    patterns = [comp.tag_pattern]
+    if comp.split and comp.split.tag_pattern and comp.split.tag_pattern != comp.tag_pattern:
+        patterns.insert(0, comp.split.tag_pattern)
+    found = [tv for p in patterns for tv in versions.scan_tags(comp.version_scheme, p, tags, name=comp.name).versions]
+    key = versions.sort_key(comp.version_scheme)
+    found.sort(key=lambda tv: key(versions.upstream_order_form(comp.version_scheme, tv.version)))
+    return found
 
 
 def _same_version(newer: Any, a: str, b: str) -> bool:

@@ -121,6 +121,20 @@ def test_finished_release_again_is_a_no_op(setup: Setup, capsys: pytest.CaptureF
     assert {p: p.stat().st_mtime_ns for p in setup.out.rglob("*")} == stamps
 
 
+def test_tags_carried_over_from_a_split_count_as_releases(setup: Setup) -> None:
+    setup.manifest.write_text(MANIFEST.replace(
+        "    packaging:\n      init_scripts: [init/libfoo]\n",
+        "    packaging:\n      init_scripts: [init/libfoo]\n"
+        "    split:\n      repository: file:///srv/cluster.git\n      paths: [{from: libfoo}]\n"
+        "      tag_pattern: cluster-{version}\n"))
+    git(setup.repo, "tag", "cluster-1.0.0", "v1.0.0")
+    git(setup.repo, "tag", "-d", "v1.0.0")
+    assert main(setup.args("1.1.0")) == 0
+    entry = history.load(setup.root, "libfoo")[0]
+    assert entry.previous_tag == "cluster-1.0.0" and len(entry.changes) == 4
+    assert main(setup.args("1.0.1")) == 2  # cluster-1.0.0 and v1.1.0 are both older releases now
+
+
 def test_packager_option_and_first_release_notes(setup: Setup) -> None:
     git(setup.repo, "tag", "-d", "v1.0.0")
     assert main([*setup.args("1.1.0", "--packager", "Pat Packager <pat@example.org>"), "--force"]) == 0
