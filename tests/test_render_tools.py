@@ -25,13 +25,22 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]
     return out, [c.name for c in comps]
 
 
-def test_every_spec_parses(rendered: tuple[Path, list[str]]) -> None:
+# The conditionals of the spec files, as each target family's rpm sees them.
+DISTRIBUTIONS = {"debian-rpm": [], "opensuse": ["suse_version 1600"], "fedora": ["fedora 41"], "rhel": ["rhel 9"]}
+
+
+@pytest.mark.parametrize("distribution", list(DISTRIBUTIONS))
+def test_every_spec_parses(rendered: tuple[Path, list[str]], distribution: str) -> None:
     out, names = rendered
+    defines = [arg for value in DISTRIBUTIONS[distribution] for arg in ("--define", value)]
     for name in names:
-        done = subprocess.run(["rpmspec", "-P", str(out / name / f"{name}.spec")],
+        done = subprocess.run(["rpmspec", "-P", *defines, str(out / name / f"{name}.spec")],
                               capture_output=True, text=True, check=False)
         assert done.returncode == 0, f"{name}: {done.stderr}"
         assert f"Name:           {name}" in done.stdout
+        assert "error:" not in done.stderr, f"{name}: {done.stderr}"
+        if distribution == "opensuse" and "%service_add_post" in done.stdout:
+            assert "%systemd_post" not in done.stdout  # the openSUSE branch, not the generic one
 
 
 def test_rpmlint_reports_no_errors(rendered: tuple[Path, list[str]], repo_root: Path) -> None:
