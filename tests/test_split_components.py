@@ -197,3 +197,16 @@ def test_real_manifest_dry_run(repo_root: Path, tmp_path: Path, capsys: pytest.C
     for report in reports:
         assert report["actions"][0].startswith("would clone ")
         assert report["actions"][1].startswith("would split ")
+
+
+def test_all_shows_progress_and_fetches_once(setup: tuple[Repo, Path, Path, Path],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    src, manifest, cache, _ = setup
+    assert main(["split", "--manifest", str(manifest), "--cache", str(cache), "--all"]) == 0
+    out, err = capsys.readouterr()
+    assert [line.split()[0] for line in out.splitlines()] == ["fence-agents", "cluster-docs"]
+    lines = err.splitlines()
+    assert lines[0] == "[1/2] fence-agents"
+    assert "[2/2] cluster-docs" in lines
+    assert sum("fetched" in line for line in lines) == 1
+    assert out.splitlines()[0] == f"fence-agents {src.subtree_split('fence/agents', 'main')}"

@@ -107,14 +107,16 @@ def split_components(manifest: Manifest, names: list[str], *, all_: bool, option
                          hint="leave --branch out: each component gets split/NAME")
     cache_dir = Path(options.cache_dir).expanduser() if options.cache_dir else default_cache_dir()
     reports = []
+    fetched: set[Path] = set()  # components split from one repository share one fetch
     for i, comp in enumerate(chosen, 1):
         if len(chosen) > 1:
             log.info("[%d/%d] %s", i, len(chosen), comp.name)
-        reports.append(split_component(manifest, comp, cache_dir, options))
+        reports.append(split_component(manifest, comp, cache_dir, options, fetched=fetched))
     return reports
 
 
-def split_component(manifest: Manifest, comp: Component, cache_dir: Path, options: Options) -> ComponentReport:
+def split_component(manifest: Manifest, comp: Component, cache_dir: Path, options: Options, *,
+                    fetched: set[Path] | None = None) -> ComponentReport:
     assert comp.split is not None
     source = _source_url(manifest, comp.split.repository)
     clone = clone_dir(cache_dir, source)
@@ -130,8 +132,11 @@ def split_component(manifest: Manifest, comp: Component, cache_dir: Path, option
             _dry_split(report, clone, paths, rev, branch, options)
         _log_actions(report)
         return report
-    _fetch(clone, source)
-    report.actions.append(f"fetched {source} into {clone}")
+    if fetched is None or clone not in fetched:
+        _fetch(clone, source)
+        report.actions.append(f"fetched {source} into {clone}")
+        if fetched is not None:
+            fetched.add(clone)
     result = split_repository(clone, rev=rev, paths=paths, branch=branch, force=options.force,
                               use_cache=options.use_cache)
     report.head, report.mode = result.head, result.mode
