@@ -428,3 +428,18 @@ def test_credentials_from_the_environment(obs: Service, tmp_path: Path, capsys: 
     captured = capsys.readouterr()
     assert json.loads(captured.out)["packages"][0]["action"] == "created"
     assert PASSWORD not in captured.out + captured.err
+
+
+def test_persistent_server_errors_give_up_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    svc = start_service(tmp_path / "svc", faults=Faults([Rule("GET", "/source/*/_meta", {}, "error", status=503)]))
+    try:
+        manifest = write_manifest(tmp_path / "m", 1, project="home:Admin:down")
+        assert submit(svc, manifest, "--all") == 1
+        err = capsys.readouterr().err.splitlines()
+        assert err[-2] == (f"error: {svc.url}: GET /source/home:Admin:down/_meta: HTTP 503 (injected fault: HTTP 503)"
+                           " (gave up after 5 attempts)")
+        assert err[-1].startswith("hint: the Build Service is unreachable or failing; re-run the same command later")
+        assert svc.service.stats["GET /source/*/_meta"] == 1 + 5  # the login challenge, then 5 attempts
+    finally:
+        svc.service.shutdown()
+        svc.service.server_close()
