@@ -10,7 +10,8 @@ from releasetool.cli import common
 DESCRIPTION = """\
 Render the packaging of one component (or all of them) from the templates in
 templates/spec and templates/debian: DIR/NAME/NAME.spec and DIR/NAME/debian/
-(control, changelog, rules, copyright, source/format, watch, PACKAGE.install).
+(control, changelog, rules, copyright, source/format, watch, upstream/metadata,
+PACKAGE.install).
 
 The changelogs come from the release history (history/NAME.json beside the
 manifest; the manifest's version alone when there is none).  Files are written
@@ -19,7 +20,9 @@ longer rendered are deleted (other files in DIR/NAME are never touched).
 
 A templates/ directory beside the manifest (or $RELEASETOOL_TEMPLATES) is
 searched before the built-in templates; templates/spec/NAME.spec.j2 and
-templates/debian/NAME/FILE.j2 override the base templates for one component.
+templates/debian/NAME/FILE.j2 override the base templates for one component,
+and templates/by-hand/NAME.j2 lists what upstream's own packaging installs by
+hand after `make install`.  See docs/render.md.
 """
 
 EPILOG = """\
