@@ -74,7 +74,8 @@ def test_submit_all_then_nothing_to_do(obs: Service, tmp_path: Path, capsys: pyt
 
     puts_before = obs.service.stats["PUT /source/*/_meta"]
     assert submit(obs, manifest, "--all", "--json") == 0
-    again = json.loads(capsys.readouterr().out)
+    second = capsys.readouterr()
+    again = json.loads(second.out)
     assert [p["action"] for p in again["packages"]] == ["unchanged"] * 3
     assert again["project_meta_written"] is False
     assert obs.service.stats["PUT /source/*/_meta"] == puts_before

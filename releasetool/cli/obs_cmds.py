@@ -172,9 +172,14 @@ def run_submit(args: argparse.Namespace) -> int:
     changed = sum(1 for p in report.packages if p.action != "unchanged")
     import logging
 
-    logging.getLogger("releasetool").info(
-        "obs submit: %s%d of %d packages %s in %s (%d HTTP requests)", "dry run: " if args.dry_run else "",
-        changed, len(report.packages), "would change" if args.dry_run else "changed", project, report.requests)
+    log = logging.getLogger("releasetool")
+    if changed == 0 and not report.project_meta_written:
+        log.info("obs submit: nothing to do: all %d packages in %s are up to date (%d HTTP requests)",
+                 len(report.packages), project, report.requests)
+    else:
+        log.info("obs submit: %s%d of %d packages %s in %s (%d HTTP requests)", "dry run: " if args.dry_run else "",
+                 changed, len(report.packages), "would change" if args.dry_run else "changed", project,
+                 report.requests)
     return code
 
 
