@@ -267,7 +267,8 @@ class Splitter:
         log = self.git.finish(scan).decode("utf-8", "surrogateescape")
         if not log:
             return []
-        rows = [line.split(None, 2) for line in log.split("\n")]
+        # `read a b junk` splits on the shell's IFS (space, tab), nothing else.
+        rows = [re.split(r"[ \t]+", line.strip(" \t"), maxsplit=2) for line in log.split("\n")]
         wanted = sorted({r[1] for r in rows if len(r) >= 2 and r[0] == "git-subtree-split:"}
                         | {r[1] for r in rows if len(r) >= 2 and r[0] == "git-subtree-mainline:"})
         checks = self.git.batch_check([f"{w}^{{commit}}" for w in wanted] + [f"{w}^" for w in wanted])
