@@ -1,8 +1,11 @@
 """Rendering the whole manifest's packaging, in process and through the command.
 
 - in process, cold: ``render_component`` for every active component of
-  components.yaml with a fresh template environment (templates compiled);
-- in process, warm: the same with the compiled templates cached;
+  components.yaml with a fresh template environment and an empty bytecode
+  cache (every template compiled);
+- in process, new environment: the same with the compiled templates found in
+  the bytecode cache a previous run left (what each command run sees);
+- in process, warm: the same environment again (templates in memory);
 - the command: ``releasetool render --all`` writing into an empty directory,
   then ``releasetool render --all --check`` over the result (what CI runs).
 
@@ -18,6 +21,7 @@ manifest load (the part of the command that is not rendering) on its own.
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 import sys
@@ -54,11 +58,22 @@ def main() -> int:
         for comp in comps:
             render.render_component(loaded, comp)
 
-    def cold() -> None:
+    def fresh_environment() -> None:
         render._ENV_CACHE.clear()
         render_everything()
 
+    def cold() -> None:
+        with tempfile.TemporaryDirectory() as cache:
+            os.environ["RELEASETOOL_CACHE_DIR"] = cache
+            try:
+                fresh_environment()
+            finally:
+                del os.environ["RELEASETOOL_CACHE_DIR"]
+
     emit(f"render: {count} components in process, cold", timed(cold, repeat=3))
+    fresh_environment()
+    emit(f"render: {count} components in process, new environment, compiled templates cached",
+         timed(fresh_environment, repeat=3))
     render_everything()
     emit(f"render: {count} components in process, warm", timed(render_everything, repeat=5))
 

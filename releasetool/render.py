@@ -90,6 +90,7 @@ def _environment(search_path: Sequence[Path]) -> Any:
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(p) for p in search_path]),
+        bytecode_cache=_bytecode_cache(),
         undefined=Missing,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -111,6 +112,26 @@ def _environment(search_path: Sequence[Path]) -> Any:
         verbatim=Verbatim,
     )
     return env
+
+
+def _bytecode_cache() -> Any:
+    """Compiled templates kept between runs (most of a cold render is compiling them).
+
+    Jinja2 checks each cached entry against a checksum of the template's
+    source, and replaces files atomically, so an edited template is recompiled
+    and concurrent runs are safe.  Without a writable cache directory the
+    templates are simply compiled each time.
+    """
+    import jinja2
+
+    base = os.environ.get("RELEASETOOL_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "releasetool")
+    directory = Path(base) / "templates"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(directory)) if os.access(directory, os.W_OK) else None
 
 
 _ENV_CACHE: dict[tuple[str, ...], Any] = {}
