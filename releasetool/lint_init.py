@@ -73,6 +73,34 @@ def lint_paths(paths: list[str | Path]) -> list[Finding]:
     return findings
 
 
+def init_script_sources(paths: list[str], names: tuple[str, ...] | list[str]) -> tuple[list[str], list[str]]:
+    """Where in a source tree the init scripts ``names`` (as installed) come from.
+
+    A source is a file named NAME or NAME.in (autoconf's template) in a
+    directory whose name mentions ``init`` or ``rc.d`` (init/, init.d/,
+    initscripts/, rc.d/), or a file named NAME.init, NAME.initd or NAME.sysv
+    (optionally .in) anywhere.  Returns the sources found and the names with
+    none.
+    """
+    suffixes = ("", ".in")
+    found: list[str] = []
+    unfound: list[str] = []
+    for name in names:
+        base_names = {name + s for s in suffixes}
+        tagged = {f"{name}.{kind}{s}" for kind in ("init", "initd", "sysv") for s in suffixes}
+        matches = []
+        for path in paths:
+            *dirs, base = path.split("/")
+            in_init_dir = any("init" in d.lower() or d.lower() == "rc.d" for d in dirs)
+            if (base in base_names and in_init_dir) or base in tagged:
+                matches.append(path)
+        if matches:
+            found.extend(m for m in matches if m not in found)
+        else:
+            unfound.append(name)
+    return found, unfound
+
+
 def _expand(paths: list[str | Path]) -> list[Path]:
     out: list[Path] = []
     for raw in paths:

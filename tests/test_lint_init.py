@@ -64,3 +64,18 @@ def test_one_line_arms_and_continuations() -> None:
     text = (GOOD[0].read_text().split("case", 1)[0]
             + 'case "$1" in start) a ;; stop) b ;; restart|force-reload) c ;; status) d ;; esac\n')
     assert lint_init.lint_text(text, "x") == []
+
+
+def test_init_script_sources_are_found_by_installed_name() -> None:
+    tree = [
+        "ldirectord/ldirectord.in",  # the daemon itself, not its init script
+        "ldirectord/init.d/ldirectord.in",
+        "ldirectord/init.d/ldirectord.debian.in",
+        "init/corosync",
+        "init/corosync.service.in",
+        "contrib/pcsd.init",
+        "src/sbd.c",
+    ]
+    found, unfound = lint_init.init_script_sources(tree, ["ldirectord", "corosync", "pcsd", "sbd"])
+    assert found == ["ldirectord/init.d/ldirectord.in", "init/corosync", "contrib/pcsd.init"]
+    assert unfound == ["sbd"]

@@ -123,8 +123,8 @@ def test_finished_release_again_is_a_no_op(setup: Setup, capsys: pytest.CaptureF
 
 def test_tags_carried_over_from_a_split_count_as_releases(setup: Setup) -> None:
     setup.manifest.write_text(MANIFEST.replace(
-        "    packaging:\n      init_scripts: [init/libfoo]\n",
-        "    packaging:\n      init_scripts: [init/libfoo]\n"
+        "    packaging:\n      init_scripts: [libfoo]\n",
+        "    packaging:\n      init_scripts: [libfoo]\n"
         "    split:\n      repository: file:///srv/cluster.git\n      paths: [{from: libfoo}]\n"
         "      tag_pattern: cluster-{version}\n"))
     git(setup.repo, "tag", "cluster-1.0.0", "v1.0.0")
@@ -174,6 +174,13 @@ def test_no_lint_lets_a_bad_init_script_through(setup: Setup) -> None:
     commit(setup.repo, {"init/libfoo": "#!/bin/sh\necho no header\n"}, "break the init script")
     assert main(setup.args("1.1.0")) == 2
     assert main(setup.args("1.1.0", "--no-lint")) == 0
+
+
+def test_listed_init_script_without_a_source_is_a_warning(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    setup.manifest.write_text(MANIFEST.replace("init_scripts: [libfoo]", "init_scripts: [libfoo, libfoo-helper]"))
+    assert main(setup.args("1.1.0")) == 0
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"cannot find the source of init script libfoo-helper (packaging.init_scripts) in {setup.repo} to check it")
 
 
 def test_manifest_and_tags_must_agree(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:

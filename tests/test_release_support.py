@@ -34,7 +34,7 @@ components:
     released: 2024-01-02
     tarball_formats: [gz, xz]
     packaging:
-      init_scripts: [init/libfoo]
+      init_scripts: [libfoo]
   - name: barfoo
     summary: A daemon
     description: A daemon.
