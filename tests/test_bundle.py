@@ -5,6 +5,7 @@ from __future__ import annotations
 import html.parser
 import io
 import json
+import os
 import random
 import signal
 import subprocess
@@ -146,10 +147,11 @@ def test_sigkill_at_a_random_moment_then_rerun(released: Setup, tmp_path: Path, 
     assert main(["bundle", "--manifest", str(released.manifest), "--from", str(released.out),
                  "--out", str(reference)]) == 0
     child = subprocess.Popen([sys.executable, "-m", "releasetool", *bundle_args(released)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     time.sleep(random.Random(seed).uniform(0.1, 1.0))
     child.send_signal(signal.SIGKILL)
     child.wait()
+    wait_for_orphans(child.pid)
 
     assert main(bundle_args(released)) == 0
 
@@ -172,3 +174,13 @@ def test_signatures_travel_with_their_tarballs(released: Setup) -> None:
     (release_dir / "libfoo-1.1.0.tar.gz.asc").unlink()
     assert main(bundle_args(released)) == 0
     assert not (area / "libfoo-1.1.0.tar.gz.asc").exists()
+
+
+def wait_for_orphans(group: int) -> None:
+    """Let the git processes the killed run had started finish (they are not part of the kill)."""
+    for _ in range(600):
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)

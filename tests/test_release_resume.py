@@ -184,10 +184,21 @@ def test_sigkill_at_a_random_moment_then_rerun(setup: Setup, reference: dict[str
     """A kill anywhere (seeded delay, possibly before start-up ends or after the run is over)."""
     delay = random.Random(seed).uniform(0.1, 1.5)
     child = subprocess.Popen([sys.executable, "-m", "releasetool", *setup.args("1.1.0")],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     time.sleep(delay)
     child.send_signal(signal.SIGKILL)
     child.wait()
+    wait_for_orphans(child.pid)
 
     assert main(setup.args("1.1.0")) == 0
     assert end_state(setup) == reference
+
+
+def wait_for_orphans(group: int) -> None:
+    """Let the git processes the killed run had started finish (they are not part of the kill)."""
+    for _ in range(600):
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
