@@ -1,0 +1,239 @@
+"""Every writing command, killed with SIGKILL at every step boundary, finishes when run again.
+
+For each command the suite first runs it uninterrupted on a fresh copy of its
+input and records the end state.  Then, for k = 1, 2, ... it runs the command
+on another fresh copy with ``RELEASETOOL_KILL_AFTER_RECORDS=k`` (the process
+kills itself right after its k-th journal record), runs it again normally,
+and checks that the end state is exactly the uninterrupted one.  Commands are
+also killed at seeded random moments, between step boundaries.  A re-run of a
+finished command is a no-op that says so.
+
+The inputs are the demo's generated cluster tree and manifest, so the commands
+run on the same shapes a release manager's would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from releasetool import proc
+from releasetool.demo import demo_manifest, upstream
+from releasetool.fsutil import KILL_ENV
+
+COMPONENTS = [c.name for c in upstream.COMPONENTS]
+SEED = int(os.environ.get("RELEASETOOL_KILL_SEED", "2008"))
+
+
+def releasetool(cwd: Path, *args: str, kill_after: int | None = None, timeout: float = 300,
+                ) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env.pop(KILL_ENV, None)
+    if kill_after is not None:
+        env[KILL_ENV] = str(kill_after)
+    return subprocess.run([sys.executable, "-m", "releasetool", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+# --- inputs -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo-shaped working directory after the split: component repositories with tags."""
+    root = tmp_path_factory.mktemp("kill-template")
+    upstream.create(root / "upstream")
+    (root / "components.yaml").write_text(demo_manifest.text(
+        upstream_url=(root / "upstream").as_uri(), repos_url=(root / "repos").as_uri(),
+        released=dt.date(2008, 9, 1)))
+    for name in COMPONENTS:
+        repo = root / "repos" / name
+        proc.run(["git", "init", "-q", "-b", "master", str(repo)])
+        proc.run(["git", "-C", str(repo), "config", "receive.denyCurrentBranch", "updateInstead"])
+    done = releasetool(root, "split", "--all", "--tags", "--push", "origin", "--cache", str(root / "cache"))
+    assert done.returncode == 0, done.stderr
+    for name in COMPONENTS:
+        repo = root / "repos" / name
+        # the component's own tag for the release the monolithic tree made
+        if not proc.git(repo, "tag", "-l", "v3.0.0"):
+            proc.run(["git", "-C", str(repo), "tag", "-a", "v3.0.0", "-m", "v3.0.0", "cluster-3.0.0^{commit}"])
+    lines = ["releases:", *[f'  {n}: "3.0.1"' for n in COMPONENTS], "repos:",
+             *[f"  {n}: repos/{n}" for n in COMPONENTS], "out: dist"]
+    (root / "train.yaml").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def fresh(source: Path, tmp_path: Path, name: str) -> Path:
+    """A copy of ``source`` (git ids do not depend on where a repository lives)."""
+    target = tmp_path / name
+    shutil.copytree(source, target, symlinks=True)
+    # the manifest names repositories by URL: point it at the copy
+    text = (target / "components.yaml").read_text().replace(source.as_uri(), target.as_uri())
+    (target / "components.yaml").write_text(text)
+    return target
+
+
+def released(root: Path) -> None:
+    done = releasetool(root, "train", "train.yaml", "--packager", demo_manifest.PACKAGER)
+    assert done.returncode == 0, done.stderr
+
+
+def rendered(root: Path) -> None:
+    released(root)
+    done = releasetool(root, "render", "--all", "--out", "packaging")
+    assert done.returncode == 0, done.stderr
+
+
+# --- end states -------------------------------------------------------------------------------
+
+
+def tree_digest(path: Path, *, skip: Callable[[Path], bool] = lambda p: False) -> dict[str, str]:
+    """relative path -> sha256 of every file under ``path`` (journals, locks and caches left out).
+
+    The working directory's own URL (in Vcs fields, say) is replaced, so that
+    copies of one input in different places compare equal.
+    """
+    root_uri = path.parent.as_uri().encode()
+    out = {}
+    if not path.exists():
+        return out
+    for file in sorted(path.rglob("*")):
+        rel = file.relative_to(path)
+        if file.is_dir() or skip(rel) or any(part.startswith(".") for part in rel.parts):
+            continue
+        out[str(rel)] = hashlib.sha256(file.read_bytes().replace(root_uri, b"ROOT")).hexdigest()
+    return out
+
+
+def tags(root: Path) -> dict[str, str]:
+    """component/tag -> the commit it points at (tag objects carry their own date, commits do not)."""
+    found = {}
+    for name in COMPONENTS:
+        repo = root / "repos" / name
+        for line in proc.git(repo, "for-each-ref", "--format=%(refname:short) %(*objectname)%(objectname)",
+                             "refs/tags").splitlines():
+            tag, target = line.split()
+            found[f"{name}/{tag}"] = proc.git(repo, "rev-parse", f"{tag}^{{commit}}") if len(target) > 40 else target
+    return found
+
+
+def without_dates(value: object) -> object:
+    """History and JSON files with release dates and generation times left out."""
+    if isinstance(value, dict):
+        return {k: without_dates(v) for k, v in value.items() if k not in ("date", "generated_at", "at")}
+    if isinstance(value, list):
+        return [without_dates(v) for v in value]
+    return value
+
+
+def release_state(root: Path) -> dict[str, object]:
+    history = {p.name: without_dates(json.loads(p.read_text())) for p in sorted((root / "history").glob("*.json"))}
+    return {
+        "tags": tags(root),
+        "dist": tree_digest(root / "dist"),
+        "manifest": (root / "components.yaml").read_text().replace(root.as_uri(), "ROOT"),
+        "history": history,
+    }
+
+
+def render_state(root: Path) -> dict[str, object]:
+    return {"packaging": tree_digest(root / "packaging")}
+
+
+def bundle_state(root: Path) -> dict[str, object]:
+    index = root / "downloads" / "index.json"
+    return {
+        "files": tree_digest(root / "downloads", skip=lambda p: p.name in ("index.json", "index.html")),
+        "index": without_dates(json.loads(index.read_text())) if index.exists() else None,
+    }
+
+
+# --- the scenarios ----------------------------------------------------------------------------
+
+# name -> (prepare the input, the command, the end state)
+SCENARIOS: dict[str, tuple[Callable[[Path], None], list[str], Callable[[Path], dict[str, object]]]] = {
+    "train": (lambda root: None, ["train", "train.yaml", "--packager", demo_manifest.PACKAGER], release_state),
+    "release": (lambda root: None,
+                ["release", "dlm", "3.0.1", "--repo", "repos/dlm", "--out", "dist", "--packager",
+                 demo_manifest.PACKAGER], release_state),
+    "render --all": (released, ["render", "--all", "--out", "packaging"], render_state),
+    "bundle": (rendered, ["bundle", "--from", "dist", "--out", "downloads"], bundle_state),
+}
+
+
+def prepared(template: Path, tmp_path: Path, name: str) -> tuple[Path, dict[str, object]]:
+    """The scenario's input, and the end state an uninterrupted run reaches from it."""
+    prepare, argv, state = SCENARIOS[name]
+    base = fresh(template, tmp_path, "base")
+    prepare(base)
+    reference = fresh(base, tmp_path, "reference")
+    done = releasetool(reference, *argv)
+    assert done.returncode == 0, f"{name}: {done.stderr}"
+    end = state(reference)
+    again = releasetool(reference, *argv)
+    assert again.returncode == 0, again.stderr
+    assert state(reference) == end, f"{name}: a second run changed the result"
+    return base, end
+
+
+# the commands that keep a journal (the others are killed at random moments only)
+JOURNALED = ["train", "release", "render --all"]
+
+
+@pytest.mark.parametrize("name", JOURNALED)
+def test_killed_after_every_step_resumes_to_the_same_end(name: str, template: Path, tmp_path: Path) -> None:
+    _, argv, state = SCENARIOS[name]
+    base, reference = prepared(template, tmp_path, name)
+    kill_points = 0
+    for k in range(1, 200):
+        root = fresh(base, tmp_path, f"k{k}")
+        killed = releasetool(root, *argv, kill_after=k)
+        if killed.returncode != -signal.SIGKILL:
+            assert killed.returncode == 0, killed.stderr
+            break  # the run has fewer than k records: every boundary is covered
+        kill_points += 1
+        resumed = releasetool(root, *argv)
+        assert resumed.returncode == 0, f"{name} killed after record {k}, re-run failed: {resumed.stderr}"
+        assert state(root) == reference, f"{name} killed after record {k} ends elsewhere"
+        shutil.rmtree(root)
+    assert kill_points >= 1, f"{name} records no journal step"
+    print(f"{name}: {kill_points} kill points")
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_killed_at_random_moments_resumes_to_the_same_end(name: str, template: Path, tmp_path: Path) -> None:
+    _, argv, state = SCENARIOS[name]
+    base, reference = prepared(template, tmp_path, name)
+    rng = random.Random(f"{SEED}-{name}")
+    for attempt in range(3):
+        root = fresh(base, tmp_path, f"r{attempt}")
+        victim = subprocess.Popen([sys.executable, "-m", "releasetool", *argv], cwd=root,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.05, 1.5))
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        resumed = releasetool(root, *argv)
+        assert resumed.returncode == 0, resumed.stderr
+        assert state(root) == reference
+
+
+def test_finished_train_run_again_says_so(template: Path, tmp_path: Path) -> None:
+    root = fresh(template, tmp_path, "done")
+    released(root)
+    before = release_state(root)
+    again = releasetool(root, "train", "train.yaml", "--packager", demo_manifest.PACKAGER)
+    assert again.returncode == 0
+    assert "already" in again.stderr.lower() or "nothing to do" in again.stderr.lower(), again.stderr
+    assert release_state(root) == before
