@@ -32,7 +32,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 
+from report import emit  # noqa: E402
 from split_shapes.generate import extend, generate  # noqa: E402
 
 RELEASETOOL = [sys.executable, "-m", "releasetool"]
@@ -66,20 +68,24 @@ def bench_history(workdir: Path, size: int, prefixes: list[str], run_subtree: bo
         ours_wall, ours_cpu, ours_id = timed([*RELEASETOOL, "split", "-q", "--repo", str(repo),
                                               "--prefix", prefix, "--no-cache"])
         row = [f"{size}", prefix, f"{ours_wall:.3f} / {ours_cpu:.3f}"]
+        name = f"split {size} commits, {prefix}"
         if run_subtree:
             wall, cpu, their_id = timed(["git", "subtree", "split", "-q", f"--prefix={prefix}", "HEAD"], cwd=repo)
             same = "same ids" if their_id == ours_id else f"DIFFERENT ({their_id[:12]} vs {ours_id[:12]})"
             row.append(f"{wall:.2f} / {cpu:.2f} ({wall / ours_wall:.0f}x / {cpu / ours_cpu:.0f}x, {same})")
+            emit(f"{name}, from scratch", ours_wall, "git subtree split", wall, note=same)
         else:
             row.append("skipped (minutes; --subtree-large runs it)")
         clone = workdir / f"fr-{size}-{prefix.replace('/', '_')}"
         subprocess.run(["git", "clone", "-q", "--no-local", str(repo), str(clone)], check=True)
         wall, cpu, _ = timed([FILTER_REPO, "--quiet", "--force", "--subdirectory-filter", prefix], cwd=clone)
         row.append(f"{wall:.2f} / {cpu:.2f} ({wall / ours_wall:.1f}x / {cpu / ours_cpu:.1f}x)")
+        emit(f"{name}, from scratch", ours_wall, "git filter-repo --subdirectory-filter", wall, note="ids differ")
         shutil.rmtree(clone)
         if shutil.which("splitsh-lite"):
             wall, cpu, _ = timed(["splitsh-lite", f"--prefix={prefix}", f"--path={repo}"])
             row.append(f"{wall:.3f} / {cpu:.3f}")
+            emit(f"{name}, from scratch", ours_wall, "splitsh-lite", wall)
         else:
             row.append("not installed")
         # Incremental: a first cached split, 10 new commits, then the timed re-split.
@@ -91,6 +97,7 @@ def bench_history(workdir: Path, size: int, prefixes: list[str], run_subtree: bo
             _, _, their_id = timed(["git", "subtree", "split", "-q", f"--prefix={prefix}", "HEAD"], cwd=repo)
             check = ", same ids" if their_id == inc_id else ", DIFFERENT"
         row.append(f"{wall:.3f} / {cpu:.3f}{check}")
+        emit(f"{name}, +10 commits (incremental)", wall, note=f"cpu {cpu:.3f} s{check}")
         rows.append(row)
         print("  ".join(row), file=sys.stderr)
     return rows
