@@ -498,6 +498,8 @@ def render_component(
     if "debian" in formats:
         for base in DEBIAN_STATIC:
             _used, text = _render_template(env, [f"debian/{name}/{base}.j2", f"debian/{base}.j2"], context, name)
+            if base == "control":
+                text = _without_trailing_commas(text)
             out[f"debian/{base}"] = text.encode("utf-8")
         for package in context["packages"]:
             pkg_context = {**context, "package": package}
@@ -516,6 +518,30 @@ def render_component(
             _used, text = _render_template(env, [template_name], context, name)
             out[f"debian/{rel}"] = text.encode("utf-8")
     return out
+
+
+RELATION_FIELDS = frozenset({
+    "build-depends", "build-depends-indep", "build-depends-arch", "build-conflicts", "pre-depends", "depends",
+    "recommends", "suggests", "breaks", "conflicts", "provides", "replaces", "enhances",
+})
+
+
+def _without_trailing_commas(control: str) -> str:
+    """Relationship fields without the comma the templates leave after the last item.
+
+    dpkg accepts it, but other readers of the .dsc (the Build Service's
+    parser among them) need not; the last item of a field is found by the
+    next field or blank line.
+    """
+    lines = control.split("\n")
+    field_name = ""
+    for index, line in enumerate(lines):
+        if line and not line[0].isspace():
+            field_name = line.split(":", 1)[0].strip().lower()
+        ends_field = index + 1 >= len(lines) or not lines[index + 1][:1].isspace() or not lines[index + 1].strip()
+        if field_name in RELATION_FIELDS and ends_field and line.rstrip().endswith(","):
+            lines[index] = line.rstrip()[:-1]
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------

@@ -384,3 +384,11 @@ def test_relations_between_all_and_any_packages_are_binnmu_safe(sample: manifest
         "${shlibs:Depends}", "${misc:Depends}", "sample-hello-tools (= ${source:Version})", "other (= ${binary:Version})"]
     assert [d.strip() for d in stanzas[2]["Depends"].split(",") if d.strip()] == [
         "${misc:Depends}", "sample-hello (>= ${source:Version})", "sample-hello (<< ${source:Version}.1~)"]
+
+
+def test_control_relations_have_no_trailing_comma() -> None:
+    control = "Source: x\nBuild-Depends:\n a,\n b,\nStandards-Version: 4.6.2\n\nPackage: x\nDepends:\n c,\n" \
+              "Description: s\n ends with a comma,\n"
+    assert render._without_trailing_commas(control) == (
+        "Source: x\nBuild-Depends:\n a,\n b\nStandards-Version: 4.6.2\n\nPackage: x\nDepends:\n c\n"
+        "Description: s\n ends with a comma,\n")
