@@ -76,6 +76,10 @@ DEB_RULES_DIRS = {
     "unitdir": "/$(DEB_SYSTEMD_UNITDIR)",
 }
 
+class Verbatim(str):
+    """A string that is already valid syntax for the file being rendered (not escaped again)."""
+
+
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]*)\}")
 # rpm %files directives that may precede a path in the manifest's file lists.
 _RPM_DIRECTIVE = re.compile(r"^((?:%(?:config|dir|ghost|attr|verify|doc|license|defattr)(?:\([^)]*\))?\s+)+)")
