@@ -410,6 +410,13 @@ def execute(plan: ReleasePlan, *, publish: bool = True) -> ReleaseResult:
 
     # 1. The tag: made once, on the planned commit, dated with the plan's date.
     if _tag_commit(plan) is None:
+        # git takes refs/tags/TAG.lock while it writes the ref; a git killed
+        # in that moment leaves it behind.  Under the repository's release
+        # lock nothing else is making this tag, so the lock file is stale.
+        stale = plan.git_dir / "refs" / "tags" / f"{plan.tag}.lock"
+        if stale.exists():
+            log.warning("removing %s, left by an interrupted git", stale)
+            stale.unlink()
         _make_tag(plan)
         step("tag", True)
         log.info("tagged %s as %s", plan.commit[:12], plan.tag)

@@ -83,6 +83,16 @@ def test_resume_from_a_journal_left_after_the_tag(setup: Setup, reference: dict[
     assert end_state(setup) == reference
 
 
+def test_ref_lock_left_by_a_killed_git_is_removed(setup: Setup, reference: dict[str, object],
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    lock = setup.repo / ".git" / "refs" / "tags" / "v1.1.0.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text("0" * 40 + "\n")
+    assert main(setup.args("1.1.0")) == 0
+    assert capsys.readouterr().err.splitlines()[0] == f"removing {lock}, left by an interrupted git"
+    assert end_state(setup) == reference
+
+
 def test_a_journal_of_another_plan_is_ignored(setup: Setup, reference: dict[str, object]) -> None:
     journal = setup.repo / ".git" / "releasetool" / "release-libfoo.journal"
     journal.parent.mkdir(parents=True)
@@ -179,14 +189,21 @@ def test_second_run_waits_then_names_the_holder(setup: Setup, capsys: pytest.Cap
     assert git(setup.repo, "tag", "-l", "v1.1.0") == ""
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3, 4])
-def test_sigkill_at_a_random_moment_then_rerun(setup: Setup, reference: dict[str, object], seed: int) -> None:
-    """A kill anywhere (seeded delay, possibly before start-up ends or after the run is over)."""
+@pytest.mark.parametrize(("seed", "whole_group"), [(1, False), (2, False), (3, True), (4, True)])
+def test_sigkill_at_a_random_moment_then_rerun(setup: Setup, reference: dict[str, object], seed: int,
+                                               whole_group: bool) -> None:
+    """A kill anywhere (seeded delay, possibly before start-up ends or after the run is over).
+
+    ``whole_group`` kills the git processes it runs too, as a power cut would.
+    """
     delay = random.Random(seed).uniform(0.1, 1.5)
     child = subprocess.Popen([sys.executable, "-m", "releasetool", *setup.args("1.1.0")],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     time.sleep(delay)
-    child.send_signal(signal.SIGKILL)
+    if whole_group:
+        os.killpg(child.pid, signal.SIGKILL)
+    else:
+        child.send_signal(signal.SIGKILL)
     child.wait()
     wait_for_orphans(child.pid)
 
