@@ -121,7 +121,7 @@ def plan_train(manifest_path: str | Path, train: Train, options: ReleaseOptions)
     plans: list[ReleasePlan] = []
     ordered = [c.name for c in loaded.components.values() if c.name in train.releases]
     for name in ordered:
-        comp_options = replace(options, repo=train.repos[name], out=train.out or options.out)
+        comp_options = replace(options, repo=train.repos[name], out=options.out or train.out)
         plan, found = check_release(manifest_path, name, train.releases[name], comp_options, loaded=loaded)
         problems.extend(found)
         if plan is not None:

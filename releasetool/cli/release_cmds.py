@@ -111,7 +111,8 @@ def _release_options(p: argparse.ArgumentParser, *, repo: bool = True) -> None:
     p.add_argument("--push", metavar="REMOTE", help="push the tag and the branch to REMOTE in one atomic push")
     p.add_argument("--packager", metavar="'NAME <MAIL>'",
                    help="the changelog identity (default: git's user.name and user.email)")
-    p.add_argument("--out", metavar="DIR", type=Path, help="base directory of NAME-VERSION/ (default: dist/)")
+    default_out = "dist/ beside the manifest" if repo else "the train file's out, else dist/ beside the manifest"
+    p.add_argument("--out", metavar="DIR", type=Path, help=f"base directory of NAME-VERSION/ (default: {default_out})")
     p.add_argument("--no-lint", action="store_true", help="do not stop on init-script findings")
     p.add_argument("--dry-run", action="store_true", help="print exactly the plan; write nothing")
     p.add_argument("--json", action="store_true", help="print the plan or the result as JSON on stdout")
