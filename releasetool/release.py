@@ -287,9 +287,10 @@ def _lint_commit(top: Path, commit: str, listed: tuple[str, ...]) -> tuple[list[
     for script in unfound:
         log.warning("cannot find the source of init script %s (packaging.init_scripts) in %s to check it",
                     script, top)
-    headed = proc.run(["git", "-C", str(top), "grep", "-l", "-E", "^### BEGIN INIT INFO", commit, "--"],
-                      check=False).stdout.decode("utf-8", "replace")
-    found = [line.split(":", 1)[1] for line in headed.splitlines() if ":" in line]
+    # -z: names as they are (no core.quotePath quoting), each "COMMIT:PATH".
+    headed = proc.run(["git", "-C", str(top), "grep", "-z", "-l", "-E", "^### BEGIN INIT INFO", commit, "--"],
+                      check=False).stdout.decode("utf-8", "surrogateescape")
+    found = [item.split(":", 1)[1] for item in headed.split("\0") if ":" in item]
     problems: list[str] = []
     checked: list[str] = []
     for path in dict.fromkeys([*sources, *found]):
