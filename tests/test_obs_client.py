@@ -444,3 +444,30 @@ def test_persistent_server_errors_give_up_with_one_line(tmp_path: Path, capsys: 
     finally:
         svc.service.shutdown()
         svc.service.server_close()
+
+
+def test_success_of_older_sources_is_still_pending(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A result still showing the previous revision's success (the scheduler not caught up) is not success."""
+    from releasetool.obs.store import BuildResult
+
+    svc = start_service(tmp_path / "svc")
+    try:
+        store = svc.service.store
+        store.set_project_meta("home:Admin:stale", PROJECT_META.format(name="home:Admin:stale").encode())
+        store.set_package_meta("home:Admin:stale", "hello", b'<package name="hello"><title/><description/></package>')
+        old = store.commit("home:Admin:stale", "hello", {"a": store.put_blob(b"old")}, "Admin", "old")
+        store.commit("home:Admin:stale", "hello", {"a": store.put_blob(b"new")}, "Admin", "new")
+        store.set_build_results("home:Admin:stale", "hello", {
+            key: BuildResult("succeeded", "", old.srcmd5, 0)
+            for key in ("openSUSE_Tumbleweed/x86_64", "openSUSE_Tumbleweed/aarch64", "Debian_12/x86_64")})
+        manifest = hello_manifest(tmp_path)
+        assert main(status_args(svc, manifest, "home:Admin:stale", "--wait", "--timeout", "0.5")) == 3
+        captured = capsys.readouterr()
+        assert "hello    openSUSE_Tumbleweed  x86_64   succeeded (older sources)  pending" in captured.out
+        assert captured.err.splitlines()[-1] == (
+            "error: timed out waiting for builds; still pending: hello Debian_12/x86_64, "
+            "hello openSUSE_Tumbleweed/aarch64, hello openSUSE_Tumbleweed/x86_64")
+        assert "hello Debian_12/x86_64: succeeded of older sources" in captured.err
+    finally:
+        svc.service.shutdown()
+        svc.service.server_close()

@@ -129,7 +129,7 @@ def status(api: Api, project: str, packages: list[str], *, wait: bool = False, t
             return report
         log.info("obs: %d of %d results pending (%s)", len(pending), len(results),
                  ", ".join(sorted({f"{r.package} {r.repository}/{r.arch}: {r.code}{' dirty' if r.dirty else ''}"
-                                   for r in pending}))[:300])
+                                   f"{'' if r.current else ' of older sources'}" for r in pending}))[:300])
         time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
     report = StatusReport(project, results)
     _finish(api, project, report, logs_dir)
