@@ -46,6 +46,7 @@ __all__ = [
 
 log = logging.getLogger("releasetool")
 
+TEST_DIRS = frozenset({"test", "tests", "testing", "testsuite", "t", "regression"})
 _PACKAGER = re.compile(r"^[^<>]+ <[^<>@\s]+@[^<>\s]+>$")
 _IDENT = re.compile(r"^(?P<who>.+ <[^>]*>) \d+ [+-]\d{4}$")
 
@@ -291,6 +292,8 @@ def _lint_commit(top: Path, commit: str, listed: tuple[str, ...]) -> tuple[list[
     headed = proc.run(["git", "-C", str(top), "grep", "-z", "-l", "-E", "^### BEGIN INIT INFO", commit, "--"],
                       check=False).stdout.decode("utf-8", "surrogateescape")
     found = [item.split(":", 1)[1] for item in headed.split("\0") if ":" in item]
+    # Scripts under a test directory are fixtures (often broken on purpose), not shipped.
+    found = [path for path in found if not set(path.split("/")[:-1]) & TEST_DIRS]
     problems: list[str] = []
     checked: list[str] = []
     for path in dict.fromkeys([*sources, *found]):

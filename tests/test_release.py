@@ -176,6 +176,16 @@ def test_no_lint_lets_a_bad_init_script_through(setup: Setup) -> None:
     assert main(setup.args("1.1.0", "--no-lint")) == 0
 
 
+def test_init_scripts_found_by_their_header_are_checked_outside_tests(setup: Setup,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    broken = "#!/bin/sh\n### BEGIN INIT INFO\n# Provides: x\n### END INIT INFO\n"
+    commit(setup.repo, {"tests/fixtures/bad-init": broken, "contrib/x-daemon": broken}, "add scripts")
+    assert main(setup.args("1.1.0")) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "error: cannot release libfoo 1.1.0: 6 checks failed"
+    assert all(line.startswith("  libfoo: contrib/x-daemon:") for line in err[1:-1])
+
+
 def test_listed_init_script_without_a_source_is_a_warning(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
     setup.manifest.write_text(MANIFEST.replace("init_scripts: [libfoo]", "init_scripts: [libfoo, libfoo-helper]"))
     assert main(setup.args("1.1.0")) == 0
