@@ -111,8 +111,12 @@ def debtransform_dsc(component: Any, debian: dict[str, bytes], tar_name: str) ->
     if changelog and "(" in changelog[0]:
         version = changelog[0].split("(", 1)[1].split(")", 1)[0]
     build_depends = " ".join(source.get("build-depends", "").split())
+    # debtransform makes the source package in the format the .dsc names; it
+    # must agree with debian/source/format or dpkg-source refuses to unpack it.
+    format_lines = debian.get("debian/source/format", b"").decode("utf-8", "replace").split()
+    source_format = " ".join(format_lines[:2]) or "1.0"
     lines = [
-        "Format: 1.0",
+        f"Format: {source_format}",
         f"Source: {source.get('source', component.name)}",
         f"Binary: {', '.join(binaries) or component.name}",
         f"Architecture: {' '.join(archs)}",
