@@ -394,3 +394,18 @@ def test_push_needs_a_branch(setup: Setup, capsys: pytest.CaptureFixture[str]) -
     git(setup.repo, "checkout", "-q", "--detach")
     assert main(setup.args("1.1.0", "--push", "origin")) == 2
     assert f"  libfoo: HEAD is detached in {setup.repo}; --push needs a branch to push" in capsys.readouterr().err
+
+
+def test_manifest_inside_the_component_repository(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    """The manifest and history the release edits do not count as uncommitted work on a re-run."""
+    inside = setup.repo / "components.yaml"
+    inside.write_text(MANIFEST)
+    commit(setup.repo, {}, "chore: add the manifest")
+    args = ["release", "--manifest", str(inside), "libfoo", "1.1.0", "--repo", str(setup.repo)]
+    assert main(args) == 0
+    assert git(setup.repo, "status", "--porcelain", "--untracked-files=no") == "M components.yaml"
+    git(setup.repo, "add", "history")
+    capsys.readouterr()
+    assert main(args) == 0
+    assert capsys.readouterr().err == "libfoo 1.1.0 is already released (tag v1.1.0); nothing to do\n"
+    assert (setup.repo / "dist" / "libfoo-1.1.0" / "SHA256SUMS").exists()
