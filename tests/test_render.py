@@ -392,3 +392,11 @@ def test_control_relations_have_no_trailing_comma() -> None:
     assert render._without_trailing_commas(control) == (
         "Source: x\nBuild-Depends:\n a,\n b\nStandards-Version: 4.6.2\n\nPackage: x\nDepends:\n c\n"
         "Description: s\n ends with a comma,\n")
+
+
+def test_template_syntax_in_values_stays_literal(sample: manifest.Manifest) -> None:
+    _edit(sample.path, "summary: Greets the world 100% of the time", "summary: 'Uses {{ c.name }} and {% raw %}.'")
+    loaded = manifest.load(sample.path)
+    files = render.render_component(loaded, loaded.get(rs.NAME))
+    assert "Summary:        Uses {{ c.name }} and {%% raw %%}\n" in files[f"{rs.NAME}.spec"].decode()
+    assert "Description: Uses {{ c.name }} and {% raw %}\n" in files["debian/control"].decode()
