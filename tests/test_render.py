@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -400,3 +401,33 @@ def test_template_syntax_in_values_stays_literal(sample: manifest.Manifest) -> N
     files = render.render_component(loaded, loaded.get(rs.NAME))
     assert "Summary:        Uses {{ c.name }} and {%% raw %%}\n" in files[f"{rs.NAME}.spec"].decode()
     assert "Description: Uses {{ c.name }} and {% raw %}\n" in files["debian/control"].decode()
+
+
+def test_render_all_finishes_after_sigkill(repo_root: Path, tmp_path: Path) -> None:
+    """A run killed (SIGKILL) while writing the second component is finished by running again."""
+    out = tmp_path / "out"
+    script = f"""
+import os, signal
+from releasetool import manifest, render
+real = render.write_rendered
+calls = []
+def dying(*args, **kwargs):
+    calls.append(args[1])
+    if len(calls) == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(*args, **kwargs)
+render.write_rendered = dying
+loaded = manifest.load({str(repo_root / "components.yaml")!r})
+render.render_all(loaded, loaded.select([], all_=True), {str(out)!r})
+"""
+    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert killed.returncode == -9, killed.stderr
+    loaded = manifest.load(repo_root / "components.yaml")
+    comps = loaded.select([], all_=True)
+    assert (out / render.JOURNAL).exists()
+    assert (out / comps[0].name).is_dir() and not (out / comps[1].name).exists()
+
+    outcomes = render.render_all(loaded, comps, out)
+    assert outcomes[0].written == [] and outcomes[1].written  # the first was done before the kill
+    assert not (out / render.JOURNAL).exists()
+    assert all(not o.differing for o in render.render_all(loaded, comps, out, check=True))
