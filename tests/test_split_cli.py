@@ -204,3 +204,20 @@ def test_bare_repository_and_work_tree(repo: Repo, tmp_path: Path) -> None:
     result = split_repository(tmp_path / "wt", "d", branch="from-wt")
     assert result.head == expected
     assert repo.git("rev-parse", "from-wt") == expected
+
+
+def test_map_grows_by_deltas_and_survives_a_torn_one(repo: Repo) -> None:
+    split_repository(repo.path, "d")
+    for i in range(3):
+        repo.write(f"d/step{i}")
+        repo.commit(f"step {i}")
+        assert split_repository(repo.path, "d").mode == "incremental"
+    delta = cache.cache_path(repo.path / ".git", [PathMap("d")], b"").with_suffix(".delta")
+    data = delta.read_bytes()
+    delta.write_bytes(data[:-5])  # the last record torn by a kill
+    repo.write("d/step3")
+    repo.commit("step 3")
+    result = split_repository(repo.path, "d")
+    assert result.mode == "incremental"
+    assert result.commits_read == 2  # the commit the torn record covered, and the new one
+    assert result.head == repo.subtree_split("d")

@@ -144,14 +144,12 @@ def _split_locked(git: Git, maps: list[PathMap], rev: str, rev_oid: str, annotat
     splitter: Splitter | None = None
     tips: list[str] = []
     mode = "scratch"
-    if use_cache:
-        loaded = cache.load(cpath)
-        if loaded is not None:
-            state, header = loaded
-            tips = [t for t in header.get("tips", []) if isinstance(t, str)]
-            splitter, mode = _incremental(git, maps, rev_oid, state, tips, annotate)
+    loaded = cache.load(cpath) if use_cache else None
+    if loaded is not None:
+        tips = [t for t in loaded.tips if isinstance(t, str)]
+        splitter, mode = _incremental(git, maps, rev_oid, loaded.state, tips, annotate)
     if splitter is None:
-        splitter, mode, tips = _from_scratch(git, maps, rev, rev_oid, annotate), "scratch", []
+        splitter, mode, tips, loaded = _from_scratch(git, maps, rev, rev_oid, annotate), "scratch", [], None
     head = splitter.latest_new
     assert head is not None
     result = SplitResult(repo=git.repo, rev=rev_oid, head=head, mode=mode,
@@ -183,9 +181,11 @@ def _split_locked(git: Git, maps: list[PathMap], rev: str, rev_oid: str, annotat
     git.write_objects(splitter.tree_objects + splitter.objects)
     if ref_update is not None:
         git.update_refs([ref_update], f"releasetool split {maps[0].source}")
+    if mode == "cached" and rev_oid in tips:
+        return result  # nothing new to remember
     if rev_oid not in tips:
         tips.append(rev_oid)
-    cache.save(cpath, splitter.state, tips)
+    cache.save(cpath, splitter.state, tips, loaded)
     return result
 
 

@@ -1,21 +1,21 @@
 """The persistent split map: source commit -> split commit, per repository and prefix set.
 
-Stored under the repository's git dir, ``releasetool/split/<key>.map``, where
-the key is a hash of the prefix set and the annotation.  A text file, one
-record a line, ending with the SHA-1 of everything before it; a file cut short
-or edited fails that check and is ignored (the next split starts from scratch
-and rewrites it).  The map is only a shortcut: the splitter checks that the
-objects it builds on still exist, and that the ``git-subtree-dir`` trailers in
-the history are the ones the map was made with, before trusting it.
+Stored under the repository's common git dir, ``releasetool/split/<key>``,
+where the key is a hash of the prefix set and the annotation:
 
-After a JSON header line, one line per kind of record, its fields separated
-by spaces (so that reading is a few ``split`` calls, not a loop a record)::
+* ``<key>.map``, the state as of a split from scratch: a magic line, the SHA-1
+  of the payload, and the payload (:mod:`marshal` of plain dicts and lists:
+  the fastest form Python reads back);
+* ``<key>.delta``, what each later (incremental) split added, appended as
+  records of ``<length> <sha1> <payload>``; folded into the ``.map`` once it
+  grows past half of it.
 
-    m SOURCE SPLIT KIND ...     map entries (KIND: t tree, s self, p preset)
-    n SOURCE ...                commits without the prefix and no mapped parent
-    c SPLIT TREE P1,P2|- ...    commits the splitter created, their tree and parents
-    t COMMIT TREE ...           top trees of original commits used as split parents
-    l COMMIT LEVEL ...          ancestry levels (see Splitter.level)
+A file or record that is cut short or altered fails its checksum: a damaged
+``.map`` is ignored (the next split starts from scratch and rewrites it), a
+damaged ``.delta`` record and those after it are dropped (the commits they
+covered are read again).  The map is only a shortcut: the splitter checks that
+the objects it builds on still exist, and that the ``git-subtree-dir``
+trailers in the history are the ones the map was made with, before trusting it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import marshal
 import os
+import struct
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +34,9 @@ from releasetool.split.engine import PathMap, SplitState
 
 log = logging.getLogger("releasetool")
 
-MAGIC = b"releasetool-split-cache 2\n"
+MAGIC = b"releasetool-split-cache 3\n"
 MAX_TIPS = 16
+FIELDS = ("mapping", "kinds", "notree", "created", "toptrees", "levels")
 
 
 def cache_key(paths: list[PathMap], annotate: bytes) -> str:
@@ -45,54 +49,100 @@ def cache_path(git_dir: Path, paths: list[PathMap], annotate: bytes) -> Path:
     return git_dir / "releasetool" / "split" / f"{cache_key(paths, annotate)}.map"
 
 
-def load(path: Path) -> tuple[SplitState, dict[str, Any]] | None:
-    """The saved state and header, or None when missing or damaged."""
+class Loaded:
+    """A state read from disk, with what is needed to append to it later."""
+
+    def __init__(self, state: SplitState, tips: list[str], sizes: dict[str, int], base_bytes: int,
+                 delta_bytes: int) -> None:
+        self.state = state
+        self.tips = tips
+        self.sizes = sizes  # length of each field when read: later entries are new
+        self.base_bytes = base_bytes
+        self.delta_bytes = delta_bytes
+
+
+def _apply(state: SplitState, payload: dict[str, Any]) -> list[str]:
+    state.mapping.update(payload["mapping"])
+    state.kinds.update(payload["kinds"])
+    state.notree.update(dict.fromkeys(payload["notree"]))
+    state.created.update(payload["created"])
+    state.toptrees.update(payload["toptrees"])
+    state.levels.update(payload["levels"])
+    state.trailers.update(payload["trailers"])
+    return list(payload["tips"])
+
+
+def load(path: Path) -> Loaded | None:
+    """The saved state, or None when missing or damaged."""
     try:
         data = path.read_bytes()
     except OSError:
         return None
-    if not data.startswith(MAGIC):
-        return None
-    body, sep, tail = data.rpartition(b"end ")
-    if not sep or hashlib.sha1(body).hexdigest().encode() != tail.strip():
+    head = len(MAGIC) + 20
+    if not data.startswith(MAGIC) or hashlib.sha1(data[head:]).digest() != data[len(MAGIC):head]:
         log.warning("split cache %s is damaged; splitting from scratch", path)
         return None
+    state = SplitState()
     try:
-        lines = body[len(MAGIC):].decode().split("\n")
-        header = json.loads(lines[0])
-        sections = {}
-        for line in lines[1:]:
-            if line:
-                tag, _, rest = line.partition(" ")
-                sections[tag] = rest.split(" ") if rest else []
-        state = SplitState(trailers=set(header.get("trailers", [])))
-        m, n, c, t, lv = (sections[k] for k in ("m", "n", "c", "t", "l"))
-        state.mapping = dict(zip(m[0::3], m[1::3], strict=True))
-        state.kinds = dict(zip(m[0::3], m[2::3], strict=True))
-        state.notree = set(n)
-        state.created = {oid: (tree, tuple(ps.split(",")) if ps != "-" else ())
-                         for oid, tree, ps in zip(c[0::3], c[1::3], c[2::3], strict=True)}
-        state.toptrees = dict(zip(t[0::2], t[1::2], strict=True))
-        state.levels = dict(zip(lv[0::2], map(int, lv[1::2]), strict=True))
-    except (ValueError, KeyError, UnicodeDecodeError):
+        tips = _apply(state, marshal.loads(data[head:]))
+    except (ValueError, EOFError, TypeError, KeyError):
         log.warning("split cache %s is damaged; splitting from scratch", path)
         return None
-    return state, header
+    delta_bytes = 0
+    try:
+        delta = path.with_suffix(".delta").read_bytes()
+    except OSError:
+        delta = b""
+    pos = 0
+    while pos + 24 <= len(delta):
+        (size,) = struct.unpack(">I", delta[pos:pos + 4])
+        digest, payload = delta[pos + 4:pos + 24], delta[pos + 24:pos + 24 + size]
+        if len(payload) != size or hashlib.sha1(payload).digest() != digest:
+            break  # a record torn by a kill: it and anything after are ignored
+        try:
+            tips = _apply(state, marshal.loads(payload))
+        except (ValueError, EOFError, TypeError, KeyError):
+            break
+        pos += 24 + size
+        delta_bytes = pos
+    sizes = {name: len(getattr(state, name)) for name in FIELDS}
+    return Loaded(state, tips, sizes, len(data), delta_bytes)
 
 
-def save(path: Path, state: SplitState, tips: list[str]) -> None:
-    """Write the state (temporary file and rename; no fsync: a lost map only costs time)."""
-    kinds = state.kinds
-    out = [
-        json.dumps({"tips": tips[-MAX_TIPS:], "trailers": sorted(state.trailers)}),
-        " ".join(["m", *(f"{s} {n} {kinds.get(s, 't')}" for s, n in state.mapping.items())]),
-        " ".join(["n", *state.notree]),
-        " ".join(["c", *(f"{c} {tree} {','.join(ps) or '-'}" for c, (tree, ps) in state.created.items())]),
-        " ".join(["t", *(f"{c} {tree}" for c, tree in state.toptrees.items())]),
-        " ".join(["l", *(f"{c} {lvl}" for c, lvl in state.levels.items())]),
-    ]
-    body = MAGIC + ("\n".join(out) + "\n").encode()
+def _payload(state: SplitState, tips: list[str], sizes: dict[str, int] | None) -> bytes:
+    def part(name: str) -> Any:
+        value = getattr(state, name)
+        start = sizes[name] if sizes else 0
+        if name == "notree":
+            return list(islice(value, start, None))
+        return dict(islice(value.items(), start, None))
+
+    payload = {name: part(name) for name in FIELDS}
+    payload["tips"] = tips[-MAX_TIPS:]
+    payload["trailers"] = sorted(state.trailers)
+    return marshal.dumps(payload)
+
+
+def save(path: Path, state: SplitState, tips: list[str], loaded: Loaded | None = None) -> None:
+    """Append what is new since ``loaded`` to the delta, or write the whole map.
+
+    Temporary file and rename for the map, append for the delta; no fsync:
+    a lost map only costs time.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    delta_path = path.with_suffix(".delta")
+    if loaded is not None and loaded.delta_bytes * 2 < loaded.base_bytes:
+        payload = _payload(state, tips, loaded.sizes)
+        with open(delta_path, "r+b" if delta_path.exists() else "wb") as handle:
+            handle.seek(loaded.delta_bytes)  # drop a torn record, if any
+            handle.write(struct.pack(">I", len(payload)) + hashlib.sha1(payload).digest() + payload)
+            handle.truncate()
+        return
+    payload = _payload(state, tips, None)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(body + b"end " + hashlib.sha1(body).hexdigest().encode() + b"\n")
+    tmp.write_bytes(MAGIC + hashlib.sha1(payload).digest() + payload)
     os.replace(tmp, path)
+    try:
+        delta_path.unlink()
+    except FileNotFoundError:
+        pass

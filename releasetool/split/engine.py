@@ -60,7 +60,7 @@ class SplitState:
 
     mapping: dict[str, str] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)
-    notree: set[str] = field(default_factory=set)
+    notree: dict[str, None] = field(default_factory=dict)  # a set that keeps insertion order
     created: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)  # oid -> (tree, parents)
     toptrees: dict[str, str] = field(default_factory=dict)  # existing commits used as split parents
     levels: dict[str, int] = field(default_factory=dict)
@@ -356,7 +356,7 @@ class Splitter:
                 self._lookup_trees([rev])
         tree = self.subtrees[rev]
         if tree is None:
-            state.notree.add(rev)
+            state.notree[rev] = None
             if newparents:
                 state.mapping[rev] = rev
                 state.kinds[rev] = KIND_SELF
