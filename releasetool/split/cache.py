@@ -8,7 +8,7 @@ where the key is a hash of the prefix set and the annotation:
   the fastest form Python reads back);
 * ``<key>.delta``, what each later (incremental) split added, appended as
   records of ``<length> <sha1> <payload>``; folded into the ``.map`` once it
-  grows past half of it.
+  grows past half of it (and 64 KiB).
 
 A file or record that is cut short or altered fails its checksum: a damaged
 ``.map`` is ignored (the next split starts from scratch and rewrites it), a
@@ -36,6 +36,7 @@ log = logging.getLogger("releasetool")
 
 MAGIC = b"releasetool-split-cache 3\n"
 MAX_TIPS = 16
+COMPACT_MIN = 1 << 16  # a delta smaller than this is never folded into the map
 FIELDS = ("mapping", "kinds", "notree", "created", "toptrees", "levels")
 
 
@@ -131,7 +132,7 @@ def save(path: Path, state: SplitState, tips: list[str], loaded: Loaded | None =
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     delta_path = path.with_suffix(".delta")
-    if loaded is not None and loaded.delta_bytes * 2 < loaded.base_bytes:
+    if loaded is not None and (loaded.delta_bytes < COMPACT_MIN or loaded.delta_bytes * 2 < loaded.base_bytes):
         payload = _payload(state, tips, loaded.sizes)
         with open(delta_path, "r+b" if delta_path.exists() else "wb") as handle:
             handle.seek(loaded.delta_bytes)  # drop a torn record, if any
