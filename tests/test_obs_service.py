@@ -81,6 +81,8 @@ def test_checkout_commit_edit_and_history(obs: Service, tmp_path: Path) -> None:
     assert (copy / "hello.spec").read_text() == spec.read_text()
     assert not (copy / "debian.changelog").exists()
     first = obs.osc("cat", "home:Admin:co", "hello", "hello.spec", "-r", "1").stdout
+    diff = obs.osc("rdiff", "home:Admin:co", "hello", "-r", "1:2").stdout
+    assert "-Release:        0\n+Release:        1" in diff and "--- debian.changelog\t(revision 1)" in diff
     assert "Release:        0" in first
 
 
@@ -154,6 +156,8 @@ def test_submit_request_and_accept(obs: Service, tmp_path: Path) -> None:
     assert request_id.isdigit()
     listed = obs.osc("rq", "list", "Target:Dist").stdout
     assert f"{request_id}  State:new" in listed and "please take it" in listed
+    diff = obs.osc("rq", "show", "-d", request_id).stdout
+    assert "+++ hello.spec\t(revision 1)" in diff and "+Name:           hello" in diff
     obs.osc("rq", "accept", request_id, "-m", "ok")
     assert "hello.spec" in obs.osc("ls", "Target:Dist", "hello").stdout
     assert f"rq{request_id}" in obs.osc("log", "Target:Dist", "hello").stdout

@@ -31,6 +31,14 @@ def route(h: Handler, method: str, segs: list[str], query: dict[str, str]) -> An
         raise ApiError(404, "not_found", f"Couldn't find request with id '{segs[0]}'")
     if method == "GET":
         return 200, shapes.to_bytes(shapes.request(req)), XML
+    if method == "POST" and query.get("cmd") == "diff":
+        from releasetool.obs.sources import source_diff
+
+        parts = []
+        for f in _action_fields(req):
+            parts.append(source_diff(h, f["tproject"], f["tpackage"], None if not store.package_exists(
+                f["tproject"], f["tpackage"]) else "latest", f["sproject"], f["spackage"], f["srev"]))
+        return 200, b"".join(parts), "text/plain"
     if method == "POST" and query.get("cmd") == "changestate":
         return _changestate(h, req, query)
     raise ApiError(400, "illegal_request", "unsupported request operation")

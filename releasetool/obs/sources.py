@@ -127,6 +127,9 @@ def _package(h: Handler, method: str, project: str, package: str, query: dict[st
     if cmd == "deleteuploadrev":
         (store.package_dir(project, package) / "upload.json").unlink(missing_ok=True)
         return 200, shapes.status(), XML
+    if cmd == "diff":
+        return 200, source_diff(h, query.get("oproject") or project, query.get("opackage") or package,
+                                query.get("orev"), project, package, query.get("rev")), "text/plain"
     if cmd == "getprojectservices":
         return 200, shapes.to_bytes(ET.Element("services")), XML
     if cmd in ("runservice", "waitservice", "mergeservice"):
@@ -265,3 +268,38 @@ def _branch(h: Handler, project: str, package: str, query: dict[str, str]) -> An
         h.server.package_changed(target_project, target_package)
     return 200, shapes.status(data={"targetproject": target_project, "targetpackage": target_package,
                                     "sourceproject": project, "sourcepackage": package}), XML
+
+
+def source_diff(h: Handler, old_project: str, old_package: str, old_rev: str | None, project: str, package: str,
+                rev: str | None) -> bytes:
+    """A unified diff between two revisions, file by file, laid out as OBS lays it out."""
+    import difflib
+
+    store = h.server.store
+
+    def revision(prj: str, pkg: str, number: str | None) -> Revision | None:
+        if not store.package_exists(prj, pkg):
+            return None
+        try:
+            if number is None and (prj, pkg) == (project, package):
+                latest = store.latest(prj, pkg)
+                before = [r for r in store.history(prj, pkg) if latest and r.rev == latest.rev - 1]
+                return before[0] if before else None
+            return store.find_revision(prj, pkg, number)
+        except KeyError:
+            raise ApiError(400, "no_such_revision", f"no such revision: {number}") from None
+
+    new = revision(project, package, rev) if rev else store.latest(project, package)
+    old = revision(old_project, old_package, old_rev)
+    old_files, new_files = (old.files if old else {}), (new.files if new else {})
+    out: list[str] = []
+    for name in sorted(set(old_files) | set(new_files)):
+        if old_files.get(name) == new_files.get(name):
+            continue
+        before = store.blob(old_files[name]).decode("utf-8", "replace").splitlines(True) if name in old_files else []
+        after = store.blob(new_files[name]).decode("utf-8", "replace").splitlines(True) if name in new_files else []
+        out.append(f"Index: {name}\n" + "=" * 67 + "\n")
+        label_old = f"{name}\t(revision {old.rev})" if old and name in old_files else f"{name}\t(added)"
+        label_new = f"{name}\t(revision {new.rev})" if new and name in new_files else f"{name}\t(deleted)"
+        out.extend(difflib.unified_diff(before, after, label_old, label_new))
+    return "".join(out).encode("utf-8")
