@@ -80,7 +80,10 @@ def load(path: Path) -> Loaded | None:
     except OSError:
         return None
     head = len(MAGIC) + 20
-    if not data.startswith(MAGIC) or hashlib.sha1(data[head:]).digest() != data[len(MAGIC):head]:
+    if not data.startswith(MAGIC):
+        log.debug("split cache %s has another format; splitting from scratch", path)
+        return None
+    if hashlib.sha1(data[head:]).digest() != data[len(MAGIC):head]:
         log.warning("split cache %s is damaged; splitting from scratch", path)
         return None
     state = SplitState()
