@@ -293,7 +293,7 @@ def test_killed_submission_resumes(tmp_path: Path) -> None:
         for i in range(4):
             assert revisions(svc, "home:Admin:kill", f"comp{i:02d}") == 1
             assert len(store.latest("home:Admin:kill", f"comp{i:02d}").files) == 4
-        assert not list((manifest.parent / ".releasetool").glob("*.journal"))
+        assert not list((manifest.parent / ".releasetool-cache" / "obs").glob("*.journal"))
         for blob in (out, err, done.stdout.encode(), done.stderr.encode()):
             assert PASSWORD.encode() not in blob
     finally:
@@ -313,7 +313,7 @@ def test_no_password_in_anything_written(obs: Service, tmp_path: Path, capsys: p
     captured = capsys.readouterr()
     assert codes[0] == 0 and codes[2] == 1
     written = captured.out + captured.err
-    for path in (manifest.parent / ".releasetool").rglob("*"):
+    for path in (manifest.parent / ".releasetool-cache" / "obs").rglob("*"):
         if path.is_file():
             written += path.read_text(errors="replace")
     assert PASSWORD not in written
@@ -354,7 +354,7 @@ def test_second_run_at_once_is_refused(obs: Service, tmp_path: Path, capsys: pyt
 
     manifest = write_manifest(tmp_path / "m", 1, project="home:Admin:lock")
     name = _hashlib.sha256(f"{obs.url} home:Admin:lock".encode()).hexdigest()[:12]
-    lock = manifest.parent / ".releasetool" / f"obs-submit-{name}.lock"
+    lock = manifest.parent / ".releasetool-cache" / "obs" / f"obs-submit-{name}.lock"
     import releasetool.fsutil as fsutil
 
     # The second run does not wait the usual few seconds for the holder.

@@ -350,7 +350,7 @@ def submit(manifest: Any, names: list[str], *, all_: bool = False, project: str 
     project = project or manifest.distribution.obs_project
     rendered = {c.name: files_for_package(manifest, c, tarball_dir) for c in components}
     message = message or "submitted by releasetool"
-    state_dir = Path(journal_dir or Path(manifest.path).parent / ".releasetool")
+    state_dir = Path(journal_dir or Path(manifest.path).parent / ".releasetool-cache" / "obs")
     plan = hashlib.sha256(repr((api.shown_url, project, sorted(
         (n, sorted((f, hashlib.md5(d).hexdigest()) for f, d in fs.items())) for n, fs in rendered.items()))).encode()
     ).hexdigest()[:16]
