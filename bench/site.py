@@ -189,13 +189,15 @@ def bench_discover(tmp: Path) -> None:
     server.shutdown()
 
 
-def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="bench-site-") as tmp:
-        bench_build(Path(tmp))
-    with tempfile.TemporaryDirectory(prefix="bench-site-") as tmp:
-        bench_discover(Path(tmp))
+def main(argv: list[str]) -> int:
+    """``bench/site.py [build] [discover]`` (both when none is named)."""
+    for name, bench in (("build", bench_build), ("discover", bench_discover)):
+        if argv and name not in argv:
+            continue
+        with tempfile.TemporaryDirectory(prefix="bench-site-") as tmp:
+            bench(Path(tmp))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -257,19 +257,6 @@ def test_serve_answers_on_localhost(manifest: Path, tmp_path: Path) -> None:
         make_server(tmp_path / "nothing")
 
 
-def test_pages_rendered_by_worker_processes_are_the_same(manifest: Path, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    data_path = site_data_file(tmp_path / "site-data.json")
-    data, _ = site_build.load_data(load(manifest), data_path)
-    from releasetool.site.view import site_view
-
-    view = site_view(load(manifest), data)
-    serial = site_build.render(view)
-    monkeypatch.setattr(site_build, "PARALLEL_FROM", 2)
-    monkeypatch.setattr(site_build.os, "sched_getaffinity", lambda _pid: {0, 1})
-    assert site_build.render(view) == serial
-
-
 def _luminance(hex_colour: str) -> float:
     channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
     linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]

@@ -32,7 +32,7 @@ from releasetool.errors import PublishRefusedError, SiteError
 from releasetool.manifest import Manifest
 from releasetool.site import data as site_data
 from releasetool.site.data import SiteData
-from releasetool.site.view import SiteView, site_view
+from releasetool.site.view import SiteView, history_rows, site_view
 
 log = logging.getLogger("releasetool")
 
@@ -116,62 +116,21 @@ def build_site(manifest: Manifest, settings: BuildSettings) -> BuildReport:
     return report
 
 
-PARALLEL_FROM = 400  # components; below this a process pool costs more than it saves
-_SHARED: tuple[SiteView, Path] | None = None  # what forked page renderers read
-
-
 def render(view: SiteView, site_dir: Path = SITE_DIR) -> dict[str, bytes]:
-    """Every file of the site, by relative path.
-
-    With many components the component pages are rendered by forked worker
-    processes (one a CPU) while this process renders the index, the JSON and
-    the feed.
-    """
+    """Every file of the site, by relative path."""
     from releasetool.site import feed
 
     env = _environment(site_dir)
     files: dict[str, bytes] = {}
-    workers = min(len(os.sched_getaffinity(0)), 8)
-    pool = None
-    parts: list[Any] = []
-    if len(view.components) >= PARALLEL_FROM and workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        global _SHARED
-        _SHARED = (view, site_dir)
-        # fork: the workers inherit the view instead of receiving it pickled
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-        step = -(-len(view.components) // workers)
-        parts = [pool.submit(_render_part, start, start + step) for start in range(0, len(view.components), step)]
-    try:
-        files["index.html"] = env.get_template("index.html.j2").render(site=view, root="").encode()
-        files["versions.json"] = versions_json(view).encode()
-        files["releases.atom"] = feed.atom(view).encode()
-        files["style.css"] = (site_dir / "static" / "style.css").read_bytes()
-        if pool is None:
-            files.update(_render_pages(env, view, 0, len(view.components)))
-        else:
-            for part in parts:
-                files.update(part.result())
-    finally:
-        if pool is not None:
-            pool.shutdown()
-            _SHARED = None
+    files["index.html"] = env.get_template("index.html.j2").render(site=view, root="").encode()
+    page = env.get_template("component.html.j2")
+    for comp in view.components:
+        files[f"c/{comp.name}.html"] = page.render(site=view, c=comp, root="../").encode()
+    files["versions.json"] = versions_json(view).encode()
+    files["releases.atom"] = feed.atom(view).encode()
+    files["style.css"] = (site_dir / "static" / "style.css").read_bytes()
     files[STAMP] = (_plan_id(files) + "\n").encode()
     return files
-
-
-def _render_pages(env: Any, view: SiteView, start: int, end: int) -> dict[str, bytes]:
-    page = env.get_template("component.html.j2")
-    return {f"c/{comp.name}.html": page.render(site=view, c=comp, root="../").encode()
-            for comp in view.components[start:end]}
-
-
-def _render_part(start: int, end: int) -> dict[str, bytes]:
-    assert _SHARED is not None
-    view, site_dir = _SHARED
-    return _render_pages(_environment(site_dir), view, start, end)
 
 
 def versions_json(view: SiteView) -> str:
@@ -186,7 +145,7 @@ def _environment(site_dir: Path) -> Any:
     templates = site_dir / "templates"
     if not templates.is_dir():
         raise SiteError(f"{templates}: no site templates", hint="run from the releasetool source tree")
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates)),
         autoescape=True,  # every string that came from upstream is escaped
         undefined=jinja2.StrictUndefined,
@@ -194,6 +153,8 @@ def _environment(site_dir: Path) -> Any:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals["history_rows"] = history_rows
+    return env
 
 
 def _plan_id(files: dict[str, bytes]) -> str:
@@ -227,10 +188,19 @@ def _write_tree(root: Path, files: dict[str, bytes]) -> None:
     # records "staged" makes the next run write it again.  No fsync per file:
     # the site is derived data (a re-run rebuilds it), and 2,000 fsyncs would
     # cost more than the whole rendering.
+    made: set[str] = set()
     for name, payload in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(payload)
+        directory = os.path.dirname(name)
+        if directory not in made:
+            (root / directory).mkdir(parents=True, exist_ok=True)
+            made.add(directory)
+        fd = os.open(root / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
 
 
 def _swap_in(new: Path, out: Path) -> None:

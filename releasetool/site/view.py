@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from markupsafe import Markup
+
 from releasetool.manifest import Component, Manifest, Target
 from releasetool.site import sources
 from releasetool.site.data import ComponentData, Release, SiteData, parse_time
@@ -44,6 +46,8 @@ def url_part(text: str) -> str:
 
 def clean(text: str) -> str:
     """An upstream string made safe to place in a document (escaping is still the template's job)."""
+    if text.isprintable():  # the usual case; control and non-characters are never "printable"
+        return text
     return _NOT_TEXT.sub("\ufffd", text)
 
 
@@ -212,6 +216,27 @@ def _component(comp: Component, entry: ComponentData, manifest: Manifest, now: d
     return view
 
 
+def history_rows(history: list[ReleaseView], root: str = "../") -> Markup:
+    """The rows of a component's release-history table.
+
+    Built here rather than in the template because a large site renders tens
+    of thousands of them; every value from the data passes through
+    ``html.escape``, as the template's autoescaping would do.
+    """
+    esc = html.escape
+    rows = []
+    for r in history:
+        date = (f'<time datetime="{esc(r.date)}">{esc(r.date)}</time>' if r.date
+                else '<span class="none">unknown</span>')
+        kind = '<span class="badge pre">pre-release</span>' if r.prerelease else "stable"
+        links = "".join(f'<li><a href="{esc(url if "://" in url else root + url)}">{label}</a></li>'
+                        for label, url in r.links.items())
+        rows.append(f'<tr>\n<th scope="row" data-label="Version" class="v">{esc(r.version)}</th>\n'
+                    f'<td data-label="Date">{date}</td>\n<td data-label="Type">{kind}</td>\n'
+                    f'<td data-label="Links"><ul class="links">{links}</ul></td>\n</tr>\n')
+    return Markup("".join(rows))
+
+
 def _release(comp: Component, release: Release, repo: str | None = None) -> ReleaseView:
     return ReleaseView(version=clean(release.version), tag=clean(release.tag),
                        date=clean(release.date) if release.date else None, prerelease=release.prerelease,
@@ -234,13 +259,13 @@ def _links(comp: Component, release: Release, repo: str | None = None) -> Links:
             links.checksum = next((url + s for s in CHECKSUM_SUFFIXES if filename + s in known), None) or next(
                 (f"{directory}/{n}" for n in CHECKSUM_FILES if n in known), None)
             links.signature = next((url + s for s in SIGNATURE_SUFFIXES if filename + s in known), None)
-        elif "/archive/" not in urlsplit(url).path:
+        elif "/archive/" not in url:
             # Nothing known: the names `releasetool release` publishes beside a
             # tarball.  Archives a forge generates on the fly (".../archive/TAG/...")
             # have neither, so they get no such links.
             links.checksum = f"{directory}/SHA256SUMS"
             links.signature = url + ".asc"
-    if release.url and urlsplit(release.url).scheme in ("http", "https"):  # never javascript: or data:
+    if release.url and release.url.startswith(("http://", "https://")):  # never javascript: or data:
         links.changelog = clean(release.url)
     elif repo and release.tag:
         links.changelog = f"https://github.com/{repo}/releases/tag/{url_part(release.tag)}"
