@@ -5,8 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from releasetool.cli import common
+
+if TYPE_CHECKING:  # only for the type checker: nothing heavy is imported when the CLI starts
+    from releasetool.manifest import Manifest
+    from releasetool.obs.api import Api
+    from releasetool.obs.follow import StatusReport
 
 SERVE_DESCRIPTION = """\
 Run a local HTTP service speaking the subset of the OBS API that osc and
@@ -129,7 +135,7 @@ def _connection_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="OSCRC", help="the osc configuration file (default: osc's own lookup)")
 
 
-def _api_and_manifest(args: argparse.Namespace) -> tuple[object, object, str]:
+def _api_and_manifest(args: argparse.Namespace) -> tuple[Manifest, Api, str]:
     from releasetool import manifest
     from releasetool.obs.api import Api, Settings
 
@@ -148,14 +154,14 @@ def run_submit(args: argparse.Namespace) -> int:
     if not args.names and not args.all:
         raise ReleasetoolError("obs submit: name components or use --all", hint="e.g. releasetool obs submit --all")
     loaded, api, project = _api_and_manifest(args)
-    report = client.submit(loaded, args.names, all_=args.all, project=project, api=api,  # type: ignore[arg-type]
+    report = client.submit(loaded, args.names, all_=args.all, project=project, api=api,
                            message=args.message, dry_run=args.dry_run, tarball_dir=args.tarballs, jobs=args.jobs)
     code = 0
     status_report = None
     if args.wait and not args.dry_run:
         from releasetool.obs import follow
 
-        status_report = follow.status(api, project, [p.package for p in report.packages], wait=True,  # type: ignore[arg-type]
+        status_report = follow.status(api, project, [p.package for p in report.packages], wait=True,
                                       timeout=args.timeout)
         code = status_report.exit_code
     if args.json:
@@ -183,8 +189,8 @@ def run_submit(args: argparse.Namespace) -> int:
     return code
 
 
-def _print_status(report: object) -> None:
-    results = report.results  # type: ignore[attr-defined]
+def _print_status(report: StatusReport) -> None:
+    results = report.results
     rows = [[r.package, r.repository, r.arch, r.code + (" (dirty)" if r.dirty else "")
              + ("" if r.current else " (older sources)"), r.state] for r in results]
     common.print_table(["PACKAGE", "REPOSITORY", "ARCH", "CODE", "STATE"], rows)
@@ -194,7 +200,7 @@ def _print_status(report: object) -> None:
                   file=sys.stderr)
             for line in r.log_tail.splitlines():
                 print(f"  | {line}", file=sys.stderr)
-    if report.timed_out:  # type: ignore[attr-defined]
+    if report.timed_out:
         pending = [f"{r.package} {r.repository}/{r.arch}" for r in results if r.state == "pending"]
         print(f"error: timed out waiting for builds; still pending: {', '.join(pending)}", file=sys.stderr)
 
@@ -203,8 +209,8 @@ def run_status(args: argparse.Namespace) -> int:
     from releasetool.obs import follow
 
     loaded, api, project = _api_and_manifest(args)
-    comps = loaded.select(args.names, all_=not args.names)  # type: ignore[attr-defined]
-    report = follow.status(api, project, [c.obs_package for c in comps], wait=args.wait,  # type: ignore[arg-type]
+    comps = loaded.select(args.names, all_=not args.names)
+    report = follow.status(api, project, [c.obs_package for c in comps], wait=args.wait,
                            timeout=args.timeout, interval=args.interval, logs_dir=args.logs)
     if args.json:
         common.print_json(report.to_json())
@@ -217,8 +223,8 @@ def run_submitreq(args: argparse.Namespace) -> int:
     from releasetool.obs import follow
 
     loaded, api, project = _api_and_manifest(args)
-    comp = loaded.get(args.name)  # type: ignore[attr-defined]
-    outcome = follow.submit_request(api, project, comp.obs_package, args.to, message=args.message,  # type: ignore[arg-type]
+    comp = loaded.get(args.name)
+    outcome = follow.submit_request(api, project, comp.obs_package, args.to, message=args.message,
                                     dry_run=args.dry_run)
     if args.json:
         common.print_json(outcome.to_json())
