@@ -65,3 +65,14 @@ def test_subtree_add_keeps_existing_split_history(tmp_path: Path) -> None:
     result = split_repository(repo.path, "vendor/lib")
     history = repo.git("rev-list", result.head).split()
     assert lib_head in history
+
+
+@pytest.mark.parametrize("rev", ["HEAD~2", "HEAD~3"])
+def test_rev_without_the_prefix(tmp_path: Path, rev: str) -> None:
+    """Splitting a commit that lacks the prefix gives git subtree's answer (its last split commit)."""
+    repo = Repo(tmp_path / "repo")
+    SHAPES["deleted-and-readded"][0](repo)
+    assert repo.git("ls-tree", rev, "d") == ""
+    assert split_repository(repo.path, "d", rev, use_cache=False).head == repo.subtree_split("d", rev)
+    assert split_repository(repo.path, "d", "HEAD").head == repo.subtree_split("d", "HEAD")
+    assert split_repository(repo.path, "d", rev).head == repo.subtree_split("d", rev)

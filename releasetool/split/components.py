@@ -197,8 +197,8 @@ def _log_actions(report: ComponentReport) -> None:
     for action in report.actions:
         log.info("%s: %s", report.name, action)
     for tag in report.tags_without_counterpart:
-        log.warning("%s: tag %s has no split counterpart (its commit lacks %s); not re-created",
-                    report.name, tag, ", ".join(report.paths))
+        log.warning("%s: tag %s has no split counterpart (its commit lacks %s or is not in the split "
+                    "history); not re-created", report.name, tag, ", ".join(report.paths))
 
 
 def _fetch(clone: Path, source: str) -> None:
