@@ -19,7 +19,7 @@ import datetime as dt
 import difflib
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -681,8 +681,72 @@ def _find_bad_date(text: str) -> tuple[int, int, str]:
 
 
 def load(path: str | Path) -> Manifest:
-    """Read and validate the manifest; raise ManifestError listing every problem."""
+    """Read and validate the manifest; raise ManifestError listing every problem.
+
+    A manifest that validated before is read from a cache keyed by its bytes
+    and by the code that validates it (parsing YAML with positions is the
+    slow part of every command); a changed file or a changed releasetool
+    misses the cache and is validated again.
+    """
     manifest_path = Path(path)
+    key = _cache_key(manifest_path)
+    cached = _cache_read(key) if key else None
+    if cached is not None:
+        return replace(cached, path=manifest_path)
+    loaded = _load_uncached(manifest_path)
+    if key:
+        _cache_write(key, loaded)
+    return loaded
+
+
+def cache_dir() -> Path:
+    import os
+
+    base = os.environ.get("RELEASETOOL_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "releasetool")
+    return Path(base) / "manifest"
+
+
+def _cache_key(path: Path) -> str | None:
+    import hashlib
+
+    try:
+        digest = hashlib.sha256(path.read_bytes())
+    except OSError:
+        return None
+    here = Path(__file__).parent
+    for module in ("manifest.py", "versions.py", "spdx.py"):
+        try:
+            st = (here / module).stat()
+        except OSError:
+            return None
+        digest.update(f"{module}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def _cache_read(key: str) -> Manifest | None:
+    import pickle
+
+    try:
+        with open(cache_dir() / f"{key}.pickle", "rb") as handle:
+            loaded = pickle.load(handle)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError):
+        return None
+    return loaded if isinstance(loaded, Manifest) else None
+
+
+def _cache_write(key: str, loaded: Manifest) -> None:
+    import pickle
+
+    from releasetool.fsutil import atomic_write
+
+    try:
+        atomic_write(cache_dir() / f"{key}.pickle", pickle.dumps(loaded, protocol=pickle.HIGHEST_PROTOCOL))
+    except OSError:
+        pass  # a read-only cache only costs speed
+
+
+def _load_uncached(manifest_path: Path) -> Manifest:
     _, data = read_raw(manifest_path)
     out = _Collector(str(manifest_path))
     if data is None:
