@@ -42,6 +42,7 @@ log = logging.getLogger("releasetool")
 
 COOKIE = "openSUSE_session"
 SESSION_SECONDS = 86400
+MAX_SESSIONS = 1000
 
 
 class ObsService(ThreadingHTTPServer):
@@ -76,14 +77,21 @@ class ObsService(ThreadingHTTPServer):
         token = secrets.token_hex(16)
         with self.stats_lock:
             self.sessions[_digest(token)] = user
+            while len(self.sessions) > MAX_SESSIONS:  # the oldest logins go first
+                del self.sessions[next(iter(self.sessions))]
             from releasetool.fsutil import atomic_write
 
             atomic_write(self.sessions_path, json.dumps(self.sessions), mode=0o600)
         return token
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that drops its connection is not an error of the service.
-        log.debug("obs serve: connection from %s closed abruptly", client_address)
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            # A client that drops its connection is not an error of the service.
+            log.debug("obs serve: connection from %s closed abruptly", client_address)
+        else:
+            log.exception("obs serve: error serving %s", client_address)
 
     def count(self, key: str) -> None:
         with self.stats_lock:
