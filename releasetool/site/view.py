@@ -155,6 +155,10 @@ class SiteView:
     repositories: list[RepositoryView]
 
     @property
+    def all_from_manifest(self) -> bool:
+        return all(c.origin == "manifest" for c in self.components)
+
+    @property
     def stale_count(self) -> int:
         return sum(1 for c in self.components if c.stale)
 
