@@ -304,3 +304,18 @@ def test_checksum_and_signature_links_follow_what_is_known(manifest: Path) -> No
     assert (generated.tarball, generated.checksum, generated.signature) == (
         "https://github.com/a/gizmo/archive/v0.5/gizmo-0.5.tar.gz", None, None)
     assert generated.changelog == "c/gizmo.html#history"
+
+
+def test_cli_json_report_and_serve_errors(manifest: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "_site"
+    data = site_data_file(tmp_path / "site-data.json")
+    assert build(manifest, out, data, "--json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["changed"], report["files"], report["mode"], report["stale"]) == (True, 8, "online", ["gizmo"])
+    assert main(["--manifest", str(manifest), "site", "serve", "--dir", str(tmp_path / "nothing")]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {tmp_path / 'nothing'}: no built site here (no index.html)",
+        "hint: run `releasetool site build` first, or pass --dir",
+    ]
+    assert main(["--manifest", str(manifest), "site"]) == 2
+    assert "SUBCOMMAND" in capsys.readouterr().err
