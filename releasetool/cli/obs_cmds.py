@@ -278,6 +278,12 @@ def run_serve(args: argparse.Namespace) -> int:
     log.info("obs serve: listening on %s (state in %s%s)", service.url, args.root,
              ", building" if args.build else "")
     print(service.url, flush=True)
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # leave through the finally below, which stops a running build
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         service.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
