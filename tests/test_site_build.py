@@ -12,6 +12,8 @@ import html5lib
 import jsonschema
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from site_helpers import component, site_data_file, write_manifest
 
 from releasetool.cli import main
@@ -319,3 +321,32 @@ def test_cli_json_report_and_serve_errors(manifest: Path, tmp_path: Path, capsys
     ]
     assert main(["--manifest", str(manifest), "site"]) == 2
     assert "SUBCOMMAND" in capsys.readouterr().err
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+                     max_leaves=12)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(["origin", "checked_at", "last_success_at", "stale", "errors", "latest_stable", "releases",
+                        "sources", "obs", "obs.results", "obs.version", "generated_at", "sources_total",
+                        "components"]), _JSON)
+def test_a_mutated_data_file_builds_or_gives_one_error(manifest: Path, tmp_path: Path, field: str, value: Any) -> None:
+    path = tmp_path / "mutated.json"
+    site_data_file(path)
+    raw = json.loads(path.read_text())
+    if field in ("generated_at", "sources_total", "components"):
+        raw[field] = value
+    elif field.startswith("obs."):
+        raw["components"]["widget"]["obs"][field[4:]] = value
+    else:
+        raw["components"]["widget"][field] = value
+    path.write_text(json.dumps(raw))
+    try:
+        data, _ = site_build.load_data(load(manifest), path)
+        from releasetool.site.view import site_view
+
+        site_build.render(site_view(load(manifest), data))
+    except SiteError as exc:
+        assert exc.message.startswith(f"{path}: ")

@@ -50,6 +50,10 @@ SCHEMA = 1
 DATA_FILE = "site-data.json"
 
 
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 def utc_now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -80,8 +84,8 @@ class Release:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Release:
-        return cls(version=str(raw["version"]), tag=str(raw.get("tag") or ""), date=raw.get("date"),
-                   prerelease=bool(raw.get("prerelease")), url=raw.get("url"),
+        return cls(version=str(raw["version"]), tag=str(raw.get("tag") or ""), date=_opt_str(raw.get("date")),
+                   prerelease=bool(raw.get("prerelease")), url=_opt_str(raw.get("url")),
                    files=[str(f) for f in raw.get("files") or []])
 
 
@@ -105,8 +109,8 @@ class SourceResult:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> SourceResult:
-        return cls(url=str(raw.get("url", "")), ok=bool(raw.get("ok")), checked_at=raw.get("checked_at"),
-                   last_success_at=raw.get("last_success_at"), error=raw.get("error"),
+        return cls(url=str(raw.get("url", "")), ok=bool(raw.get("ok")), checked_at=_opt_str(raw.get("checked_at")),
+                   last_success_at=_opt_str(raw.get("last_success_at")), error=_opt_str(raw.get("error")),
                    releases=[Release.from_json(r) for r in raw.get("releases") or []],
                    extra=dict(raw.get("extra") or {}))
 
@@ -142,13 +146,13 @@ class ComponentData:
             return Release.from_json(value) if value else None
 
         return cls(
-            name=name, origin=str(raw.get("origin", "manifest")), checked_at=raw.get("checked_at"),
-            last_success_at=raw.get("last_success_at"), stale=bool(raw.get("stale")),
+            name=name, origin=str(raw.get("origin", "manifest")), checked_at=_opt_str(raw.get("checked_at")),
+            last_success_at=_opt_str(raw.get("last_success_at")), stale=bool(raw.get("stale")),
             errors=[str(e) for e in raw.get("errors") or []],
             latest_stable=release(raw.get("latest_stable")), latest_prerelease=release(raw.get("latest_prerelease")),
             releases=[Release.from_json(r) for r in raw.get("releases") or []],
             sources={str(k): SourceResult.from_json(v) for k, v in (raw.get("sources") or {}).items()},
-            obs=raw.get("obs"),
+            obs=raw.get("obs") if isinstance(raw.get("obs"), dict) else None,
         )
 
 

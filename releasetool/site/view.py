@@ -205,8 +205,9 @@ def _component(comp: Component, entry: ComponentData, manifest: Manifest, now: d
     history = [_release(comp, r, repo) for r in entry.releases]
     stable = _release(comp, entry.latest_stable, repo) if entry.latest_stable else None
     pre = _release(comp, entry.latest_prerelease, repo) if entry.latest_prerelease else None
-    results = dict((entry.obs or {}).get("results") or {}) if isinstance(entry.obs, dict) else {}
-    obs_version = (entry.obs or {}).get("version") if isinstance(entry.obs, dict) else None
+    obs = entry.obs if isinstance(entry.obs, dict) else {}
+    results = obs.get("results") if isinstance(obs.get("results"), dict) else {}
+    obs_version = obs.get("version")
     view = ComponentView(
         name=comp.name, summary=comp.summary, description=comp.description, homepage=comp.homepage,
         upstream=_upstream(comp), license=comp.license, origin=entry.origin, stable=stable, prerelease=pre,
