@@ -105,6 +105,7 @@ class Packaging:
     section: str = "admin"
     arch: str = "any"
     deb_name: str = ""  # the Debian name of the main binary package; "" means the component's name
+    templates: str = ""  # whose component templates apply ("" means the component's own; "base": none)
     subpackages: tuple[Subpackage, ...] = ()
 
 @dataclass(frozen=True)
@@ -306,6 +307,7 @@ PACKAGING = {
     "section": Field("str"),
     "arch": Field("str", check=_one_of(("any", "all"))),
     "deb_name": Field("str", check=_name),
+    "templates": Field("str", check=_name),
     "subpackages": Field("list", items=SUBPACKAGE),
 }
 
@@ -827,6 +829,7 @@ def _component(c: Any, targets: dict[str, Target]) -> Component:
         section=str(pk.get("section", "admin")),
         arch=str(pk.get("arch", "any")),
         deb_name=str(pk.get("deb_name", name)),
+        templates=str(pk.get("templates", "")),
         subpackages=tuple(
             Subpackage(
                 name=str(s["name"]),

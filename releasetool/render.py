@@ -231,26 +231,29 @@ def render_component(
     context = component_context(manifest, component, history)
     context["by_hand"] = by_hand_steps(env, component)
     name = component.name
+    own_templates = component.packaging.templates or name  # whose component templates apply
     out: dict[str, bytes] = {}
     if "spec" in formats:
-        _used, text = _render_template(env, [f"spec/{name}.spec.j2", "spec/base.spec.j2"], context, name)
+        _used, text = _render_template(env, [f"spec/{own_templates}.spec.j2", "spec/base.spec.j2"], context, name)
         out[f"{name}.spec"] = text.encode("utf-8")
     if "debian" in formats:
         for base in DEBIAN_STATIC:
-            _used, text = _render_template(env, [f"debian/{name}/{base}.j2", f"debian/{base}.j2"], context, name)
+            _used, text = _render_template(env, [f"debian/{own_templates}/{base}.j2", f"debian/{base}.j2"], context, name)
             if base == "control":
                 text = _without_trailing_commas(text)
             out[f"debian/{base}"] = text.encode("utf-8")
         for package in context["packages"]:
             pkg_context = {**context, "package": package}
-            _used, text = _render_template(env, [f"debian/{name}/install.j2", "debian/install.j2"], pkg_context, name)
+            _used, text = _render_template(env, [f"debian/{own_templates}/install.j2", "debian/install.j2"], pkg_context,
+                                           name)
             if text.strip():
                 out[f"debian/{package.deb_name}.install"] = text.encode("utf-8")
             if getattr(package, "docs", None):
-                _used, text = _render_template(env, [f"debian/{name}/docs.j2", "debian/docs.j2"], pkg_context, name)
+                _used, text = _render_template(env, [f"debian/{own_templates}/docs.j2", "debian/docs.j2"], pkg_context,
+                                               name)
                 out[f"debian/{package.deb_name}.docs"] = text.encode("utf-8")
         # More files of one component: templates/debian/NAME/FILE.j2 -> debian/FILE.
-        own = f"debian/{name}/"
+        own = f"debian/{own_templates}/"
         for template_name in sorted(env.list_templates(filter_func=lambda t: t.startswith(own) and t.endswith(".j2"))):
             rel = template_name[len(own):-len(".j2")]
             if rel in DEBIAN_STATIC or rel in ("install", "docs"):

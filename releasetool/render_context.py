@@ -197,10 +197,10 @@ def by_hand_steps(env: Any, comp: Any) -> list[Fields]:
     import jinja2
 
     try:
-        module = env.get_template(f"by-hand/{comp.name}.j2").module
+        module = env.get_template(f"by-hand/{comp.packaging.templates or comp.name}.j2").module
     except jinja2.TemplateNotFound:
         return []
-    where = f"templates/by-hand/{comp.name}.j2"
+    where = f"templates/by-hand/{comp.packaging.templates or comp.name}.j2"
     steps = []
     for index, item in enumerate(getattr(module, "steps", [])):
         if not (isinstance(item, (list, tuple)) and len(item) == 3 and all(isinstance(v, str) for v in item)):

@@ -43,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                    help="time allowed to each source (default: 10)")
     p.add_argument("--obs-api", metavar="URL", help="also read package versions and build results from this OBS API")
+    p.add_argument("--obs-config", metavar="OSCRC",
+                   help="log in to the OBS API with this osc configuration (default: read anonymously)")
     p.add_argument("--dry-run", action="store_true", help="discover and print, but write no data file")
     p.add_argument("--json", action="store_true", help="print the data as JSON on stdout")
     p.set_defaults(run=run_discover)
@@ -96,7 +98,7 @@ def run_discover(args: argparse.Namespace) -> int:
     loaded = manifest.load(common.manifest_path(args))
     settings = DiscoverSettings.from_environment(
         args.cache or default_state_dir(loaded), offline=args.offline, timeout=args.timeout, jobs=args.jobs,
-        obs_api=args.obs_api, dry_run=args.dry_run)
+        obs_api=args.obs_api, obs_config=args.obs_config, dry_run=args.dry_run)
     result = discover(loaded, args.names, settings)
     import logging
 

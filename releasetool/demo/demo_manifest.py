@@ -41,7 +41,8 @@ PACKAGING = {
 }
 
 
-def text(*, upstream_url: str, repos_url: str, released: dt.date, obs_project: str = "home:demo:cluster") -> str:
+def text(*, upstream_url: str, repos_url: str, released: dt.date, obs_project: str = "home:demo:cluster",
+         downloads_url: str = "https://cluster.example/downloads") -> str:
     """The YAML of the demo manifest.
 
     ``upstream_url`` is the monolithic repository (a file:// URL);
@@ -85,7 +86,7 @@ def text(*, upstream_url: str, repos_url: str, released: dt.date, obs_project: s
             "    version_scheme: rpm",
             '    version: "3.0.0"',
             f"    released: {released.isoformat()}",
-            f"    tarball: https://cluster.example/downloads/{comp.name}-{{version}}.tar.gz",
+            f"    tarball: {downloads_url}/{comp.name}-{{version}}.tar.gz",
             "    tarball_formats: [gz, xz]",
             "    split:",
             f"      repository: {upstream_url}",
@@ -95,6 +96,7 @@ def text(*, upstream_url: str, repos_url: str, released: dt.date, obs_project: s
             f"        - from: {comp.path}",
             "    packaging:",
             "      build_system: make",
+            "      templates: base  # the base templates only, not those of the real component of this name",
             "      build_requires:",
             "        rpm: [gcc, make]",
             "        deb: []",

@@ -59,7 +59,7 @@ def make_upstream(demo: Demo) -> None:
     if not demo.manifest.exists():
         atomic_write(demo.manifest, demo_manifest.text(
             upstream_url=demo.upstream.as_uri(), repos_url=demo.repos.as_uri(), released=released,
-            obs_project=OBS_PROJECT))
+            obs_project=OBS_PROJECT, downloads_url=demo.downloads.as_uri()))
     for comp in upstream.COMPONENTS:
         repo = demo.repos / comp.name
         if not (repo / ".git").exists():
@@ -153,7 +153,8 @@ def obs(demo: Demo) -> None:
 
 
 def site(demo: Demo) -> None:
-    releasetool(demo, "site", "discover", "--obs-api", demo.notes["apiurl"])
+    releasetool(demo, "site", "discover", "--obs-api", demo.notes["apiurl"], "--obs-config",
+                str(write_oscrc(demo, demo.notes["apiurl"])))
     releasetool(demo, "site", "build", "--out", str(demo.site))
     log.info("open the page with: releasetool site serve --dir %s", demo.site)
 

@@ -49,6 +49,7 @@ class DiscoverSettings:
     github_api: str = sources.GITHUB_API
     github_token: str | None = field(default=None, repr=False)  # never shown
     obs_api: str | None = None  # read package versions and build results from this OBS API
+    obs_config: str | None = None  # log in to it with this osc configuration (else read anonymously)
     dry_run: bool = False
 
     @property
@@ -130,8 +131,14 @@ def _online(manifest: Manifest, comps: list[Component], previous: SiteData | Non
             settings: DiscoverSettings, obs_lookup: ObsLookup | None) -> SiteData:
     fetcher = Fetcher(settings.state_dir / "http", timeout=settings.timeout)
     lister: Once[list[str]] = Once()
-    if obs_lookup is None and settings.obs_api:
-        obs_lookup = sources.ObsReader(fetcher, settings.obs_api, manifest.distribution.obs_project)
+    if obs_lookup is None and (settings.obs_api or settings.obs_config):
+        api = None
+        if settings.obs_config:
+            from releasetool.obs.api import Api, Settings
+
+            api = Api(Settings(apiurl=settings.obs_api, config=settings.obs_config, retries=1))
+        obs_lookup = sources.ObsReader(fetcher, settings.obs_api or (api.apiurl if api else ""),
+                                       manifest.distribution.obs_project, api=api)
     checks = [check for comp in comps for check in _checks(comp, settings, fetcher, lister, obs_lookup)]
     log.info("discovering %d component%s from %d source%s (%d at a time)", len(comps), "s"[: len(comps) != 1],
              len(checks), "s"[: len(checks) != 1], settings.jobs)

@@ -234,34 +234,45 @@ def _listing_date(text: str) -> str | None:
 class ObsReader:
     """The version of a package in an OBS project and its build results, read over the API.
 
-    This reads anonymously with plain GETs (``/source/PRJ/PKG``, the spec file,
-    ``/build/PRJ/_result``).  A Build Service that wants a login needs a reader
-    that authenticates; discovery accepts any callable with the same signature.
+    Reads ``/source/PRJ/PKG``, the spec file and ``/build/PRJ/_result`` with
+    plain GETs: anonymously through the fetcher, or, given ``api`` (a
+    :class:`releasetool.obs.api.Api`, which logs in with the osc
+    configuration), through the Build Service client.
     """
 
-    def __init__(self, fetcher: Fetcher, apiurl: str, project: str) -> None:
+    def __init__(self, fetcher: Fetcher, apiurl: str, project: str, *, api: Any = None) -> None:
         self.fetcher = fetcher
         self.apiurl = apiurl.rstrip("/")
         self.project = project
+        self.api = api
 
     def url(self, package: str) -> str:
         return f"{self.apiurl}/source/{quote(self.project)}/{quote(package)}"
 
+    def _get(self, segments: list[str], query: dict[str, str] | None = None) -> tuple[str, str]:
+        """The text at ``/SEGMENTS?QUERY`` and the URL it came from."""
+        if self.api is not None:
+            return self.api.call("GET", segments, query).decode("utf-8", "replace"), self.api.url(segments, query)
+        url = f"{self.apiurl}/{'/'.join(quote(s) for s in segments)}"
+        if query:
+            url += "?" + "&".join(f"{k}={quote(v)}" for k, v in query.items())
+        answer = self.fetcher.get(url, accept="application/xml")
+        return answer.text, answer.url
+
     def __call__(self, comp: Component) -> dict[str, Any]:
         package = comp.obs_package
-        listing = self.fetcher.get(self.url(package), accept="application/xml")
-        names = [e.get("name", "") for e in _xml(listing.text, listing.url).iter("entry")]
+        text, url = self._get(["source", self.project, package])
+        names = [e.get("name", "") for e in _xml(text, url).iter("entry")]
         specs = [n for n in names if n.endswith(".spec")]
         spec = f"{package}.spec" if f"{package}.spec" in specs else (specs[0] if specs else None)
         version = None
         if spec:
-            text = self.fetcher.get(f"{self.url(package)}/{quote(spec)}").text
-            found = re.search(r"^Version:\s*(\S+)\s*$", text, re.MULTILINE)
+            spec_text, _ = self._get(["source", self.project, package, spec])
+            found = re.search(r"^Version:\s*(\S+)\s*$", spec_text, re.MULTILINE)
             version = found.group(1) if found and "%" not in found.group(1) else None
-        result_url = f"{self.apiurl}/build/{quote(self.project)}/_result?package={quote(package)}"
         results: dict[str, str] = {}
-        answer = self.fetcher.get(result_url, accept="application/xml")
-        for result in _xml(answer.text, answer.url).iter("result"):
+        text, url = self._get(["build", self.project, "_result"], {"package": package})
+        for result in _xml(text, url).iter("result"):
             for status in result.iter("status"):
                 if status.get("package") in (None, package):
                     key = f"{result.get('repository', '?')}/{result.get('arch', '?')}"
