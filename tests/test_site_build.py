@@ -21,7 +21,7 @@ from releasetool.errors import SiteError
 from releasetool.manifest import Component, load
 from releasetool.site import build as site_build
 from releasetool.site import data as site_data
-from releasetool.site.data import Release
+from releasetool.site.data import Release, SiteData
 from releasetool.site.serve import make_server, serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -350,3 +350,23 @@ def test_a_mutated_data_file_builds_or_gives_one_error(manifest: Path, tmp_path:
         site_build.render(site_view(load(manifest), data))
     except SiteError as exc:
         assert exc.message.startswith(f"{path}: ")
+
+
+def test_every_source_failing_says_the_versions_come_from_the_manifest(manifest: Path, tmp_path: Path) -> None:
+    from releasetool.site.discover import from_manifest
+
+    comps = load(manifest).components
+    data = SiteData(generated_at="2024-06-10T12:00:05Z", sources_total=3, sources_failed=3)
+    for comp in comps.values():
+        entry = from_manifest(comp)
+        entry.stale, entry.errors, entry.checked_at = True, ["git: cannot connect"], data.generated_at
+        data.components[comp.name] = entry
+    path = tmp_path / "site-data.json"
+    site_data.save(path, data)
+    out = tmp_path / "_site"
+    assert build(manifest, out, path) == 1  # refused: every source failed
+    assert build(manifest, out, path, "--allow-failures") == 0
+    index = (out / "index.html").read_text()
+    assert "<strong>No upstream source answered.</strong>" in index
+    assert index.count("stale: never refreshed") == 3
+    validate_site(out)
