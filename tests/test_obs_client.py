@@ -37,12 +37,14 @@ def obs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 
 
 @pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, obs: Service) -> Iterator[None]:
+def _no_proxy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, obs: Service,
+              capsys: pytest.CaptureFixture[str]) -> Iterator[None]:
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("RELEASETOOL_OBS_BACKOFF", "0.01")
     yield
-    # Builds a test started finish (and log) within that test, not in the next one's captured stderr.
+    # Builds a test started finish (and log) within that test, while its
+    # captured stderr (where the CLI pointed the logger) is still open.
     obs.wait_builds()
 
 
