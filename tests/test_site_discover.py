@@ -188,7 +188,7 @@ def test_a_failing_source_keeps_the_last_known_data_and_marks_it_stale(
                  "--timeout", "0.5"])
     err = capsys.readouterr().err.splitlines()
     message = error.format(url=url)
-    assert f"warning: widget: github: {message}" in err
+    assert f"widget: github: {message}" in err
     assert err[-1].startswith("asked 6 sources: 5 answered, 1 failed; data in ")
     assert code == 0
     widget = world.data()["components"]["widget"]

@@ -167,7 +167,7 @@ def _online(manifest: Manifest, comps: list[Component], previous: SiteData | Non
             if not outcome.ok:
                 result.sources_failed += 1
                 result.failures.append({"component": comp.name, "source": kind, "error": outcome.error or ""})
-                log.warning("warning: %s: %s: %s", comp.name, kind, outcome.error)
+                log.warning("%s: %s: %s", comp.name, kind, outcome.error)
     return result
 
 
