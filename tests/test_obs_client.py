@@ -473,3 +473,25 @@ def test_success_of_older_sources_is_still_pending(tmp_path: Path, capsys: pytes
     finally:
         svc.service.shutdown()
         svc.service.server_close()
+
+
+def test_preflight_checks_without_writing(obs: Service, tmp_path: Path) -> None:
+    from releasetool.obs.api import Api, Settings
+    from releasetool.obs.client import preflight
+
+    api = Api(Settings(apiurl=obs.url, config=str(obs.oscrc)))
+    assert preflight(api, "home:Admin:new") == []
+    assert preflight(api, "openSUSE:Factory") == [
+        f"project openSUSE:Factory does not exist on {obs.url} and only home:Admin projects can be created "
+        "without an administrator"]
+    manifest = write_manifest(tmp_path / "m", 1, project="home:Admin:pre")
+    assert submit(obs, manifest, "--all") == 0
+    assert preflight(api, "home:Admin:pre") == []  # the creator became maintainer
+    obs.service.store.set_project_meta("Dist:Other", b'<project name="Dist:Other"><title/><description/>'
+                                                     b'<person userid="other" role="maintainer"/></project>')
+    assert preflight(api, "Dist:Other") == [
+        f"Admin is not a maintainer of Dist:Other on {obs.url} (maintainers: other)"]
+    bad = Api(Settings(apiurl=obs.url, config=str(write_oscrc(tmp_path / "rc", obs.url, password="nope",
+                                                                   cookiejar=tmp_path / "jar")), retries=0))
+    assert preflight(bad, "home:Admin:new") == [
+        f"{obs.url} refused the credentials (HTTP 401 on GET /about)"]

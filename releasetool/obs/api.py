@@ -70,13 +70,27 @@ class Transient(Exception):
 
 
 class Api:
-    """One Build Service; thread-safe; counts the requests it sends."""
+    """One Build Service; thread-safe; counts the requests it sends.
+
+    osc's configuration is process-wide: creating an Api loads its settings
+    (config file, apiurl, credentials) for every Api of the process.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.apiurl = _configure(settings)
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
+
+    @property
+    def user(self) -> str:
+        """The user name osc logs in with for this apiurl (never the password)."""
+        import osc.conf
+
+        try:
+            return str(osc.conf.config["api_host_options"][self.apiurl]["user"])
+        except (KeyError, TypeError):
+            return ""
 
     @property
     def shown_url(self) -> str:

@@ -390,3 +390,33 @@ def submit(manifest: Any, names: list[str], *, all_: bool = False, project: str 
         if not dry_run:
             journal.clear()
     return SubmitReport(project, api.shown_url, meta_written, outcomes, api.counts["total"] - before)
+
+
+def preflight(api: Api, project: str) -> list[str]:
+    """Every reason a submission to ``project`` would fail, found without writing anything.
+
+    Checks that the Build Service answers, accepts the credentials, and that
+    the project exists with the configured user among its maintainers (or,
+    for a project that does not exist yet, that it is under the user's home).
+    Meant for release checks that run before the first write.
+    """
+    problems: list[str] = []
+    try:
+        api.call("GET", ["about"])
+    except ObsError as exc:
+        return [exc.message]
+    user = api.user
+    try:
+        meta = api.exists(["source", project, "_meta"])
+    except ObsError as exc:
+        return [exc.message]
+    if meta is None:
+        if not project.startswith(f"home:{user}"):
+            problems.append(f"project {project} does not exist on {api.shown_url} and only home:{user} "
+                            "projects can be created without an administrator")
+        return problems
+    maintainers = {p.get("userid") for p in meta.findall("person") if p.get("role") in ("maintainer", "bugowner")}
+    if user not in maintainers:
+        problems.append(f"{user} is not a maintainer of {project} on {api.shown_url} "
+                        f"(maintainers: {', '.join(sorted(m for m in maintainers if m)) or 'none listed'})")
+    return problems

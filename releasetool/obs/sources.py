@@ -57,7 +57,14 @@ def _project_file(h: Handler, method: str, project: str, name: str, query: dict[
                            f"project name in XML ({root.get('name')}) does not match the URL ({project})")
         if not project or not valid_project(project):
             raise ApiError(400, "invalid_project_name", f"invalid project name '{project}'")
-        store.set_project_meta(project, h.read_body())
+        body = h.read_body()
+        if not store.project_exists(project) and root.find("person[@role='maintainer']") is None:
+            # OBS makes the creator of a project its maintainer.
+            person = ET.Element("person", userid=h.user, role="maintainer")
+            position = 2 if root.find("description") is not None else len(root)
+            root.insert(min(position, len(root)), person)
+            body = shapes.to_bytes(root)
+        store.set_project_meta(project, body)
         return 200, shapes.status(), XML
     h.check_project(project)
     if method != "GET":
