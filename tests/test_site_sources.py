@@ -167,3 +167,19 @@ def test_the_fetcher_asks_each_url_once_even_from_many_threads(local_http: HTTPS
         bodies = list(pool.map(lambda _: fetcher.get(local_http.url_for("/once")).text, range(32)))
     assert bodies == ["body"] * 32
     assert len(local_http.log) == 1 and fetcher.requests_made == 1
+
+
+def test_an_obs_lookup_that_fails_marks_only_that_source(tmp_path: Path) -> None:
+    from releasetool.errors import ObsError
+
+    manifest = write_manifest(tmp_path / "components.yaml", [
+        component("gizmo", git=(tmp_path / "missing").as_uri(), version="0.5")])
+
+    def refusing(comp: Component) -> dict[str, object]:
+        raise ObsError(f"https://api.example.org answered HTTP 401 to GET /source/prj/{comp.obs_package}")
+
+    result = discover(load(manifest), [], DiscoverSettings(state_dir=tmp_path / "state", timeout=5),
+                      obs_lookup=refusing)
+    gizmo = result.components["gizmo"]
+    assert gizmo.errors[-1] == "obs: https://api.example.org answered HTTP 401 to GET /source/prj/gizmo"
+    assert result.sources_total == 2 and result.sources_failed == 2

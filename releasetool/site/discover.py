@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from releasetool import versions
-from releasetool.errors import SiteError, VersionError
+from releasetool.errors import ReleasetoolError, ToolMissingError, VersionError
 from releasetool.manifest import Component, Manifest
 from releasetool.site import data as site_data
 from releasetool.site import sources
@@ -147,7 +147,9 @@ def _online(manifest: Manifest, comps: list[Component], previous: SiteData | Non
         now = site_data.utc_now()
         try:
             releases, extra = check.run()
-        except SiteError as exc:
+        except ToolMissingError:
+            raise  # git itself missing: no source can be read, say so once
+        except ReleasetoolError as exc:  # SiteError, or ObsError from an OBS reader that logs in
             return check, SourceResult(url=check.url, ok=False, checked_at=now, error=exc.message)
         return check, SourceResult(url=check.url, ok=True, checked_at=now, last_success_at=now,
                                    releases=releases, extra=extra)
