@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import shlex
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,14 +36,15 @@ def releasetool(demo: Demo, *args: str, capture: bool = False) -> str:
 
     argv = [*args, "--manifest", str(demo.manifest)]
     log.info("$ releasetool %s", shlex.join(args))
-    out = io.StringIO()
-    with contextlib.chdir(demo.root), contextlib.redirect_stdout(out) if capture else contextlib.nullcontext():
+    # the demo's own stdout is for its summary: what the commands print for people goes to stderr
+    out = io.StringIO() if capture else sys.stderr
+    with contextlib.chdir(demo.root), contextlib.redirect_stdout(out):
         status = main(argv)
     logging.getLogger("releasetool").setLevel(logging.INFO)
     if status != 0:
         raise DemoStepError(f"`releasetool {shlex.join(args)}` exited with status {status}",
                             hint=f"the output above names the component; run the command in {demo.root} to see it again")
-    return out.getvalue()
+    return out.getvalue() if isinstance(out, io.StringIO) else ""
 
 
 # --- 1. the monolithic tree -------------------------------------------------------------------
