@@ -132,8 +132,18 @@ def _collect(loaded: manifest.Manifest, source: Path, out: Path, *, write: bool)
     payloads[INDEX_HTML] = _index_html(loaded.distribution.name, result).encode()
 
     previous = _previous_files(out)
+    journal = None
     if write:
         remove_temporaries([out / name for name in payloads])
+        # The files to remove are known from the index of the previous run; once
+        # the new index is written that knowledge is gone, so it is journaled
+        # first: a run killed between the index and the removals finishes them.
+        plan = tarball.sha256_hex(b"".join(n.encode() + tarball.sha256_hex(d).encode() for n, d in sorted(payloads.items())))
+        journal = fsutil.Journal(out.parent / f".{out.name}.journal", plan[:16])
+        if "stale" in journal:
+            previous |= set(journal.done["stale"].get("files", []))
+        else:
+            journal.record("stale", files=sorted(previous - set(payloads)))
     # Data files first, the index last: a reader never sees an index naming a file not there yet.
     for name in sorted(payloads, key=lambda n: (n in (SUMS, INDEX_JSON, INDEX_HTML), n)):
         target = out / name
@@ -144,13 +154,19 @@ def _collect(loaded: manifest.Manifest, source: Path, out: Path, *, write: bool)
         if write:
             fsutil.atomic_write(target, payloads[name])
             log.debug("wrote %s", target)
+            if journal is not None and name == INDEX_JSON:
+                journal.record("index")
     for name in sorted(previous - set(payloads)):
+        if not (out / name).exists():
+            continue
         result.removed.append(name)
         if write:
             try:
                 os.unlink(out / name)
             except FileNotFoundError:
                 pass
+    if journal is not None:
+        journal.clear()  # the area is complete: nothing to resume
     return result
 
 
