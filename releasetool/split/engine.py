@@ -113,6 +113,56 @@ def clean_ident(raw: bytes) -> bytes:
     return value.replace(b"<", b"").replace(b">", b"").replace(b"\n", b"")
 
 
+_MAX_CODEPOINT = (0x7F, 0x7FF, 0xFFFF, 0x10FFFF)
+
+
+def _find_invalid_utf8(buf: bytes, start: int) -> int:
+    """Offset of the first byte git's ``find_invalid_utf8`` (commit.c) rejects, or -1."""
+    pos, end = start, len(buf)
+    while pos < end:
+        c = buf[pos]
+        pos += 1
+        if c < 0x80:
+            continue
+        bad = pos - 1
+        more = 0
+        while c & 0x40:
+            c = (c << 1) & 0xFF
+            more += 1
+        if more < 1 or more > 3 or end - pos < more:
+            return bad
+        codepoint = (c & 0x7F) >> more
+        for byte in buf[pos:pos + more]:
+            if byte & 0xC0 != 0x80:
+                return bad
+            codepoint = (codepoint << 6) | (byte & 0x3F)
+        pos += more
+        if not _MAX_CODEPOINT[more - 1] < codepoint <= _MAX_CODEPOINT[more]:
+            return bad
+        if (codepoint & 0x1FF800) == 0xD800 or (codepoint & 0xFFFE) == 0xFFFE or 0xFDD0 <= codepoint <= 0xFDEF:
+            return bad
+    return -1
+
+
+def fix_utf8(body: bytes) -> bytes:
+    """What ``git commit-tree`` stores for ``body`` (commit.c ``verify_utf8``).
+
+    With the default UTF-8 commit encoding, every byte that is not part of
+    valid UTF-8 is taken as Latin-1 and rewritten as its UTF-8 form.
+    """
+    if body.isascii():
+        return body
+    pos = _find_invalid_utf8(body, 0)
+    if pos < 0:
+        return body
+    out = bytearray(body)
+    while pos >= 0:
+        c = out[pos]
+        out[pos:pos + 1] = bytes((0xC0 + (c >> 6), 0x80 + (c & 0x3F)))
+        pos = _find_invalid_utf8(bytes(out), pos + 2)
+    return bytes(out)
+
+
 class Splitter:
     """Maps the commits of one repository onto the split history of a prefix set."""
 
@@ -403,14 +453,14 @@ class Splitter:
         if not author_name or not committer_name:
             raise SplitError(f"can't copy commit {rev}: empty ident name",
                              hint="git commit-tree refuses an empty author or committer name too")
-        body = b"".join((
+        body = fix_utf8(b"".join((
             b"tree ", tree.encode(), b"\n",
             b"".join(b"parent " + p.encode() + b"\n" for p in parents),
             b"author ", author_name, b" <", ident_part(rec.author_email), b"> ", rec.author_date, b"\n",
             b"committer ", committer_name, b" <", ident_part(rec.committer_email), b"> ",
             rec.committer_date, b"\n\n",
             self.annotate, rec.message,
-        ))
+        )))
         oid = object_id(OBJ_COMMIT, body)
         if oid not in self.state.created:
             self.state.created[oid] = (tree, parents)

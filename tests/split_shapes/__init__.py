@@ -252,7 +252,7 @@ def encodings_and_messages(r: Repo) -> None:
     r.git("add", "-A")
     date = r.tick("+0200")
     r.git("commit", "-q", "-F", "-", env={"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date,
-                                          "GIT_AUTHOR_NAME": "Jos\xe9".encode("latin-1").decode("latin-1")},
+                                          "GIT_AUTHOR_NAME": "Jos\xe9"},
           input="Caf\xe9 cr\xe8me\n\nd\xe9j\xe0 vu\n".encode("latin-1"))
     r.git("config", "--unset", "i18n.commitEncoding")
     # Messages git commit would clean up, written with commit-tree to keep every byte.
@@ -268,6 +268,30 @@ def encodings_and_messages(r: Repo) -> None:
         r.git("reset", "-q", "--soft", parent)
     r.write("d/utf8")
     r.commit("UTF-8: \u65e5\u672c\u8a9e \u2713")
+
+
+def raw_commits(r: Repo) -> None:
+    """Commits git commit would not write: bytes that are not UTF-8, odd zones, unknown encodings."""
+    r.write("d/a")
+    parent = r.commit("start")
+    bodies = [
+        b"author Odd <o@example.org> 1234567890 -0000\ncommitter Odd <o@example.org> 1234567899 +1300\n"
+        b"encoding bogus-enc\n\nodd zones \xff\n",
+        b"author J\xf6rg <j@example.org> 1234567900 +0100\ncommitter J\xf6rg <j@example.org> 1234567900 +0100\n"
+        b"\nLatin-1 bytes without an encoding header: \xe9t\xe9\n",
+        b"author Nc <n@example.org> 1234567910 +0000\ncommitter Nc <n@example.org> 1234567910 +0000\n"
+        b"\nnoncharacter \xef\xbf\xbe, surrogate \xed\xa0\x80, overlong \xe0\x80\x80, cut \xc3",
+        b"author Ok <ok@example.org> 1234567920 +0000\ncommitter Ok <ok@example.org> 1234567920 +0000\n"
+        b"mergetag object 0000000000000000000000000000000000000000\n \n"
+        b"\nan extra header is dropped\n",
+    ]
+    for i, body in enumerate(bodies):
+        r.write(f"d/raw{i}")
+        r.git("add", "-A")
+        tree = r.git("write-tree")
+        data = f"tree {tree}\nparent {parent}\n".encode() + body
+        parent = r.git("hash-object", "-t", "commit", "-w", "--stdin", "--literally", input=data)
+        r.git("reset", "-q", "--soft", parent)
 
 
 def octopus_and_criss_cross(r: Repo) -> None:
@@ -366,6 +390,7 @@ SHAPES = {
     "identities-and-dates": (identities_and_dates, "d"),
     "encodings-and-messages": (encodings_and_messages, "d"),
     "octopus-and-criss-cross": (octopus_and_criss_cross, "d"),
+    "raw-commits": (raw_commits, "d"),
     "subtree-add": (subtree_add, "vendor/lib"),
     "subtree-add-squash": (subtree_add_squash, "vendor/lib"),
     "split-rejoin": (split_rejoin, "d"),
