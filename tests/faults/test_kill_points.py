@@ -251,3 +251,106 @@ def test_finished_train_run_again_says_so(template: Path, tmp_path: Path) -> Non
     assert again.returncode == 0
     assert "already" in again.stderr.lower() or "nothing to do" in again.stderr.lower(), again.stderr
     assert release_state(root) == before
+
+
+# --- commands that talk to the Build Service or publish the page --------------------------------
+
+
+@pytest.fixture(scope="module")
+def obs_service(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from obs_helpers import start_service
+
+    service = start_service(tmp_path_factory.mktemp("kill-obs"))
+    yield service
+    service.service.shutdown()
+    service.service.server_close()
+
+
+def obs_state(service, project: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Per package: its revisions and the files (name, md5) of the last one."""
+    import xml.etree.ElementTree as ET
+
+    import requests
+
+    auth = ("Admin", "s3cret-Pa55-xyzzy")
+    state: dict[str, object] = {}
+    listing = requests.get(f"{service.url}/source/{project}", auth=auth, timeout=30)
+    for entry in ET.fromstring(listing.content).iter("entry"):
+        package = entry.get("name")
+        history = requests.get(f"{service.url}/source/{project}/{package}/_history", auth=auth, timeout=30)
+        files = requests.get(f"{service.url}/source/{project}/{package}", auth=auth, timeout=30)
+        state[str(package)] = {
+            "revisions": len(ET.fromstring(history.content).findall("revision")),
+            "files": sorted((e.get("name"), e.get("md5")) for e in ET.fromstring(files.content).iter("entry")),
+        }
+    return state
+
+
+def test_obs_submit_killed_after_every_step_makes_one_revision_per_package(
+    template: Path, tmp_path: Path, obs_service  # type: ignore[no-untyped-def]
+) -> None:
+    base = fresh(template, tmp_path, "base")
+    rendered(base)
+    assert releasetool(base, "bundle", "--from", "dist", "--out", "downloads").returncode == 0
+    # what is submitted must not depend on where the copy lives (Vcs-Git names the repository)
+    manifest = base / "components.yaml"
+    manifest.write_text(manifest.read_text().replace(f"git: {(base / 'repos').as_uri()}/", "git: https://cluster.example/"))
+
+    def submit(root: Path, project: str, kill_after: int | None = None) -> subprocess.CompletedProcess[str]:
+        return releasetool(root, "obs", "submit", "--all", "--config", str(obs_service.oscrc), "--apiurl",
+                           obs_service.url, "--project", project, "--tarballs", "downloads", "--jobs", "1",
+                           kill_after=kill_after)
+
+    reference_root = fresh(base, tmp_path, "reference")
+    assert submit(reference_root, "home:Admin:reference").returncode == 0
+    reference = obs_state(obs_service, "home:Admin:reference")
+    assert {p["revisions"] for p in reference.values()} == {1}
+    kill_points = 0
+    for k in range(1, 50):
+        root = fresh(base, tmp_path, f"k{k}")
+        project = f"home:Admin:kill{k}"
+        killed = submit(root, project, kill_after=k)
+        if killed.returncode != -signal.SIGKILL:
+            assert killed.returncode == 0, killed.stderr
+            break
+        kill_points += 1
+        resumed = submit(root, project)
+        assert resumed.returncode == 0, resumed.stderr
+        assert obs_state(obs_service, project) == reference, f"obs submit killed after record {k}"
+        again = submit(root, project)
+        assert again.returncode == 0 and obs_state(obs_service, project) == reference
+    assert kill_points >= len(COMPONENTS)
+    print(f"obs submit --all: {kill_points} kill points")
+
+
+def test_site_build_killed_after_every_step_publishes_a_whole_site(template: Path, tmp_path: Path) -> None:
+    base = fresh(template, tmp_path, "base")
+    released(base)
+    assert releasetool(base, "site", "discover", "--offline").returncode == 0
+
+    def site_state(root: Path) -> dict[str, str]:
+        return tree_digest(root / "_site", skip=lambda p: p.name in ("versions.json", "releases.atom")
+                           or p.suffix == ".html")
+
+    reference_root = fresh(base, tmp_path, "reference")
+    assert releasetool(reference_root, "site", "build").returncode == 0
+    reference = site_state(reference_root)
+    assert "style.css" in reference
+    kill_points = 0
+    for k in range(1, 50):
+        root = fresh(base, tmp_path, f"k{k}")
+        killed = releasetool(root, "site", "build", kill_after=k)
+        if killed.returncode != -signal.SIGKILL:
+            assert killed.returncode == 0, killed.stderr
+            break
+        kill_points += 1
+        # whatever the moment of the kill, no half site is ever published
+        assert not (root / "_site").exists() or (root / "_site" / "index.html").exists()
+        resumed = releasetool(root, "site", "build")
+        assert resumed.returncode == 0, resumed.stderr
+        assert site_state(root) == reference
+        pages = {p.name for p in (root / "_site").rglob("*.html")}
+        assert pages == {p.name for p in (reference_root / "_site").rglob("*.html")}
+    assert kill_points >= 1
+    print(f"site build: {kill_points} kill points")
