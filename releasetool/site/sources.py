@@ -67,7 +67,7 @@ def release_for_version(comp: Component, version: str, *, tag: str = "") -> Rele
 def ls_remote_tags(url: str, *, timeout: float = GIT_TIMEOUT) -> list[str]:
     """The tag names of the repository at ``url``, asked with ``git ls-remote`` (no clone)."""
     env = proc.environment({"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true"})
-    argv = ["git", "-c", "http.lowSpeedLimit=1", "-c", f"http.lowSpeedTime={int(timeout)}",
+    argv = ["git", "-c", "http.lowSpeedLimit=1", "-c", f"http.lowSpeedTime={max(1, int(timeout))}",
             "ls-remote", "--tags", url]
     try:
         out = proc.output(argv, env=env, timeout=timeout)
