@@ -294,6 +294,21 @@ def raw_commits(r: Repo) -> None:
         r.git("reset", "-q", "--soft", parent)
 
 
+def submodule_at_prefix(r: Repo) -> None:
+    """The prefix is a submodule (a gitlink) for a while: git subtree treats it as absent."""
+    r.write("d/a")
+    first = r.commit("a directory")
+    r.remove("d")
+    r.git("update-index", "--add", "--cacheinfo", f"160000,{first},d")
+    r.git("commit", "-q", "-m", "now a submodule", env={"GIT_AUTHOR_DATE": r.tick(), "GIT_COMMITTER_DATE": r.tick()})
+    r.write("other")
+    r.git("add", "other")
+    r.git("commit", "-q", "-m", "outside", env={"GIT_AUTHOR_DATE": r.tick(), "GIT_COMMITTER_DATE": r.tick()})
+    r.git("rm", "-q", "--cached", "d")
+    r.write("d/b")
+    r.commit("a directory again")
+
+
 def octopus_and_criss_cross(r: Repo) -> None:
     r.write("d/a")
     r.commit("base")
@@ -391,6 +406,7 @@ SHAPES = {
     "encodings-and-messages": (encodings_and_messages, "d"),
     "octopus-and-criss-cross": (octopus_and_criss_cross, "d"),
     "raw-commits": (raw_commits, "d"),
+    "submodule-at-prefix": (submodule_at_prefix, "d"),
     "subtree-add": (subtree_add, "vendor/lib"),
     "subtree-add-squash": (subtree_add_squash, "vendor/lib"),
     "split-rejoin": (split_rejoin, "d"),
