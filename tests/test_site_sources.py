@@ -183,3 +183,37 @@ def test_an_obs_lookup_that_fails_marks_only_that_source(tmp_path: Path) -> None
     gizmo = result.components["gizmo"]
     assert gizmo.errors[-1] == "obs: https://api.example.org answered HTTP 401 to GET /source/prj/gizmo"
     assert result.sources_total == 2 and result.sources_failed == 2
+
+
+def test_a_git_server_that_never_answers_times_out() -> None:
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])  # accept and say nothing
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/silent.git"
+    try:
+        with pytest.raises(SiteError) as info:
+            sources.ls_remote_tags(url, timeout=1.5)
+        assert info.value.message.startswith(f"git ls-remote failed for {url}: "), info.value.message
+        print(info.value.message)
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        listener.close()
