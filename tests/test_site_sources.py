@@ -217,3 +217,21 @@ def test_a_git_server_that_never_answers_times_out() -> None:
         for conn in held:
             conn.close()
         listener.close()
+
+
+def test_last_modified_revalidation_reuses_the_cached_body(tmp_path: Path, local_http: HTTPServer) -> None:
+    from werkzeug import Request, Response
+
+    stamp = "Tue, 20 Feb 2024 09:30:00 GMT"
+
+    def handler(request: Request) -> Response:
+        if request.headers.get("If-Modified-Since") == stamp:
+            return Response(status=304)
+        return Response("<a href='x-1.0.tar.gz'>x</a>", headers={"Last-Modified": stamp})
+
+    local_http.expect_request("/dir/").respond_with_handler(handler)
+    url = local_http.url_for("/dir/")
+    first = Fetcher(tmp_path / "http", timeout=5).get(url)
+    second = Fetcher(tmp_path / "http", timeout=5).get(url)  # a new run: same cache directory
+    assert (first.status, second.status) == (200, 304)
+    assert second.text == first.text
