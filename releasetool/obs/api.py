@@ -79,6 +79,9 @@ class Api:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.apiurl = _configure(settings)
+        # osc's pool keeps one idle connection; with parallel submissions
+        # urllib3 opens more and says so on each return.  Nothing is lost.
+        logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
 
