@@ -243,7 +243,8 @@ def _tag_pattern(value: Any) -> str | None:
     rest = text.replace("{version}", "").replace("{name}", "")
     if "{" in rest or "}" in rest:
         return f"{value!r} has an unknown placeholder (only {{version}} and {{name}})"
-    if any(ch.isspace() or ch in "~^:?*[\\" for ch in rest) or ".." in rest or rest.startswith("-"):
+    sample = text.replace("{version}", "1.0").replace("{name}", "name")  # a tag the pattern makes
+    if any(ch.isspace() or ch in "~^:?*[\\" for ch in rest) or ".." in sample or sample.startswith("-"):
         return f"{value!r} cannot form a git tag name (see git check-ref-format)"
     return None
 
