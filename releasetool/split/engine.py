@@ -114,6 +114,8 @@ def clean_ident(raw: bytes) -> bytes:
 
 
 _MAX_CODEPOINT = (0x7F, 0x7FF, 0xFFFF, 0x10FFFF)
+_NONCHARACTER = re.compile("[\ufdd0-\ufdef" + "".join(chr(p << 16 | 0xFFFE) + chr(p << 16 | 0xFFFF)
+                                                     for p in range(17)) + "]")
 
 
 def _find_invalid_utf8(buf: bytes, start: int) -> int:
@@ -152,6 +154,13 @@ def fix_utf8(body: bytes) -> bytes:
     """
     if body.isascii():
         return body
+    try:
+        text = body.decode("utf-8")  # rejects what git rejects, except noncharacters
+    except UnicodeDecodeError:
+        pass
+    else:
+        if not _NONCHARACTER.search(text):
+            return body
     pos = _find_invalid_utf8(body, 0)
     if pos < 0:
         return body
