@@ -23,6 +23,12 @@ def obs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     svc.service.server_close()
 
 
+@pytest.fixture(autouse=True)
+def _builds_finish_within_the_test(obs: Service) -> Iterator[None]:
+    yield
+    obs.wait_builds()
+
+
 def make_project(obs: Service, tmp: Path, name: str) -> None:
     meta = tmp / f"{name}.xml"
     meta.write_text(PROJECT_META.format(name=name))
