@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -46,6 +47,9 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, obs: Service,
     # Builds a test started finish (and log) within that test, while its
     # captured stderr (where the CLI pointed the logger) is still open.
     obs.wait_builds()
+    # main() pointed the logger at this test's captured stderr; the services'
+    # threads must not write there once it is closed.
+    logging.getLogger("releasetool").handlers.clear()
 
 
 def submit(obs: Service, manifest: Path, *args: str) -> int:
