@@ -32,6 +32,8 @@ stamp=.venv/.releasetool-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing releasetool and its test extras into .venv" >&2
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+  # editable_mode=compat puts the source directory on sys.path with a .pth file
+  # instead of an import hook, which every start of `releasetool` would pay for
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' --config-settings editable_mode=compat
   touch "$stamp"
 fi

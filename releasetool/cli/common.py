@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -12,8 +13,9 @@ from typing import Any
 DEFAULT_MANIFEST = "components.yaml"
 
 
+@functools.cache
 def global_options(*, suppress: bool = True) -> argparse.ArgumentParser:
-    """Options accepted before and after the command name."""
+    """Options accepted before and after the command name (one parent parser, shared)."""
     default = argparse.SUPPRESS if suppress else None
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("global options")
