@@ -361,7 +361,8 @@ def write_pack(packdir: Path, objects: Sequence[tuple[int, bytes]]) -> str:
         oid = hashlib.sha1(TYPE_NAMES[kind] + b" %d\0" % len(body) + body).digest()
         if oid in seen:
             continue
-        entry = _pack_entry_header(kind, len(body)) + zlib.compress(body, 1)
+        # Stored, not deflated: commits are small and `git gc` recompresses.
+        entry = _pack_entry_header(kind, len(body)) + zlib.compress(body, 0)
         seen[oid] = (offset, zlib.crc32(entry))
         chunks.append(entry)
         offset += len(entry)
