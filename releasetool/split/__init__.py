@@ -39,7 +39,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from releasetool.errors import CommandError, SplitError
+from releasetool.errors import SplitError
 from releasetool.fsutil import run_lock
 from releasetool.split import cache
 from releasetool.split.engine import (
@@ -51,7 +51,7 @@ from releasetool.split.engine import (
     Splitter,
     normalize_prefix,
 )
-from releasetool.split.gitio import Git
+from releasetool.split.gitio import CommitRecord, Git
 
 __all__ = ["PathMap", "SplitResult", "check_paths", "split_repository"]
 
@@ -191,17 +191,13 @@ def _split_locked(git: Git, maps: list[PathMap], rev: str, rev_oid: str, annotat
 
 def _from_scratch(git: Git, maps: list[PathMap], rev: str, rev_oid: str, annotate: bytes) -> Splitter:
     splitter = Splitter(git, maps, annotate=annotate)
-    # A cheap look for any git-subtree trailer runs beside the main read;
-    # git subtree's exact search only runs when there is one.
-    detector = None
-    if splitter.single is not None:
-        detector = git.start("log", "-F", "--grep=git-subtree-dir:", "--format=%H", rev_oid)
-    order = splitter.load([rev_oid])
-    trailers = detector is not None and bool(git.finish(detector).strip())
+    order, _ = splitter.load([rev_oid])
+    # git subtree's own search for earlier splits runs only when some message
+    # could match it at all.
+    trailers = splitter.single is not None and any(TRAILER_MARK in splitter.records[c].message for c in order)
     excluded = splitter.apply_trailers(splitter.start_trailer_scan(rev_oid)) if trailers else []
     if excluded:
         order = _git_order(git, rev_oid, excluded)
-    splitter.fetch_messages(order)
     splitter.run_order(order)
     if splitter.state.kinds.get(rev_oid) == KIND_TREE:
         splitter.latest_new = splitter.state.mapping[rev_oid]
@@ -235,37 +231,41 @@ def _incremental(git: Git, maps: list[PathMap], rev_oid: str, state: SplitState,
     if splitter.single is not None and state.trailers:
         # The map holds presets from trailers: the history must have exactly those.
         scan = git.start("log", f"--grep=^git-subtree-dir: {splitter.single}/*$", "--format=%H", rev_oid)
-    order: list[str] = []
+    mapping = state.mapping
+    # The split commits the saved map points at may have been pruned since
+    # (`git gc` prunes split commits no ref keeps): cat-file checks them.
     if cached:
-        verified = {state.mapping[rev_oid]}
+        verified = [mapping[rev_oid]]
+        answers = git.batch_check(verified)
+        order: list[str] = []
     else:
-        order = splitter.load(["--ignore-missing", rev_oid, "--not", *tips])
-        mapping = state.mapping
-        verified = {mapping[p] for c in order for p in splitter.parents[c] if p in mapping}
-    if scan is not None and set(git.finish(scan).decode().split()) != state.trailers:
-        return None, "scratch"
-    # Reading the messages of the new commits also checks that the split
-    # commits the saved map points at still exist (rev-list fails on a missing
-    # object): `git gc` prunes split commits no ref keeps.
-    look_for_trailers = splitter.single is not None and not state.trailers
-    try:
-        splitter.fetch_messages(order, every=look_for_trailers, also=sorted(verified))
-    except CommandError:
+        verified = []
+
+        def to_verify(records: list[CommitRecord]) -> list[str]:
+            verified.extend(sorted({mapping[p] for r in records for p in r.parents if p in mapping}))
+            return verified
+
+        order, raw = splitter.load(["--ignore-missing", rev_oid, "--not", *tips], to_verify)
+        answers = [None if a.endswith(b" missing") else (a[:40].decode(), "") for a in raw]
+    if any(a is None for a in answers):
         log.info("split cache refers to objects that are gone; splitting from scratch")
         return None, "scratch"
-    if look_for_trailers and any(TRAILER_MARK in splitter.records[c].message for c in order):
+    if scan is not None and set(git.finish(scan).decode().split()) != state.trailers:
+        return None, "scratch"
+    if (splitter.single is not None and not state.trailers
+            and any(TRAILER_MARK in splitter.records[c].message for c in order)):
         return None, "scratch"  # a new git subtree add/merge/rejoin: presets change
     if cached:
-        splitter.latest_new = state.mapping[rev_oid]
+        splitter.latest_new = mapping[rev_oid]
         return splitter, "cached"
     splitter.run_order(order)
     if state.kinds.get(rev_oid) != KIND_TREE:
         return None, "scratch"  # REV lacks the prefix: the answer depends on the whole order
-    splitter.latest_new = state.mapping[rev_oid]
+    splitter.latest_new = mapping[rev_oid]
     needed = set()
     for oid in splitter.new_oids:
         needed.update(state.created[oid][1])
-    needed -= splitter.new_oids | verified
+    needed -= splitter.new_oids | set(verified)
     if needed and any(answer is None for answer in git.batch_check(sorted(needed))):
         log.info("split cache refers to objects that are gone; splitting from scratch")
         return None, "scratch"

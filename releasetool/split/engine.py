@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from releasetool.errors import SplitError
@@ -200,25 +200,27 @@ class Splitter:
         return self._single
 
     # -- loading ---------------------------------------------------------------
-    def load(self, args: Sequence[str]) -> list[str]:
-        """Read ``rev-list ARGS`` with parents, top trees and split trees.
+    def load(self, args: Sequence[str],
+             extra: Callable[[list[CommitRecord]], list[str]] | None = None) -> tuple[list[str], list[bytes]]:
+        """Read ``rev-list ARGS``: parents, top trees, split trees, authors and messages.
 
         Returns the commits oldest first (rev-list's order reversed: not
-        necessarily parents first; :meth:`process` takes care of that).
+        necessarily parents first; :meth:`process` takes care of that), and
+        cat-file's answers for the names ``extra`` asks about.
         """
-        lines, answers = self.git.list_range(args, [p.source for p in self.paths])
-        parents, subtrees, toptree_of = self.parents, self.subtrees, self.toptree_of
+        records, answers, extra_answers = self.git.list_range(args, [p.source for p in self.paths], extra)
+        parents, subtrees, toptree_of, formatted = self.parents, self.subtrees, self.toptree_of, self.records
         single = self._single is not None
         order = []
-        for line in reversed(lines):
-            fields = line.decode().split(" ")
-            toptree, oid = fields[0], fields[1]
+        for rec in reversed(records):
+            oid = rec.oid
             order.append(oid)
-            parents[oid] = tuple(fields[2:]) if fields[2] else ()
-            toptree_of[oid] = toptree
+            parents[oid] = rec.parents
+            toptree_of[oid] = rec.toptree
+            formatted[oid] = rec
             if oid in subtrees:
                 continue
-            row = answers[line[:40]]
+            row = answers[rec.toptree.encode()]
             first = row[0]
             if single and first.endswith(b" tree"):
                 subtrees[oid] = first[:40].decode()
@@ -226,32 +228,7 @@ class Splitter:
                 subtrees[oid] = None
             else:
                 subtrees[oid] = self._tree_from(oid, row)
-        return order
-
-    def fetch_messages(self, order: Sequence[str], *, every: bool = False, also: Sequence[str] = ()) -> None:
-        """Read authors, dates and messages of the commits that may be copied (``every``: all).
-
-        A commit with one parent whose split tree is the same (and not preset)
-        always reuses that parent's split commit, so only the others are read.
-        ``also`` are more commits to read (or to check the existence of).
-        """
-        kinds, subtrees, parents = self.state.kinds, self.subtrees, self.parents
-        wanted = list(also)
-        for oid in order:
-            tree = subtrees.get(oid)
-            if oid in self.records:
-                continue
-            if every:
-                wanted.append(oid)
-                continue
-            if tree is None:
-                continue
-            ps = parents[oid]
-            if len(ps) == 1 and subtrees.get(ps[0], "?") == tree and kinds.get(ps[0]) != KIND_PRESET:
-                continue
-            wanted.append(oid)
-        for rec in self.git.format_commits(wanted):
-            self.records[rec.oid] = rec
+        return order, extra_answers
 
     def _lookup_trees(self, oids: list[str]) -> None:
         if not oids:
@@ -307,7 +284,7 @@ class Splitter:
         """Load a commit met outside the range, with its whole history (rare)."""
         if oid in self.parents:
             return
-        self.fetch_messages(self.load([oid]))
+        self.load([oid])
         if oid not in self.parents:
             raise SplitError(f"commit {oid} is missing from {self.git.repo}",
                              hint="the repository is incomplete; fetch its full history (not shallow)")

@@ -26,7 +26,7 @@ import subprocess
 import tempfile
 import threading
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from releasetool import proc
@@ -37,6 +37,7 @@ ZERO_OID = "0" * 40
 # Field separator inside --format output: %B cannot contain NUL (git stops the
 # message at the first NUL when formatting, as it does for git subtree).
 COMMIT_FORMAT = "%T%x00%an%x00%ae%x00%ad%x00%cn%x00%ce%x00%cd%x00%B%x00"
+LISTING_FORMAT = "%T %H %P%x00%an%x00%ae%x00%ad%x00%cn%x00%ce%x00%cd%x00%B%x00"
 FORMAT_FIELDS = 8
 
 OBJ_COMMIT = 1
@@ -145,20 +146,24 @@ class Git:
                                err.decode("utf-8", "replace"))
         return out
 
-    def list_range(self, args: Sequence[str], paths: Sequence[str]) -> tuple[list[bytes], dict[bytes, list[bytes]]]:
-        """The commits of ``rev-list ARGS`` as ``b"TREE COMMIT PARENT..."`` lines (newest
-        first), and cat-file's answer for each ``TREE:PATH``.
+    def list_range(self, args: Sequence[str], paths: Sequence[str],
+                   extra: Callable[[list[CommitRecord]], list[str]] | None = None,
+                   ) -> tuple[list[CommitRecord], dict[bytes, list[bytes]], list[bytes]]:
+        """The commits of ``rev-list ARGS`` (newest first), cat-file's answer for
+        each ``TREE:PATH``, and its answers for the names ``extra(commits)`` gives.
 
-        The listing streams into ``cat-file --batch-check`` as it comes, so the
-        two processes work side by side; asking for ``TREE:PATH`` rather than
-        ``COMMIT:PATH`` spares cat-file reading every commit a second time,
-        and a top tree shared by several commits is asked once.  An answer is
-        ``b"<oid> <type>"`` or ends in ``missing``.
+        One formatted rev-list gives every commit with parents, top tree,
+        author, committer and message; it streams into ``cat-file
+        --batch-check`` as it comes, so the two processes work side by side.
+        Asking ``TREE:PATH`` rather than ``COMMIT:PATH`` spares cat-file
+        reading every commit a second time, and a top tree shared by several
+        commits is asked once.  An answer is ``b"<oid> <type>"`` or ends in
+        ``missing``.
         """
         env = proc.environment()
         base = ["git", "-C", self.repo]
-        listing = subprocess.Popen([*base, "rev-list", "--no-commit-header", "--format=%T %H %P", *args],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        listing = subprocess.Popen([*base, "rev-list", "--no-commit-header", f"--format={LISTING_FORMAT}",
+                                    "--date=raw", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         check = subprocess.Popen([*base, "cat-file", "--batch-check=%(objectname) %(objecttype)", "--buffer"],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         answers: list[bytes] = []
@@ -170,30 +175,37 @@ class Git:
         reader = threading.Thread(target=drain)
         reader.start()
         suffixes = [b":" + p.encode("utf-8", "surrogateescape") + b"\n" for p in paths]
-        lines: list[bytes] = []
+        records: list[CommitRecord] = []
         asked: dict[bytes, int] = {}
         assert listing.stdout is not None and check.stdin is not None
         rest = b""
+        n = FORMAT_FIELDS
         while True:
             chunk = listing.stdout.read1(1 << 16)
             if not chunk:
                 break
-            rest += chunk
-            cut = rest.rfind(b"\n") + 1
-            if not cut:
-                continue
-            block = rest[:cut].split(b"\n")
-            block.pop()
-            rest = rest[cut:]
-            lines += block
-            fresh = [t for t in dict.fromkeys(line[:40] for line in block) if t not in asked]
-            for tree in fresh:
-                asked[tree] = len(asked)
-            check.stdin.write(b"".join(t + suffix for t in fresh for suffix in suffixes))
-            check.stdin.flush()
-        check.stdin.close()
+            parts = (rest + chunk).split(b"\0")
+            complete = (len(parts) - 1) // n * n
+            rest = b"\0".join(parts[complete:])
+            fresh = []
+            for i in range(0, complete, n):
+                head = parts[i].lstrip(b"\n")
+                tree = head[:40]
+                ids = head[41:].decode().split(" ")
+                records.append(CommitRecord(ids[0], tuple(ids[1:]) if ids[1] else (), tree.decode(),
+                                            *parts[i + 1:i + n]))
+                if tree not in asked:
+                    asked[tree] = len(asked)
+                    fresh.append(tree)
+            if fresh:
+                check.stdin.write(b"".join(t + suffix for t in fresh for suffix in suffixes))
+                check.stdin.flush()
         err = listing.stderr.read() if listing.stderr else b""
         listing.wait()
+        names = extra(records) if extra is not None and listing.returncode == 0 else []
+        if names:
+            check.stdin.write(("\n".join(names) + "\n").encode())
+        check.stdin.close()
         reader.join()
         check.wait()
         if listing.returncode != 0:
@@ -201,7 +213,7 @@ class Git:
                                err.decode("utf-8", "replace"))
         per = len(paths)
         found = {tree: answers[i * per:(i + 1) * per] for tree, i in asked.items()}
-        return lines, found
+        return records, found, answers[len(asked) * per:len(asked) * per + len(names)]
 
     def format_commits(self, oids: Sequence[str]) -> list[CommitRecord]:
         """The formatted records of the given commits (one ``rev-list --no-walk --stdin``)."""
