@@ -196,6 +196,7 @@ def _from_scratch(git: Git, maps: list[PathMap], rev: str, rev_oid: str, annotat
     # could match it at all.
     trailers = splitter.single is not None and any(TRAILER_MARK in splitter.records[c].message for c in order)
     excluded = splitter.apply_trailers(splitter.start_trailer_scan(rev_oid)) if trailers else []
+    splitter.forget_messages(order)
     if excluded:
         order = _git_order(git, rev_oid, excluded)
     splitter.run_order(order)
@@ -258,6 +259,7 @@ def _incremental(git: Git, maps: list[PathMap], rev_oid: str, state: SplitState,
     if cached:
         splitter.latest_new = mapping[rev_oid]
         return splitter, "cached"
+    splitter.forget_messages(order)
     splitter.run_order(order)
     if state.kinds.get(rev_oid) != KIND_TREE:
         return None, "scratch"  # REV lacks the prefix: the answer depends on the whole order

@@ -230,6 +230,21 @@ class Splitter:
                 subtrees[oid] = self._tree_from(oid, row)
         return order, extra_answers
 
+    def forget_messages(self, order: Sequence[str]) -> None:
+        """Drop the messages of commits that cannot be copied, to keep memory to the output's size.
+
+        A commit with one parent whose split tree is the same (and not preset)
+        always reuses that parent's split commit; one without the prefix is
+        never copied.  (A message needed after all is read again.)
+        """
+        kinds, subtrees, parents, records = self.state.kinds, self.subtrees, self.parents, self.records
+        for oid in order:
+            tree = subtrees.get(oid)
+            ps = parents[oid]
+            if tree is None or (len(ps) == 1 and subtrees.get(ps[0], "?") == tree
+                                and kinds.get(ps[0]) != KIND_PRESET):
+                records.pop(oid, None)
+
     def _lookup_trees(self, oids: list[str]) -> None:
         if not oids:
             return
