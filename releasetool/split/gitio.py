@@ -3,18 +3,20 @@
 Everything here talks to git through a handful of processes per run instead of
 one per commit:
 
-* one ``git rev-list --parents --format=...`` gives every commit of a range with
-  its parents, top tree, author, committer and raw message (re-encoded to UTF-8
-  by git itself, exactly as ``git log`` shows it to ``git subtree``);
-* one ``git cat-file --batch-check`` answers ``COMMIT:PREFIX`` for all of them;
+* one ``git rev-list --format=...`` gives every commit of a range with its
+  parents, top tree, author, committer and raw message (re-encoded to UTF-8 by
+  git itself, exactly as ``git log`` shows it to ``git subtree``);
+* one ``git cat-file --batch-check``, fed as the listing streams, answers
+  ``TREE:PREFIX`` for every distinct top tree;
 * new commit and tree objects are hashed in Python (an object id is the SHA-1
   of ``"<type> <size>\\0" + body``) and written as one pack with its index, or
   as loose objects when there are only a few;
 * refs move last, in one ``git update-ref --stdin`` transaction with old-value
   checks.
 
-``cat-file --batch`` for the rare lazy lookups is a long-lived process driven
-with :class:`subprocess.Popen` directly (proc.run is for one-shot commands).
+These streaming processes, and ``cat-file --batch`` for the rare lazy
+lookups, are driven with :class:`subprocess.Popen` directly (proc.run is for
+one-shot commands).
 """
 
 from __future__ import annotations
