@@ -11,9 +11,7 @@ import errno
 import fcntl
 import json
 import os
-import socket
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +22,8 @@ from releasetool.errors import LockError
 
 def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, mode: int = 0o644) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same directory and a rename."""
+    import tempfile  # here: the fast paths that never write should not pay for it
+
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode("utf-8") if isinstance(data, str) else data
@@ -56,6 +56,8 @@ def write_if_changed(path: str | os.PathLike[str], data: bytes | str, *, mode: i
 
 
 def holder_description() -> dict[str, Any]:
+    import socket
+
     return {
         "pid": os.getpid(),
         "host": socket.gethostname(),

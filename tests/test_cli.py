@@ -23,6 +23,24 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         assert "--manifest" in text
 
 
+def test_command_table_names_every_command() -> None:
+    from releasetool.cli import COMMANDS
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert set(commands) == set(COMMANDS)
+    for name in COMMANDS:
+        one = build_parser(name)._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+        assert name in one
+
+
+def test_unknown_command_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["splitt"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'splitt'" in capsys.readouterr().err
+
+
 def test_no_command_prints_usage_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "usage: releasetool" in capsys.readouterr().err

@@ -18,16 +18,27 @@ from releasetool import __version__
 from releasetool.cli import common
 from releasetool.errors import ReleasetoolError
 
-COMMAND_MODULES = (
-    "manifest_cmds",
-    "versions_cmd",
-    "split_cmd",
-    "release_cmds",
-    "render_cmd",
-    "obs_cmds",
-    "site_cmds",
-    "demo_cmd",
-)
+# Each top-level command and the module that registers it.  ``main`` builds
+# only the parser of the command it is given (a split or a validate should not
+# pay for building every other command's options); ``--help`` builds them all.
+COMMANDS = {
+    "validate": "manifest_cmds",
+    "list": "manifest_cmds",
+    "show": "manifest_cmds",
+    "versions": "versions_cmd",
+    "split": "split_cmd",
+    "release": "release_cmds",
+    "train": "release_cmds",
+    "bundle": "release_cmds",
+    "lint-init": "release_cmds",
+    "render": "render_cmd",
+    "obs": "obs_cmds",
+    "site": "site_cmds",
+    "demo": "demo_cmd",
+}
+COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
+# global options that take a value (to find the command name after them)
+_VALUED_GLOBALS = ("--manifest",)
 
 DESCRIPTION = """\
 Build and release toolkit of the ClusterLabs community distribution.
@@ -44,7 +55,8 @@ Run `releasetool COMMAND --help` for the options of one command.
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or only of ``command`` (and its siblings in one module)."""
     import importlib
 
     parser = argparse.ArgumentParser(
@@ -56,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"releasetool {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    modules = (COMMANDS[command],) if command in COMMANDS else COMMAND_MODULES
+    for name in modules:
         try:
             module = importlib.import_module(f"releasetool.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -67,9 +80,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_of(argv: list[str]) -> str | None:
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _VALUED_GLOBALS:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_of(arguments))
+    args = parser.parse_args(arguments)
     common.setup_logging(args.verbose, args.quiet)
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import logging
 import os
 import sys
@@ -73,6 +72,8 @@ def setup_logging(verbose: int, quiet: bool) -> None:
 
 
 def print_json(data: Any) -> None:
+    import json
+
     json.dump(data, sys.stdout, indent=2, sort_keys=False, ensure_ascii=False, default=str)
     sys.stdout.write("\n")
 
