@@ -13,7 +13,7 @@ so it can count the HTTP requests each side sends):
   both sides make most.
 
 Figures: wall-clock seconds and HTTP requests per side, and their ratios.
-Usage: bench/obs.py [N]   (default 20 packages)
+Usage: bench/obs.py [N]   (default 50 packages)
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def run(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> None:
 
 
 def main() -> int:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 50
     with tempfile.TemporaryDirectory(prefix="bench-obs-") as tmp:
         base = Path(tmp)
         svc = start_service(base / "svc")
