@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import html
 import json
-import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,9 +28,8 @@ from typing import Any
 
 from releasetool import fsutil, manifest, tarball
 from releasetool.errors import ReleaseError
+from releasetool.log import log
 from releasetool.release import DIST_DIR, remove_temporaries
-
-log = logging.getLogger("releasetool")
 
 DOWNLOADS_DIR = "downloads"
 INDEX_JSON = "index.json"

@@ -10,7 +10,7 @@ refused operations, 1 for failures of the tools and services we drive.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import namedtuple
 
 
 class ReleasetoolError(Exception):
@@ -28,15 +28,15 @@ class ReleasetoolError(Exception):
         return [self.message]
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One finding of a validation: ``FILE:LINE:COL: path: what (allowed)``."""
+class Problem(namedtuple("Problem", ("file", "line", "col", "path", "message"))):
+    """One finding of a validation: ``FILE:LINE:COL: path: what (allowed)``.
 
-    file: str
-    line: int
-    col: int
-    path: str
-    message: str
+    Fields: file (str), line and col (int, 1-based), path (str, the place in
+    the manifest, may be empty), message (str).  A named tuple rather than a
+    dataclass: this module stays cheap to import.
+    """
+
+    __slots__ = ()
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.col}"

@@ -15,9 +15,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from releasetool.errors import LockError
+
+TYPE_CHECKING = False  # typing costs ~4 ms to import; it is needed only for annotations
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, mode: int = 0o644) -> Path:
@@ -56,11 +59,9 @@ def write_if_changed(path: str | os.PathLike[str], data: bytes | str, *, mode: i
 
 
 def holder_description() -> dict[str, Any]:
-    import socket
-
     return {
         "pid": os.getpid(),
-        "host": socket.gethostname(),
+        "host": os.uname().nodename,  # gethostname(), without importing socket
         "command": " ".join(["releasetool", *sys.argv[1:]])[:200],
         "since": int(time.time()),
     }

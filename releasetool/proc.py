@@ -7,7 +7,6 @@ status and the tail of stderr.  Under ``-v`` the output is logged as it comes.
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import subprocess
@@ -15,8 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from releasetool.errors import CommandError, ToolMissingError
-
-log = logging.getLogger("releasetool")
+from releasetool.log import DEBUG, log
 
 STDERR_TAIL_LINES = 20
 
@@ -74,7 +72,7 @@ def run(
         raise CommandError(args, -9, f"timed out after {timeout:g} s") from None
     except FileNotFoundError as exc:
         raise ToolMissingError(f"{args[0]} is not installed", hint="run `make setup`") from exc
-    if done.stderr and log.isEnabledFor(logging.DEBUG):
+    if done.stderr and log.is_enabled_for(DEBUG):
         for line in done.stderr.decode("utf-8", "replace").splitlines():
             log.debug("  %s", line)
     if check and done.returncode != 0:

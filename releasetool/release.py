@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import glob
-import logging
 import os
 import re
 from collections.abc import Iterator
@@ -37,6 +36,7 @@ from typing import Any
 
 from releasetool import history, lint_init, manifest, notes, proc, tarball
 from releasetool.errors import CommandError, ReleaseCheckError, ReleaseError, ReleasetoolError, VersionError
+from releasetool.log import log
 from releasetool.release_plan import DIST_DIR, ManifestChange, ReleaseOptions, ReleasePlan, ReleaseResult
 
 __all__ = [
@@ -44,7 +44,6 @@ __all__ = [
     "locks", "plan_release", "publish_release", "release", "remove_temporaries",
 ]
 
-log = logging.getLogger("releasetool")
 
 TEST_DIRS = frozenset({"test", "tests", "testing", "testsuite", "t", "regression"})
 _PACKAGER = re.compile(r"^[^<>]+ <[^<>@\s]+@[^<>\s]+>$")

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import traceback
 from collections.abc import Callable, Sequence
@@ -34,6 +33,7 @@ from typing import Any
 
 from releasetool import render_filters as rf
 from releasetool.errors import RenderError
+from releasetool.log import log
 from releasetool.render_context import by_hand_steps, component_context
 from releasetool.render_filters import Verbatim
 
@@ -42,7 +42,6 @@ __all__ = [
     "write_rendered",
 ]
 
-log = logging.getLogger("releasetool")
 
 FORMATS = ("spec", "debian")
 DEFAULT_OUT = "rendered"

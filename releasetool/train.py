@@ -22,13 +22,13 @@ already released are found complete and left as they are.
 from __future__ import annotations
 
 import difflib
-import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from releasetool import manifest
 from releasetool.errors import ReleaseCheckError, ReleaseError
+from releasetool.log import log
 from releasetool.release import (
     ReleaseOptions,
     ReleasePlan,
@@ -38,8 +38,6 @@ from releasetool.release import (
     locks,
     publish_release,
 )
-
-log = logging.getLogger("releasetool")
 
 TRAIN_KEYS = ("releases", "repos", "out")
 

@@ -28,15 +28,13 @@ unless asked, pre-releases.
 from __future__ import annotations
 
 import functools
-import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from releasetool.errors import VersionError
-
-log = logging.getLogger("releasetool")
+from releasetool.log import log
 
 SCHEMES = ("rpm", "debian", "pep440", "semver")
 

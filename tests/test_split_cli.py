@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -221,3 +222,21 @@ def test_map_grows_by_deltas_and_survives_a_torn_one(repo: Repo) -> None:
     assert result.mode == "incremental"
     assert result.commits_read == 2  # the commit the torn record covered, and the new one
     assert result.head == repo.subtree_split("d")
+
+
+def test_split_command_imports_only_what_it_uses(repo: Repo) -> None:
+    """The split path stays lean: an incremental re-split is mostly Python's start-up."""
+    heavy = ("logging", "dataclasses", "typing", "hashlib", "tempfile", "socket", "ruamel", "jinja2", "requests")
+    script = (
+        "import sys\n"
+        "from releasetool.cli import main\n"
+        f"status = main(['split', '-q', '--repo', {str(repo.path)!r}, '--prefix', 'd'])\n"
+        f"print(status, *[m for m in {heavy!r} if m in sys.modules])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "0", done.stdout
+    # a message that is shown still goes through logging, loaded then
+    script = script.replace("'-q', ", "'--dry-run', ")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert "split d at " in done.stderr
+    assert done.stdout.splitlines()[-1].split() == ["0", "logging"]

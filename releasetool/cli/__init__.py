@@ -10,13 +10,13 @@ quickly.  Every :class:`ReleasetoolError` becomes ``error: ...`` (and
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
 from releasetool import __version__
 from releasetool.cli import common
 from releasetool.errors import ReleasetoolError
+from releasetool.log import log
 
 # Each top-level command and the module that registers it.  ``main`` builds
 # only the parser of the command it is given (a split or a validate should not
@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except ReleasetoolError as exc:
         if args.debug:
-            logging.getLogger("releasetool").exception("debug traceback")
+            log.exception("debug traceback")
         for i, line in enumerate(exc.lines()):
             print(f"error: {line}" if i == 0 or len(exc.lines()) == 1 else line, file=sys.stderr)
         if exc.hint:

@@ -48,7 +48,7 @@ def run_validate(args: argparse.Namespace) -> int:
         loaded = manifest.load(path)
     except ManifestError as exc:
         if args.json:
-            common.print_json({"valid": False, "problems": [p.__dict__ for p in exc.problems]})
+            common.print_json({"valid": False, "problems": [p._asdict() for p in exc.problems]})
         raise
     if args.json:
         common.print_json({"valid": True, "problems": [], "components": len(loaded.components)})

@@ -176,9 +176,8 @@ def run_submit(args: argparse.Namespace) -> int:
         if status_report is not None:
             _print_status(status_report)
     changed = sum(1 for p in report.packages if p.action != "unchanged")
-    import logging
 
-    log = logging.getLogger("releasetool")
+    from releasetool.log import log
     if changed == 0 and not report.project_meta_written:
         log.info("obs submit: nothing to do: all %d packages in %s are up to date (%d HTTP requests)",
                  len(report.packages), project, report.requests)
@@ -230,9 +229,8 @@ def run_submitreq(args: argparse.Namespace) -> int:
         common.print_json(outcome.to_json())
     elif outcome.id:
         print(outcome.id)
-    import logging
 
-    log = logging.getLogger("releasetool")
+    from releasetool.log import log
     if args.dry_run:
         log.info("obs submitreq: dry run: would create a request %s -> %s%s", outcome.source, outcome.target,
                  f" superseding {', '.join(outcome.superseded)}" if outcome.superseded else "")
@@ -250,7 +248,6 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    import logging
 
     from releasetool.errors import ObsError, ReleasetoolError
     from releasetool.obs.server import make_service
@@ -274,7 +271,7 @@ def run_serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise ObsError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}",
                        hint="pick another --port, or 0 for a free one") from None
-    log = logging.getLogger("releasetool")
+    from releasetool.log import log
     log.info("obs serve: listening on %s (state in %s%s)", service.url, args.root,
              ", building" if args.build else "")
     print(service.url, flush=True)

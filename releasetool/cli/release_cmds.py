@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
 from releasetool.cli import common
-
-log = logging.getLogger("releasetool")
+from releasetool.log import log
 
 RELEASE_DESCRIPTION = """\
 Cut a release of one component from the clone at --repo (default: the current

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 from releasetool.cli import common
+from releasetool.log import log
 
 DESCRIPTION = """\
 Render the packaging of one component (or all of them) from the templates in
@@ -59,7 +59,6 @@ def run_render(args: argparse.Namespace) -> int:
     from releasetool import manifest, render
     from releasetool.errors import RenderError
 
-    log = logging.getLogger("releasetool")
     if bool(args.names) == bool(args.all):
         raise RenderError("render needs component names or --all (not both)",
                           hint="e.g. `releasetool render libqb` or `releasetool render --all`")

@@ -100,9 +100,8 @@ def run_discover(args: argparse.Namespace) -> int:
         args.cache or default_state_dir(loaded), offline=args.offline, timeout=args.timeout, jobs=args.jobs,
         obs_api=args.obs_api, obs_config=args.obs_config, dry_run=args.dry_run)
     result = discover(loaded, args.names, settings)
-    import logging
 
-    log = logging.getLogger("releasetool")
+    from releasetool.log import log
     wanted = set(args.names) or set(result.components)
     if args.json:
         common.print_json(result.to_json())
@@ -150,14 +149,12 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    import logging
-
+    from releasetool.log import log
     from releasetool.site.serve import make_server
 
     directory = args.dir or _manifest_dir(args) / "_site"
     server = make_server(directory, args.port)
-    logging.getLogger("releasetool").info("serving %s on http://127.0.0.1:%d/ (interrupt to stop)",
-                                          directory, server.server_address[1])
+    log.info("serving %s on http://127.0.0.1:%d/ (interrupt to stop)", directory, server.server_address[1])
     try:
         server.serve_forever()
     except KeyboardInterrupt:

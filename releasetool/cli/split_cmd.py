@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from releasetool.cli import common
+from releasetool.log import log
 
 DESCRIPTION = """\
 Split a directory out of a repository into a history of its own.
@@ -83,7 +83,6 @@ def run_split(args: argparse.Namespace) -> int:
 def _split_repo(args: argparse.Namespace) -> int:
     from releasetool.split import split_repository
 
-    log = logging.getLogger("releasetool")
     result = split_repository(args.repo, args.prefix, args.rev or "HEAD", branch=args.branch,
                               force=args.force, annotate=args.annotate, use_cache=not args.no_cache,
                               dry_run=args.dry_run)

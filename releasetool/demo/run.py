@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import logging
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -30,8 +29,7 @@ from typing import Any
 
 from releasetool.errors import ReleasetoolError
 from releasetool.fsutil import Journal, atomic_write, run_lock
-
-log = logging.getLogger("releasetool")
+from releasetool.log import log
 
 MARKER = ".releasetool-demo"
 OBS_USER = ("demo", "demo-password")

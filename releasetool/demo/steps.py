@@ -13,7 +13,6 @@ import contextlib
 import datetime as dt
 import io
 import json
-import logging
 import shlex
 import sys
 from collections.abc import Iterator
@@ -24,8 +23,7 @@ from releasetool import proc
 from releasetool.demo import demo_manifest, upstream
 from releasetool.demo.run import OBS_PROJECT, OBS_USER, Demo, DemoStepError, Step
 from releasetool.fsutil import atomic_write
-
-log = logging.getLogger("releasetool")
+from releasetool.log import INFO, log
 
 SPLIT_CACHE = "split-cache"
 
@@ -40,7 +38,7 @@ def releasetool(demo: Demo, *args: str, capture: bool = False) -> str:
     out = io.StringIO() if capture else sys.stderr
     with contextlib.chdir(demo.root), contextlib.redirect_stdout(out):
         status = main(argv)
-    logging.getLogger("releasetool").setLevel(logging.INFO)
+    log.set_level(INFO)
     if status != 0:
         raise DemoStepError(f"`releasetool {shlex.join(args)}` exited with status {status}",
                             hint=f"the output above names the component; run the command in {demo.root} to see it again")

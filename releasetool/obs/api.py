@@ -22,8 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from releasetool.errors import ObsError
-
-log = logging.getLogger("releasetool")
+from releasetool.log import log
 
 # HTTP answers worth another try: a proxy or the API restarting.
 TRANSIENT = (500, 502, 503, 504)

@@ -12,7 +12,6 @@ gets the same result and log, as if each had its own worker.
 
 from __future__ import annotations
 
-import logging
 import os
 import queue
 import shutil
@@ -25,9 +24,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from releasetool.log import log
 from releasetool.obs.store import BuildResult, Repository, Store, repositories
-
-log = logging.getLogger("releasetool")
 
 BUILD_TIMEOUT = 1800
 PENDING = ("scheduled", "building", "dispatching")

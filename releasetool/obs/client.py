@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import logging
 import lzma
 import tarfile
 import threading
@@ -24,11 +23,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from releasetool.errors import ObsError
+from releasetool.log import log
 from releasetool.obs.api import Api, ObsNotFound, parse_xml
 from releasetool.obs.store import srcmd5_of
-
-log = logging.getLogger("releasetool")
-
 
 # ---------------------------------------------------------------------------
 # What a package holds

@@ -9,7 +9,6 @@ new sources had even started.
 
 from __future__ import annotations
 
-import logging
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
@@ -17,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from releasetool.errors import ObsError
+from releasetool.log import log
 from releasetool.obs.api import Api, ObsNotFound, parse_xml
 from releasetool.obs.client import listing
-
-log = logging.getLogger("releasetool")
 
 PENDING_CODES = ("scheduled", "dispatching", "building", "signing", "finished", "blocked", "unknown")
 FAILED_CODES = ("failed", "broken", "unresolvable")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import logging
 import secrets
 import socket
 import struct
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from releasetool.log import log
 from releasetool.obs import requests_api, results, sources
 from releasetool.obs import xmlshapes as shapes
 from releasetool.obs.faults import Faults
@@ -37,8 +37,6 @@ from releasetool.obs.store import (
     valid_project,
 )
 from releasetool.obs.xmlshapes import ApiError
-
-log = logging.getLogger("releasetool")
 
 COOKIE = "openSUSE_session"
 SESSION_SECONDS = 86400

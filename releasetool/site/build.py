@@ -20,7 +20,6 @@ import ctypes
 import errno
 import hashlib
 import json
-import logging
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -29,12 +28,11 @@ from typing import Any
 
 from releasetool import __version__
 from releasetool.errors import PublishRefusedError, SiteError
+from releasetool.log import log
 from releasetool.manifest import Manifest
 from releasetool.site import data as site_data
 from releasetool.site.data import SiteData
 from releasetool.site.view import SiteView, history_rows, site_view
-
-log = logging.getLogger("releasetool")
 
 SITE_DIR = Path(__file__).resolve().parent.parent.parent / "site"
 STAMP = ".releasetool-build"  # inside the output: the plan the site was built from

@@ -15,7 +15,6 @@ the error; the run always finishes.
 from __future__ import annotations
 
 import functools
-import logging
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,13 +24,12 @@ from typing import Any
 
 from releasetool import versions
 from releasetool.errors import ReleasetoolError, ToolMissingError, VersionError
+from releasetool.log import log
 from releasetool.manifest import Component, Manifest
 from releasetool.site import data as site_data
 from releasetool.site import sources
 from releasetool.site.data import ComponentData, Release, SiteData, SourceResult
 from releasetool.site.fetch import DEFAULT_TIMEOUT, Fetcher, Once
-
-log = logging.getLogger("releasetool")
 
 ObsLookup = Callable[[Component], dict[str, Any]]
 

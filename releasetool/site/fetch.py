@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import logging
 import os
 import tempfile
 import threading
@@ -23,8 +22,7 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from releasetool.errors import SiteError
-
-log = logging.getLogger("releasetool")
+from releasetool.log import log
 
 DEFAULT_TIMEOUT = 10.0
 MAX_BODY = 16 * 1024 * 1024  # a listing or API page larger than this is not what we asked for

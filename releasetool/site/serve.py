@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import functools
-import logging
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from releasetool.errors import SiteError
-
-log = logging.getLogger("releasetool")
+from releasetool.log import log
 
 HOST = "127.0.0.1"
 

@@ -34,13 +34,12 @@ The manifest form (component names, clone cache, tags, push) is in
 
 from __future__ import annotations
 
-import logging
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from releasetool.errors import SplitError
 from releasetool.fsutil import run_lock
+from releasetool.log import log
 from releasetool.split import cache
 from releasetool.split.engine import (
     KIND_PRESET,
@@ -55,23 +54,27 @@ from releasetool.split.gitio import CommitRecord, Git
 
 __all__ = ["PathMap", "SplitResult", "check_paths", "split_repository"]
 
-log = logging.getLogger("releasetool")
 
 
-@dataclass
 class SplitResult:
     """What a split produced."""
 
-    repo: str
-    rev: str  # the source commit split
-    head: str  # its split commit
-    mode: str  # "scratch", "incremental" or "cached"
-    commits_read: int
-    objects_written: int
-    branch: str | None = None
-    branch_action: str | None = None  # "created", "updated", "unchanged", "forced" or None
-    seconds: float = 0.0
-    state: SplitState = field(default_factory=SplitState, repr=False)
+    def __init__(self, *, repo: str, rev: str, head: str, mode: str, commits_read: int,
+                 objects_written: int, branch: str | None = None, state: SplitState | None = None) -> None:
+        self.repo = repo
+        self.rev = rev  # the source commit split
+        self.head = head  # its split commit
+        self.mode = mode  # "scratch", "incremental" or "cached"
+        self.commits_read = commits_read
+        self.objects_written = objects_written
+        self.branch = branch
+        self.branch_action: str | None = None  # "created", "updated", "unchanged", "forced" or None
+        self.seconds = 0.0
+        self.state = state if state is not None else SplitState()
+
+    def __repr__(self) -> str:
+        return (f"SplitResult(head={self.head!r}, mode={self.mode!r}, commits_read={self.commits_read}, "
+                f"objects_written={self.objects_written}, branch={self.branch!r})")
 
     def split_of(self, source: str) -> str | None:
         """The split commit of a source commit, or None when it has none."""

@@ -3,11 +3,11 @@
 Stored under the repository's common git dir, ``releasetool/split/<key>``,
 where the key is a hash of the prefix set and the annotation:
 
-* ``<key>.map``, the state as of a split from scratch: a magic line, the SHA-1
-  of the payload, and the payload (:mod:`marshal` of plain dicts and lists:
+* ``<key>.map``, the state as of a split from scratch: a magic line, the
+  CRC-32 of the payload, and the payload (:mod:`marshal` of plain dicts and lists:
   the fastest form Python reads back);
 * ``<key>.delta``, what each later (incremental) split added, appended as
-  records of ``<length> <sha1> <payload>``; folded into the ``.map`` once it
+  records of ``<length> <crc32> <payload>``; folded into the ``.map`` once it
   grows past half of it (and 64 KiB).
 
 A file or record that is cut short or altered fails its checksum: a damaged
@@ -20,30 +20,27 @@ trailers in the history are the ones the map was made with, before trusting it.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
 import marshal
 import os
 import struct
+import zlib
 from itertools import islice
 from pathlib import Path
-from typing import Any
 
+from releasetool.log import log
 from releasetool.split.engine import PathMap, SplitState
+from releasetool.split.gitio import sha1
 
-log = logging.getLogger("releasetool")
-
-MAGIC = b"releasetool-split-cache 3\n"
+MAGIC = b"releasetool-split-cache 4\n"
 MAX_TIPS = 16
 COMPACT_MIN = 1 << 16  # a delta smaller than this is never folded into the map
 FIELDS = ("mapping", "kinds", "notree", "created", "toptrees", "levels")
 
 
 def cache_key(paths: list[PathMap], annotate: bytes) -> str:
-    spec = json.dumps({"paths": [[p.source, p.target] for p in paths],
-                       "annotate": annotate.decode("utf-8", "surrogateescape")}, sort_keys=True)
-    return hashlib.sha1(spec.encode()).hexdigest()[:16]
+    # NUL cannot occur in a path, so the fields cannot run into one another.
+    spec = b"".join(f"{p.source}\0{p.target}\0".encode() for p in paths) + b"\0" + annotate
+    return sha1(spec).hexdigest()[:16]
 
 
 def cache_path(git_dir: Path, paths: list[PathMap], annotate: bytes) -> Path:
@@ -62,7 +59,7 @@ class Loaded:
         self.delta_bytes = delta_bytes
 
 
-def _apply(state: SplitState, payload: dict[str, Any]) -> list[str]:
+def _apply(state: SplitState, payload: dict[str, object]) -> list[str]:
     state.mapping.update(payload["mapping"])
     state.kinds.update(payload["kinds"])
     state.notree.update(dict.fromkeys(payload["notree"]))
@@ -79,11 +76,11 @@ def load(path: Path) -> Loaded | None:
         data = path.read_bytes()
     except OSError:
         return None
-    head = len(MAGIC) + 20
+    head = len(MAGIC) + 4
     if not data.startswith(MAGIC):
         log.debug("split cache %s has another format; splitting from scratch", path)
         return None
-    if hashlib.sha1(data[head:]).digest() != data[len(MAGIC):head]:
+    if _checksum(data[head:]) != data[len(MAGIC):head]:
         log.warning("split cache %s is damaged; splitting from scratch", path)
         return None
     state = SplitState()
@@ -98,23 +95,28 @@ def load(path: Path) -> Loaded | None:
     except OSError:
         delta = b""
     pos = 0
-    while pos + 24 <= len(delta):
+    while pos + 8 <= len(delta):
         (size,) = struct.unpack(">I", delta[pos:pos + 4])
-        digest, payload = delta[pos + 4:pos + 24], delta[pos + 24:pos + 24 + size]
-        if len(payload) != size or hashlib.sha1(payload).digest() != digest:
+        digest, payload = delta[pos + 4:pos + 8], delta[pos + 8:pos + 8 + size]
+        if len(payload) != size or _checksum(payload) != digest:
             break  # a record torn by a kill: it and anything after are ignored
         try:
             tips = _apply(state, marshal.loads(payload))
         except (ValueError, EOFError, TypeError, KeyError):
             break
-        pos += 24 + size
+        pos += 8 + size
         delta_bytes = pos
     sizes = {name: len(getattr(state, name)) for name in FIELDS}
     return Loaded(state, tips, sizes, len(data), delta_bytes)
 
 
+def _checksum(payload: bytes) -> bytes:
+    """CRC-32: catches a torn or altered file (the map is a shortcut, not a security boundary)."""
+    return struct.pack(">I", zlib.crc32(payload))
+
+
 def _payload(state: SplitState, tips: list[str], sizes: dict[str, int] | None) -> bytes:
-    def part(name: str) -> Any:
+    def part(name: str) -> object:
         value = getattr(state, name)
         start = sizes[name] if sizes else 0
         if name == "notree":
@@ -139,12 +141,12 @@ def save(path: Path, state: SplitState, tips: list[str], loaded: Loaded | None =
         payload = _payload(state, tips, loaded.sizes)
         with open(delta_path, "r+b" if delta_path.exists() else "wb") as handle:
             handle.seek(loaded.delta_bytes)  # drop a torn record, if any
-            handle.write(struct.pack(">I", len(payload)) + hashlib.sha1(payload).digest() + payload)
+            handle.write(struct.pack(">I", len(payload)) + _checksum(payload) + payload)
             handle.truncate()
         return
     payload = _payload(state, tips, None)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(MAGIC + hashlib.sha1(payload).digest() + payload)
+    tmp.write_bytes(MAGIC + _checksum(payload) + payload)
     os.replace(tmp, path)
     try:
         delta_path.unlink()

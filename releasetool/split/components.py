@@ -23,7 +23,6 @@ in one ``git push --atomic``; ``origin`` means the component's ``git`` URL.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import re
 from dataclasses import asdict, dataclass, field
@@ -34,11 +33,10 @@ from urllib.parse import urlsplit
 from releasetool import proc
 from releasetool.errors import CommandError, GitError, SplitError
 from releasetool.fsutil import run_lock
+from releasetool.log import log
 from releasetool.manifest import Component, Manifest
 from releasetool.split import PathMap, SplitResult, split_repository
 from releasetool.split.gitio import Git, write_loose
-
-log = logging.getLogger("releasetool")
 
 OBJ_TAG = 4
 SIGNATURE_START = b"-----BEGIN PGP SIGNATURE-----"

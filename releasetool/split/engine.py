@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 
 from releasetool.errors import SplitError
 from releasetool.split.gitio import OBJ_COMMIT, OBJ_TREE, CommitRecord, Git, object_id
@@ -46,25 +46,23 @@ TRAILER_MARK = b"git-subtree-dir:"
 KIND_TREE, KIND_SELF, KIND_PRESET = "t", "s", "p"
 
 
-@dataclass(frozen=True)
-class PathMap:
-    """One directory of the source tree and where it goes in the split tree."""
+class PathMap(namedtuple("PathMap", ("source", "target"), defaults=("",))):
+    """One directory of the source tree (str) and where it goes in the split tree (str, "" for the top)."""
 
-    source: str
-    target: str = ""
+    __slots__ = ()
 
 
-@dataclass
 class SplitState:
     """Everything a split knows about a repository for one prefix set."""
 
-    mapping: dict[str, str] = field(default_factory=dict)
-    kinds: dict[str, str] = field(default_factory=dict)
-    notree: dict[str, None] = field(default_factory=dict)  # a set that keeps insertion order
-    created: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)  # oid -> (tree, parents)
-    toptrees: dict[str, str] = field(default_factory=dict)  # existing commits used as split parents
-    levels: dict[str, int] = field(default_factory=dict)
-    trailers: set[str] = field(default_factory=set)  # commits with a git-subtree-dir line
+    def __init__(self) -> None:
+        self.mapping: dict[str, str] = {}
+        self.kinds: dict[str, str] = {}
+        self.notree: dict[str, None] = {}  # a set that keeps insertion order
+        self.created: dict[str, tuple[str, tuple[str, ...]]] = {}  # oid -> (tree, parents)
+        self.toptrees: dict[str, str] = {}  # existing commits used as split parents
+        self.levels: dict[str, int] = {}
+        self.trailers: set[str] = set()  # commits with a git-subtree-dir line
 
 
 def normalize_prefix(prefix: str) -> str:
