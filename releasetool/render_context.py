@@ -78,7 +78,7 @@ def component_context(manifest: Any, comp: Any, entries: Sequence[Any]) -> dict[
     main = Fields(
         f"{where}",
         name=comp.name,
-        deb_name=comp.name,
+        deb_name=pk.deb_name or comp.name,
         summary=rf.one_line(comp.summary),
         description=comp.description,
         rpm_requires=_macros(pk.requires.rpm),

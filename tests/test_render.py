@@ -140,6 +140,18 @@ def test_control_and_changelog_parse(sample: manifest.Manifest) -> None:
         "etc/init.d/sample-hello"]
 
 
+def test_main_debian_package_takes_packaging_deb_name(sample: manifest.Manifest) -> None:
+    _edit(sample.path, "    packaging:\n      build_system: make\n",
+          "    packaging:\n      build_system: make\n      deb_name: hello-daemon\n")
+    loaded = manifest.load(sample.path)
+    files = render.render_component(loaded, loaded.get(rs.NAME), formats=("debian",))
+    stanzas = list(Deb822.iter_paragraphs(files["debian/control"].decode("utf-8")))
+    # the source package keeps the component's name; the main binary package is renamed
+    assert [s.get("Source") or s["Package"] for s in stanzas] == ["sample-hello", "hello-daemon", "sample-hello-tools"]
+    assert "debian/hello-daemon.install" in files and "debian/sample-hello.install" not in files
+    assert "dh_installinit -phello-daemon" in files["debian/rules"].decode()
+
+
 def test_changelog_is_checked_by_dpkg(sample: manifest.Manifest, tmp_path: Path) -> None:
     files = render.render_component(sample, sample.get(rs.NAME), formats=("debian",))
     (tmp_path / "changelog").write_bytes(files["debian/changelog"])
