@@ -3,12 +3,12 @@
 Stored under the repository's common git dir, ``releasetool/split/<key>``,
 where the key is a hash of the prefix set and the annotation:
 
-* ``<key>.map``, the state as of a split from scratch: a magic line, the
-  CRC-32 of the payload, and the payload (:mod:`marshal` of plain dicts and lists:
-  the fastest form Python reads back);
-* ``<key>.delta``, what each later (incremental) split added, appended as
-  records of ``<length> <crc32> <payload>``; folded into the ``.map`` once it
-  grows past half of it (and 64 KiB).
+* ``<key>.map``: a magic line, the CRC-32 of the rest, and the map as sorted
+  tables (:mod:`releasetool.split.maptable`) that a re-split reads entry by
+  entry: its cost follows the number of new commits, not the history's size;
+* ``<key>.delta``: what each later (incremental) split added, appended as
+  records of ``<length> <crc32> <payload>`` (:mod:`marshal` of plain dicts),
+  read whole; folded into a new ``.map`` once it reaches 64 KiB.
 
 A file or record that is cut short or altered fails its checksum: a damaged
 ``.map`` is ignored (the next split starts from scratch and rewrites it), a
@@ -24,17 +24,18 @@ import marshal
 import os
 import struct
 import zlib
-from itertools import islice
 from pathlib import Path
 
 from releasetool.log import log
+from releasetool.split import maptable
 from releasetool.split.engine import PathMap, SplitState
 from releasetool.split.gitio import sha1
 
-MAGIC = b"releasetool-split-cache 4\n"
+MAGIC = b"releasetool-split-cache 5\n"
 MAX_TIPS = 16
-COMPACT_MIN = 1 << 16  # a delta smaller than this is never folded into the map
-FIELDS = ("mapping", "kinds", "notree", "created", "toptrees", "levels")
+COMPACT_AT = 1 << 16  # a delta this large is folded into a new map
+DICT_FIELDS = ("mapping", "kinds", "created", "toptrees", "levels")
+RECORD_HEAD = struct.Struct(">I4s")  # payload length, CRC-32
 
 
 def cache_key(paths: list[PathMap], annotate: bytes) -> str:
@@ -50,24 +51,15 @@ def cache_path(git_dir: Path, paths: list[PathMap], annotate: bytes) -> Path:
 class Loaded:
     """A state read from disk, with what is needed to append to it later."""
 
-    def __init__(self, state: SplitState, tips: list[str], sizes: dict[str, int], base_bytes: int,
-                 delta_bytes: int) -> None:
-        self.state = state
+    def __init__(self, state: SplitState, tips: list[str], delta_bytes: int) -> None:
+        self.state = state  # its dicts are maptable.LazyDicts: what a split adds is in .added
         self.tips = tips
-        self.sizes = sizes  # length of each field when read: later entries are new
-        self.base_bytes = base_bytes
-        self.delta_bytes = delta_bytes
+        self.delta_bytes = delta_bytes  # the length of the delta's intact records
 
 
-def _apply(state: SplitState, payload: dict[str, object]) -> list[str]:
-    state.mapping.update(payload["mapping"])
-    state.kinds.update(payload["kinds"])
-    state.notree.update(dict.fromkeys(payload["notree"]))
-    state.created.update(payload["created"])
-    state.toptrees.update(payload["toptrees"])
-    state.levels.update(payload["levels"])
-    state.trailers.update(payload["trailers"])
-    return list(payload["tips"])
+def _checksum(payload: bytes) -> bytes:
+    """CRC-32: catches a torn or altered file (the map is a shortcut, not a security boundary)."""
+    return struct.pack(">I", zlib.crc32(payload))
 
 
 def load(path: Path) -> Loaded | None:
@@ -80,13 +72,12 @@ def load(path: Path) -> Loaded | None:
     if not data.startswith(MAGIC):
         log.debug("split cache %s has another format; splitting from scratch", path)
         return None
-    if _checksum(data[head:]) != data[len(MAGIC):head]:
-        log.warning("split cache %s is damaged; splitting from scratch", path)
-        return None
-    state = SplitState()
+    body = data[head:]
     try:
-        tips = _apply(state, marshal.loads(data[head:]))
-    except (ValueError, EOFError, TypeError, KeyError):
+        if _checksum(body) != data[len(MAGIC):head]:
+            raise ValueError("checksum mismatch")
+        state, tips = maptable.decode(body)
+    except ValueError:
         log.warning("split cache %s is damaged; splitting from scratch", path)
         return None
     delta_bytes = 0
@@ -95,38 +86,39 @@ def load(path: Path) -> Loaded | None:
     except OSError:
         delta = b""
     pos = 0
-    while pos + 8 <= len(delta):
-        (size,) = struct.unpack(">I", delta[pos:pos + 4])
-        digest, payload = delta[pos + 4:pos + 8], delta[pos + 8:pos + 8 + size]
+    while pos + RECORD_HEAD.size <= len(delta):
+        size, digest = RECORD_HEAD.unpack_from(delta, pos)
+        payload = delta[pos + RECORD_HEAD.size:pos + RECORD_HEAD.size + size]
         if len(payload) != size or _checksum(payload) != digest:
             break  # a record torn by a kill: it and anything after are ignored
         try:
             tips = _apply(state, marshal.loads(payload))
         except (ValueError, EOFError, TypeError, KeyError):
             break
-        pos += 8 + size
+        pos += RECORD_HEAD.size + size
         delta_bytes = pos
-    sizes = {name: len(getattr(state, name)) for name in FIELDS}
-    return Loaded(state, tips, sizes, len(data), delta_bytes)
+    return Loaded(state, tips, delta_bytes)
 
 
-def _checksum(payload: bytes) -> bytes:
-    """CRC-32: catches a torn or altered file (the map is a shortcut, not a security boundary)."""
-    return struct.pack(">I", zlib.crc32(payload))
+def _apply(state: SplitState, payload: dict) -> list[str]:
+    """Add a delta record's entries to ``state`` (as read, not as added); the tips it saved."""
+    for name in DICT_FIELDS:
+        value = payload[name]
+        if not isinstance(value, dict):
+            raise TypeError(name)
+        dict.update(getattr(state, name), value)
+    dict.update(state.notree, dict.fromkeys(payload["notree"]))
+    state.trailers.update(payload["trailers"])
+    return list(payload["tips"])
 
 
-def _payload(state: SplitState, tips: list[str], sizes: dict[str, int] | None) -> bytes:
-    def part(name: str) -> object:
-        value = getattr(state, name)
-        start = sizes[name] if sizes else 0
-        if name == "notree":
-            return list(islice(value, start, None))
-        return dict(islice(value.items(), start, None))
-
-    payload = {name: part(name) for name in FIELDS}
+def _delta_record(state: SplitState, tips: list[str]) -> bytes:
+    payload: dict[str, object] = {name: dict(getattr(state, name).added) for name in DICT_FIELDS}
+    payload["notree"] = list(state.notree.added)
     payload["tips"] = tips[-MAX_TIPS:]
     payload["trailers"] = sorted(state.trailers)
-    return marshal.dumps(payload)
+    raw = marshal.dumps(payload)
+    return RECORD_HEAD.pack(len(raw), _checksum(raw)) + raw
 
 
 def save(path: Path, state: SplitState, tips: list[str], loaded: Loaded | None = None) -> None:
@@ -137,16 +129,18 @@ def save(path: Path, state: SplitState, tips: list[str], loaded: Loaded | None =
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     delta_path = path.with_suffix(".delta")
-    if loaded is not None and (loaded.delta_bytes < COMPACT_MIN or loaded.delta_bytes * 2 < loaded.base_bytes):
-        payload = _payload(state, tips, loaded.sizes)
-        with open(delta_path, "r+b" if delta_path.exists() else "wb") as handle:
-            handle.seek(loaded.delta_bytes)  # drop a torn record, if any
-            handle.write(struct.pack(">I", len(payload)) + _checksum(payload) + payload)
-            handle.truncate()
-        return
-    payload = _payload(state, tips, None)
+    if loaded is not None:
+        record = _delta_record(state, tips)
+        if loaded.delta_bytes + len(record) < COMPACT_AT:
+            with open(delta_path, "r+b" if delta_path.exists() else "wb") as handle:
+                handle.seek(loaded.delta_bytes)  # drop a torn record, if any
+                handle.write(record)
+                handle.truncate()
+            return
+        state = maptable.materialize(state)
+    body = maptable.encode(state, tips[-MAX_TIPS:])
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(MAGIC + _checksum(payload) + payload)
+    tmp.write_bytes(MAGIC + _checksum(body) + body)
     os.replace(tmp, path)
     try:
         delta_path.unlink()

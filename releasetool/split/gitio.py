@@ -345,7 +345,8 @@ def write_loose(objdir: Path, kind: int, body: bytes) -> None:
     target = objdir / oid[:2] / oid[2:]
     if target.exists():
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.is_dir():  # git creates the 256 fan-out directories as needed
+        target.parent.mkdir(parents=True, exist_ok=True)
     raw = zlib.compress(TYPE_NAMES[kind] + b" %d\0" % len(body) + body, 1)
     _write_read_only(target, raw)
 
