@@ -16,6 +16,7 @@ on a busy machine the CPU column is the steadier one.  The ratios are
 "other tool / releasetool".  Usage::
 
     .venv/bin/python bench/split.py [--sizes 3000,20000] [--prefixes doc,agents] [--subtree-large]
+        [--real CLONE [--real-prefixes doc,agents]]
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from split_shapes.generate import extend, generate  # noqa: E402
 # The installed command, as a user runs it (not `python -m`, which adds runpy).
 RELEASETOOL = [str(Path(sys.executable).parent / "releasetool")]
 INCREMENTAL_ROUNDS = 5
+SPLITSH = shutil.which("splitsh-lite")
 # PyPI's git-filter-repo installs its script next to this Python.
 FILTER_REPO = shutil.which("git-filter-repo", path=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}") \
     or "git-filter-repo"
@@ -85,20 +87,28 @@ def bench_history(workdir: Path, size: int, prefixes: list[str], run_subtree: bo
         row.append(f"{wall:.2f} / {cpu:.2f} ({wall / ours_wall:.1f}x / {cpu / ours_cpu:.1f}x)")
         emit(f"{name}, from scratch", ours_wall, "git filter-repo --subdirectory-filter", wall, note="ids differ")
         shutil.rmtree(clone)
-        if shutil.which("splitsh-lite"):
-            wall, cpu, _ = timed(["splitsh-lite", f"--prefix={prefix}", f"--path={repo}"])
-            row.append(f"{wall:.3f} / {cpu:.3f}")
-            emit(f"{name}, from scratch", ours_wall, "splitsh-lite", wall)
+        splitsh = [SPLITSH, f"--prefix={prefix}", f"--path={repo}"] if SPLITSH else None
+        if splitsh:
+            # --scratch drops its cache: the best of three, as for releasetool
+            wall, cpu, their_id = min(timed([*splitsh, "--scratch"]) for _ in range(3))
+            same = "same ids" if their_id == ours_id else f"DIFFERENT ({their_id[:12]} vs {ours_id[:12]})"
+            row.append(f"{wall:.3f} / {cpu:.3f} ({wall / ours_wall:.2f}x, {same})")
+            emit(f"{name}, from scratch", ours_wall, "splitsh-lite", wall, note=same)
         else:
             row.append("not installed")
         # Incremental: a first cached split, then rounds of 10 new commits and a
         # timed re-split each (the median of the rounds is the figure).
         timed([*RELEASETOOL, "split", "-q", "--repo", str(repo), "--prefix", prefix])
-        rounds = []
+        if splitsh:
+            timed(splitsh)
+        rounds, their_rounds = [], []
         for round_ in range(INCREMENTAL_ROUNDS):
             extend(repo, 10, seed=len(rows) * 100 + round_ + size, prefix=prefix)
             rounds.append(timed([*RELEASETOOL, "split", "-q", "--repo", str(repo), "--prefix", prefix]))
+            if splitsh:
+                their_rounds.append(timed(splitsh))
         rounds.sort()
+        their_rounds.sort()
         wall, cpu, _ = rounds[len(rounds) // 2]
         check = ""
         if run_subtree:
@@ -107,8 +117,75 @@ def bench_history(workdir: Path, size: int, prefixes: list[str], run_subtree: bo
             check = ", same ids" if their_id == ours_last else ", DIFFERENT"
         spread = f"{rounds[0][0]:.3f}-{rounds[-1][0]:.3f}"
         row.append(f"{wall:.3f} / {cpu:.3f} (range {spread}){check}")
-        emit(f"{name}, +10 commits (incremental, median of {INCREMENTAL_ROUNDS})", wall,
-             note=f"range {spread} s, cpu {cpu:.3f} s{check}")
+        if their_rounds:
+            their_wall = their_rounds[len(their_rounds) // 2][0]
+            row[-1] += f"; splitsh-lite {their_wall:.3f}"
+            emit(f"{name}, +10 commits (incremental, median of {INCREMENTAL_ROUNDS})", wall, "splitsh-lite",
+                 their_wall, note=f"range {spread} s{check}")
+        else:
+            emit(f"{name}, +10 commits (incremental, median of {INCREMENTAL_ROUNDS})", wall,
+                 note=f"range {spread} s, cpu {cpu:.3f} s{check}")
+        rows.append(row)
+        print("  ".join(row), file=sys.stderr)
+    return rows
+
+
+def _rev_before(repo: Path, count: int) -> str:
+    """The first-parent ancestor of HEAD with about ``count`` commits between it and HEAD."""
+    for back in range(1, 200):
+        rev = f"HEAD~{back}"
+        listed = subprocess.run(["git", "-C", str(repo), "rev-list", "--count", f"{rev}..HEAD"],
+                                capture_output=True, text=True, check=True)
+        if int(listed.stdout) >= count:
+            return rev
+    raise SystemExit(f"{repo}: fewer than {count} commits in the first 200 first-parent steps")
+
+
+def bench_real(repo: Path, prefixes: list[str]) -> list[list[str]]:
+    """An existing repository (a clone of ClusterLabs/fence-agents, say), left as it is.
+
+    From scratch as for the generated histories; incremental as a split of
+    HEAD after a fresh map at the ancestor ~10 commits back (for both tools).
+    """
+    commits = subprocess.run(["git", "-C", str(repo), "rev-list", "--count", "HEAD"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    base = _rev_before(repo, 10)
+    rows = []
+    for prefix in prefixes:
+        name = f"split {repo.name} ({commits} commits), {prefix}"
+        split = [*RELEASETOOL, "split", "-q", "--repo", str(repo), "--prefix", prefix]
+        ours_wall, ours_cpu, ours_id = min(timed([*split, "--no-cache"]) for _ in range(3))
+        row = [f"{repo.name} {commits}", prefix, f"{ours_wall:.3f} / {ours_cpu:.3f}"]
+        wall, _, their_id = timed(["git", "subtree", "split", "-q", f"--prefix={prefix}", "HEAD"], cwd=repo)
+        same = "same ids" if their_id == ours_id else "DIFFERENT"
+        row.append(f"{wall:.2f} ({wall / ours_wall:.0f}x, {same})")
+        emit(f"{name}, from scratch", ours_wall, "git subtree split", wall, note=f"{same}, {ours_id[:12]}")
+        row.append("-")
+        splitsh = [SPLITSH, f"--prefix={prefix}", f"--path={repo}"] if SPLITSH else None
+        if splitsh:
+            their_wall, _, their_id = min(timed([*splitsh, "--scratch"]) for _ in range(3))
+            row.append(f"{their_wall:.3f} ({their_wall / ours_wall:.2f}x)")
+            emit(f"{name}, from scratch", ours_wall, "splitsh-lite", their_wall,
+                 note="same ids" if their_id == ours_id else "DIFFERENT")
+        else:
+            row.append("not installed")
+        rounds, their_rounds = [], []
+        for _ in range(INCREMENTAL_ROUNDS):
+            timed([*split, "--no-cache", "--rev", base])
+            rounds.append(timed(split))
+            if splitsh:
+                timed([*splitsh, "--scratch", f"--origin={base}"])
+                their_rounds.append(timed(splitsh))
+        rounds.sort()
+        wall = rounds[len(rounds) // 2][0]
+        check = "same ids" if rounds[0][2] == ours_id else "DIFFERENT"
+        if their_rounds:
+            their_rounds.sort()
+            emit(f"{name}, {base}..HEAD (incremental, median of {INCREMENTAL_ROUNDS})", wall, "splitsh-lite",
+                 their_rounds[len(their_rounds) // 2][0], note=check)
+        else:
+            emit(f"{name}, {base}..HEAD (incremental, median of {INCREMENTAL_ROUNDS})", wall, note=check)
+        row.append(f"{wall:.3f} ({check})")
         rows.append(row)
         print("  ".join(row), file=sys.stderr)
     return rows
@@ -120,14 +197,20 @@ def main() -> int:
     parser.add_argument("--prefixes", default="doc,agents")
     parser.add_argument("--subtree-large", action="store_true", help="also run git subtree on histories over 5,000")
     parser.add_argument("--keep", action="store_true", help="keep the generated repositories")
+    parser.add_argument("--real", metavar="REPO", type=Path,
+                        help="also an existing repository (e.g. a clone of ClusterLabs/fence-agents), "
+                             "with --real-prefixes")
+    parser.add_argument("--real-prefixes", default="doc,agents")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="split-bench-"))
     env_note = os.getloadavg()
     print(f"# load average at start: {env_note[0]:.2f}; {os.cpu_count()} cores", file=sys.stderr)
     rows: list[list[str]] = []
     try:
-        for size in (int(s) for s in args.sizes.split(",")):
+        for size in (int(s) for s in args.sizes.split(",") if s):
             rows += bench_history(workdir, size, args.prefixes.split(","), size <= 5000 or args.subtree_large)
+        if args.real:
+            rows += bench_real(args.real.resolve(), args.real_prefixes.split(","))
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
