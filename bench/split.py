@@ -42,6 +42,7 @@ from split_shapes.generate import extend, generate  # noqa: E402
 RELEASETOOL = [str(Path(sys.executable).parent / "releasetool")]
 INCREMENTAL_ROUNDS = 5
 SPLITSH = shutil.which("splitsh-lite")
+BENCH_REF = "refs/releasetool-bench/base"
 # PyPI's git-filter-repo installs its script next to this Python.
 FILTER_REPO = shutil.which("git-filter-repo", path=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}") \
     or "git-filter-repo"
@@ -174,8 +175,13 @@ def bench_real(repo: Path, prefixes: list[str]) -> list[list[str]]:
             timed([*split, "--no-cache", "--rev", base])
             rounds.append(timed(split))
             if splitsh:
-                timed([*splitsh, "--scratch", f"--origin={base}"])
-                their_rounds.append(timed(splitsh))
+                # splitsh-lite takes a ref as its origin (and keys its cache by it):
+                # the same ref at the base, then at HEAD.
+                subprocess.run(["git", "-C", str(repo), "update-ref", BENCH_REF, base], check=True)
+                timed([*splitsh, "--scratch", f"--origin={BENCH_REF}"])
+                subprocess.run(["git", "-C", str(repo), "update-ref", BENCH_REF, "HEAD"], check=True)
+                their_rounds.append(timed([*splitsh, f"--origin={BENCH_REF}"]))
+        subprocess.run(["git", "-C", str(repo), "update-ref", "-d", BENCH_REF], check=False)
         rounds.sort()
         wall = rounds[len(rounds) // 2][0]
         check = "same ids" if rounds[0][2] == ours_id else "DIFFERENT"
