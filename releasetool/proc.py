@@ -8,7 +8,6 @@ status and the tail of stderr.  Under ``-v`` the output is logged as it comes.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -31,6 +30,8 @@ def environment(extra: Mapping[str, str] | None = None, *, drop: Sequence[str] =
 
 def require(program: str, *, package: str | None = None) -> str:
     """The full path of ``program``, or a ToolMissingError naming the package to install."""
+    import shutil  # here: the quick commands never ask
+
     found = shutil.which(program)
     if found is None:
         raise ToolMissingError(

@@ -226,7 +226,8 @@ def test_map_grows_by_deltas_and_survives_a_torn_one(repo: Repo) -> None:
 
 def test_split_command_imports_only_what_it_uses(repo: Repo) -> None:
     """The split path stays lean: an incremental re-split is mostly Python's start-up."""
-    heavy = ("logging", "dataclasses", "typing", "hashlib", "tempfile", "socket", "ruamel", "jinja2", "requests")
+    heavy = ("logging", "dataclasses", "typing", "hashlib", "tempfile", "socket", "shutil", "ruamel", "jinja2",
+             "requests")
     script = (
         "import sys\n"
         "from releasetool.cli import main\n"

@@ -63,7 +63,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         prog="releasetool",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=common.HelpFormatter,
         parents=[common.global_options(suppress=False)],
     )
     parser.add_argument("--version", action="version", version=f"releasetool {__version__}")

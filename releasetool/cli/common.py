@@ -16,10 +16,37 @@ DEFAULT_MANIFEST = "components.yaml"
 
 
 @functools.cache
+def terminal_width() -> int:
+    """The columns argparse would use (``shutil.get_terminal_size()`` less 2).
+
+    Computed here because argparse makes a help formatter for every option it
+    adds, and each one imports shutil (with bz2 and lzma) to ask.
+    """
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return (columns or 80) - 2
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and epilogs kept as written, at the terminal's width."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, terminal_width() if width is None else width)
+
+
+@functools.cache
 def global_options(*, suppress: bool = True) -> argparse.ArgumentParser:
     """Options accepted before and after the command name (one parent parser, shared)."""
     default = argparse.SUPPRESS if suppress else None
-    parent = argparse.ArgumentParser(add_help=False)
+    parent = argparse.ArgumentParser(add_help=False, formatter_class=HelpFormatter)
     group = parent.add_argument_group("global options")
     group.add_argument(
         "--manifest",
@@ -56,7 +83,7 @@ def add_command(
         help=help,
         description=description,
         epilog=epilog,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
         parents=[global_options()],
     )
 
