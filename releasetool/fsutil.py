@@ -9,23 +9,25 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import json
 import os
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 from releasetool.errors import LockError
 
-TYPE_CHECKING = False  # typing costs ~4 ms to import; it is needed only for annotations
+# typing and pathlib cost ~4 ms each to import; the quick commands (a re-split)
+# take locks but write no files, so those imports wait until a write needs them.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, mode: int = 0o644) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same directory and a rename."""
     import tempfile  # here: the fast paths that never write should not pay for it
+    from pathlib import Path
 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -48,23 +50,22 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, mode: int =
 def write_if_changed(path: str | os.PathLike[str], data: bytes | str, *, mode: int = 0o644) -> bool:
     """Atomically write ``data`` unless the file already holds exactly these bytes."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    target = Path(path)
     try:
-        if target.read_bytes() == payload:
-            return False
+        with open(path, "rb") as handle:
+            if handle.read() == payload:
+                return False
     except FileNotFoundError:
         pass
-    atomic_write(target, payload, mode=mode)
+    atomic_write(path, payload, mode=mode)
     return True
 
 
-def holder_description() -> dict[str, Any]:
-    return {
-        "pid": os.getpid(),
-        "host": os.uname().nodename,  # gethostname(), without importing socket
-        "command": " ".join(["releasetool", *sys.argv[1:]])[:200],
-        "since": int(time.time()),
-    }
+def holder_description() -> str:
+    """Who holds a lock, as a refused run names it: pid, host, command and since when."""
+    command = " ".join(["releasetool", *sys.argv[1:]])[:200].replace("\n", " ")
+    since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
+    # os.uname().nodename is gethostname(), without importing socket
+    return f"pid {os.getpid()} on {os.uname().nodename} ({command}) since {since}"
 
 
 @contextlib.contextmanager
@@ -75,8 +76,8 @@ def run_lock(path: str | os.PathLike[str], *, what: str, wait: float = 5.0) -> I
     (a killed run never leaves a stale lock).  The holder writes its pid, host
     and command into the file so that a refused run can name it.
     """
-    lock_path = Path(path)
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = os.fspath(path)
+    os.makedirs(os.path.dirname(lock_path) or ".", exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + wait
     try:
@@ -94,18 +95,19 @@ def run_lock(path: str | os.PathLike[str], *, what: str, wait: float = 5.0) -> I
                     ) from None
                 time.sleep(0.1)
         os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(holder_description()).encode(), 0)
+        os.pwrite(fd, (holder_description() + "\n").encode(), 0)
         yield
     finally:
         os.close(fd)
 
 
-def _describe_holder(lock_path: Path) -> str:
+def _describe_holder(lock_path: str) -> str:
     try:
-        info = json.loads(lock_path.read_text() or "{}")
-    except (OSError, ValueError):
-        return "another run"
-    return f"pid {info.get('pid', '?')} on {info.get('host', '?')} ({info.get('command', '?')})"
+        with open(lock_path, encoding="utf-8", errors="replace") as handle:
+            described = handle.read().strip()
+    except OSError:
+        described = ""
+    return described or "another run"
 
 
 KILL_ENV = "RELEASETOOL_KILL_AFTER_RECORDS"
@@ -139,6 +141,8 @@ class Journal:
     """
 
     def __init__(self, path: str | os.PathLike[str], plan_id: str) -> None:
+        from pathlib import Path
+
         self.path = Path(path)
         self.plan_id = plan_id
         self.done: dict[str, dict[str, Any]] = {}
@@ -149,6 +153,8 @@ class Journal:
             raw = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return
+        import json
+
         for line in raw.splitlines():
             try:
                 entry = json.loads(line)
@@ -161,6 +167,8 @@ class Journal:
         return step in self.done
 
     def record(self, step: str, **details: Any) -> None:
+        import json
+
         entry = {"plan": self.plan_id, "step": step, "at": int(time.time()), **details}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps(entry, sort_keys=True) + "\n"

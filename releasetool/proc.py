@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from releasetool.errors import CommandError, ToolMissingError
 from releasetool.log import DEBUG, log
@@ -87,7 +86,7 @@ def output(argv: Sequence[str | os.PathLike[str]], **kwargs: object) -> str:
     return done.stdout.decode("utf-8", "replace").rstrip("\n")
 
 
-def git(repo: str | os.PathLike[str] | Path, *args: str, **kwargs: object) -> str:
+def git(repo: str | os.PathLike[str], *args: str, **kwargs: object) -> str:
     """``git -C repo args...`` returning stdout as text."""
     return output(["git", "-C", os.fspath(repo), *args], **kwargs)
 

@@ -140,7 +140,7 @@ def test_interrupted_before_refs_move_then_rerun(repo: Repo, monkeypatch: pytest
 
 def test_damaged_cache_falls_back_to_a_full_split(repo: Repo, capsys: pytest.CaptureFixture[str]) -> None:
     first = split_repository(repo.path, "d")
-    path = cache.cache_path(repo.path / ".git", [PathMap("d")], b"")
+    path = Path(cache.cache_path(repo.path / ".git", [PathMap("d")], b""))
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     repo.write("d/x")
@@ -213,7 +213,7 @@ def test_map_grows_by_deltas_and_survives_a_torn_one(repo: Repo) -> None:
         repo.write(f"d/step{i}")
         repo.commit(f"step {i}")
         assert split_repository(repo.path, "d").mode == "incremental"
-    delta = cache.cache_path(repo.path / ".git", [PathMap("d")], b"").with_suffix(".delta")
+    delta = Path(cache.delta_path(cache.cache_path(repo.path / ".git", [PathMap("d")], b"")))
     data = delta.read_bytes()
     delta.write_bytes(data[:-5])  # the last record torn by a kill
     repo.write("d/step3")
@@ -226,8 +226,8 @@ def test_map_grows_by_deltas_and_survives_a_torn_one(repo: Repo) -> None:
 
 def test_split_command_imports_only_what_it_uses(repo: Repo) -> None:
     """The split path stays lean: an incremental re-split is mostly Python's start-up."""
-    heavy = ("logging", "dataclasses", "typing", "hashlib", "tempfile", "socket", "shutil", "ruamel", "jinja2",
-             "requests")
+    heavy = ("logging", "dataclasses", "typing", "hashlib", "tempfile", "socket", "shutil", "json", "pathlib",
+             "ruamel", "jinja2", "requests")
     script = (
         "import sys\n"
         "from releasetool.cli import main\n"

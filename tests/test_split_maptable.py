@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 from split_shapes import SHAPES, Repo
@@ -72,11 +73,11 @@ def test_a_truncated_map_is_refused() -> None:
         maptable.decode(body[: len(body) // 2])
 
 
-def test_deltas_fold_into_a_new_map(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deltas_fold_into_a_new_map(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     repo = Repo(tmp_path / "repo")
     SHAPES["merge-both-sides"][0](repo)
     split_repository(repo.path, "d")
-    path = cache.cache_path(repo.path / ".git", [PathMap("d")], b"")
+    path = Path(cache.cache_path(repo.path / ".git", [PathMap("d")], b""))
     first_map = path.read_bytes()
     monkeypatch.setattr(cache, "COMPACT_AT", 600)  # a few records
     folded = False
@@ -86,9 +87,9 @@ def test_deltas_fold_into_a_new_map(tmp_path, monkeypatch: pytest.MonkeyPatch) -
         result = split_repository(repo.path, "d")
         assert result.mode == "incremental"
         assert result.head == repo.subtree_split("d")
-        folded = folded or not path.with_suffix(".delta").exists()
+        folded = folded or not Path(cache.delta_path(str(path))).exists()
     assert folded and path.read_bytes() != first_map
-    loaded = cache.load(path)
+    loaded = cache.load(str(path))
     assert loaded is not None
     plain = maptable.materialize(loaded.state)
     assert plain.mapping[repo.git("rev-parse", "HEAD")] == result.head

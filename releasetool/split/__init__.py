@@ -34,8 +34,8 @@ The manifest form (component names, clone cache, tags, push) is in
 
 from __future__ import annotations
 
+import os
 import time
-from pathlib import Path
 
 from releasetool.errors import SplitError
 from releasetool.fsutil import run_lock
@@ -102,7 +102,7 @@ def check_paths(paths: list[PathMap]) -> list[PathMap]:
 
 
 def split_repository(
-    repo: str | Path,
+    repo: str | os.PathLike[str],
     prefix: str | None = None,
     rev: str = "HEAD",
     *,
@@ -125,7 +125,7 @@ def split_repository(
     try:
         if branch is not None:
             _check_branch_name(git, branch)
-        with run_lock(git.git_dir / "releasetool" / "split.lock", what=f"repository {git.repo}"):
+        with run_lock(os.path.join(git.git_dir, "releasetool", "split.lock"), what=f"repository {git.repo}"):
             result = _split_locked(git, maps, rev, rev_oid, annotate.encode(), use_cache=use_cache,
                                    branch=branch, force=force, dry_run=dry_run)
     finally:

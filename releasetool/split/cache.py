@@ -24,7 +24,6 @@ import marshal
 import os
 import struct
 import zlib
-from pathlib import Path
 
 from releasetool.log import log
 from releasetool.split import maptable
@@ -44,8 +43,18 @@ def cache_key(paths: list[PathMap], annotate: bytes) -> str:
     return sha1(spec).hexdigest()[:16]
 
 
-def cache_path(git_dir: Path, paths: list[PathMap], annotate: bytes) -> Path:
-    return git_dir / "releasetool" / "split" / f"{cache_key(paths, annotate)}.map"
+def cache_path(git_dir: str | os.PathLike[str], paths: list[PathMap], annotate: bytes) -> str:
+    """Where the map of ``paths`` lives (a plain string: the quick commands do not import pathlib)."""
+    return os.path.join(git_dir, "releasetool", "split", f"{cache_key(paths, annotate)}.map")
+
+
+def delta_path(map_path: str) -> str:
+    return map_path.removesuffix(".map") + ".delta"
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
 
 
 class Loaded:
@@ -62,10 +71,10 @@ def _checksum(payload: bytes) -> bytes:
     return struct.pack(">I", zlib.crc32(payload))
 
 
-def load(path: Path) -> Loaded | None:
+def load(path: str) -> Loaded | None:
     """The saved state, or None when missing or damaged."""
     try:
-        data = path.read_bytes()
+        data = _read(path)
     except OSError:
         return None
     head = len(MAGIC) + 4
@@ -82,7 +91,7 @@ def load(path: Path) -> Loaded | None:
         return None
     delta_bytes = 0
     try:
-        delta = path.with_suffix(".delta").read_bytes()
+        delta = _read(delta_path(path))
     except OSError:
         delta = b""
     pos = 0
@@ -121,28 +130,30 @@ def _delta_record(state: SplitState, tips: list[str]) -> bytes:
     return RECORD_HEAD.pack(len(raw), _checksum(raw)) + raw
 
 
-def save(path: Path, state: SplitState, tips: list[str], loaded: Loaded | None = None) -> None:
+def save(path: str, state: SplitState, tips: list[str], loaded: Loaded | None = None) -> None:
     """Append what is new since ``loaded`` to the delta, or write the whole map.
 
     Temporary file and rename for the map, append for the delta; no fsync:
     a lost map only costs time.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    delta_path = path.with_suffix(".delta")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    delta = delta_path(path)
     if loaded is not None:
         record = _delta_record(state, tips)
         if loaded.delta_bytes + len(record) < COMPACT_AT:
-            with open(delta_path, "r+b" if delta_path.exists() else "wb") as handle:
+            with open(delta, "r+b" if os.path.exists(delta) else "wb") as handle:
                 handle.seek(loaded.delta_bytes)  # drop a torn record, if any
                 handle.write(record)
                 handle.truncate()
             return
         state = maptable.materialize(state)
     body = maptable.encode(state, tips[-MAX_TIPS:])
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(MAGIC + _checksum(body) + body)
+    directory, name = os.path.split(path)
+    tmp = os.path.join(directory, f".{name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(MAGIC + _checksum(body) + body)
     os.replace(tmp, path)
     try:
-        delta_path.unlink()
+        os.unlink(delta)
     except FileNotFoundError:
         pass

@@ -27,7 +27,6 @@ import subprocess
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 
 from releasetool import proc
 from releasetool.errors import CommandError, GitError
@@ -109,8 +108,9 @@ class Git:
                 f"not a git repository: {self.repo}",
                 hint="give --repo the path of a git checkout or bare repository",
             )
-        self.git_dir = (Path(self.repo) / lines[1]).resolve()
-        self.objects_path = (Path(self.repo) / lines[2]).resolve()
+        # plain strings, not pathlib: the quick commands do not import it
+        self.git_dir = os.path.realpath(os.path.join(self.repo, lines[1]))
+        self.objects_path = os.path.realpath(os.path.join(self.repo, lines[2]))
         self.rev_oid = ""
         if rev is not None:
             if done.returncode != 0 or len(lines) < 4:
@@ -301,9 +301,9 @@ class Git:
             for kind, body in objects:
                 write_loose(objdir, kind, body)
         else:
-            write_pack(objdir / "pack", objects)
+            write_pack(os.path.join(objdir, "pack"), objects)
 
-    def objects_dir(self) -> Path:
+    def objects_dir(self) -> str:
         return self.objects_path
 
     def update_refs(self, updates: Sequence[tuple[str, str, str | None]], message: str) -> None:
@@ -340,33 +340,42 @@ def object_id(kind: int, body: bytes) -> str:
     return sha1(TYPE_NAMES[kind] + b" %d\0" % len(body) + body).hexdigest()
 
 
-def write_loose(objdir: Path, kind: int, body: bytes) -> None:
+def write_loose(objdir: str, kind: int, body: bytes) -> None:
     oid = object_id(kind, body)
-    target = objdir / oid[:2] / oid[2:]
-    if target.exists():
+    fanout = os.path.join(objdir, oid[:2])
+    target = os.path.join(fanout, oid[2:])
+    if os.path.exists(target):
         return
-    if not target.parent.is_dir():  # git creates the 256 fan-out directories as needed
-        target.parent.mkdir(parents=True, exist_ok=True)
+    if not os.path.isdir(fanout):  # git creates the 256 fan-out directories as needed
+        os.makedirs(fanout, exist_ok=True)
     raw = zlib.compress(TYPE_NAMES[kind] + b" %d\0" % len(body) + body, 1)
     _write_read_only(target, raw)
 
 
-def _write_read_only(target: Path, data: bytes) -> None:
+def _write_read_only(target: str, data: bytes) -> None:
     """Write ``target`` (mode 0444, as git's objects are) through a temporary file and a rename.
 
     The temporary name starts with ``tmp_obj_`` like git's own, so that ``git
     prune`` removes one left behind by a killed run.
     """
-    tmp = target.with_name(f"tmp_obj_{os.getpid()}_{target.name}")
-    tmp.unlink(missing_ok=True)  # left by a killed run that had this pid
+    directory, name = os.path.split(target)
+    tmp = os.path.join(directory, f"tmp_obj_{os.getpid()}_{name}")
+    _unlink(tmp)  # left by a killed run that had this pid
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o444)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, target)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _unlink(tmp)
         raise
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _pack_entry_header(kind: int, size: int) -> bytes:
@@ -381,13 +390,13 @@ def _pack_entry_header(kind: int, size: int) -> bytes:
     return bytes(out)
 
 
-def write_pack(packdir: Path, objects: Sequence[tuple[int, bytes]]) -> str:
+def write_pack(packdir: str, objects: Sequence[tuple[int, bytes]]) -> str:
     """Write undeltified objects as ``pack-<sha>.pack`` with a version-2 ``.idx``.
 
     The pack is renamed into place before its index, as git does: a pack
     without an index is ignored, so readers never see a half-written pack.
     """
-    packdir.mkdir(parents=True, exist_ok=True)
+    os.makedirs(packdir, exist_ok=True)
     seen: dict[bytes, tuple[int, int]] = {}  # binary oid -> (offset, crc32)
     chunks: list[bytes] = []
     offset = 12
@@ -422,8 +431,8 @@ def write_pack(packdir: Path, objects: Sequence[tuple[int, bytes]]) -> str:
     idx += sha1(idx).digest()
     hexname = pack_sha.hex()
     for suffix, payload in ((".pack", pack), (".idx", bytes(idx))):
-        target = packdir / f"pack-{hexname}{suffix}"
-        if target.exists():
+        target = os.path.join(packdir, f"pack-{hexname}{suffix}")
+        if os.path.exists(target):
             continue
         _write_read_only(target, payload)
     return hexname
