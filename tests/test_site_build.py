@@ -259,6 +259,46 @@ def test_serve_answers_on_localhost(manifest: Path, tmp_path: Path) -> None:
         make_server(tmp_path / "nothing")
 
 
+def test_pages_rendered_by_child_processes_are_the_same(manifest: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from releasetool.site.view import site_view
+
+    data, _ = site_build.load_data(load(manifest), site_data_file(tmp_path / "site-data.json"))
+    view = site_view(load(manifest), data)
+    serial = site_build.render(view)
+    monkeypatch.setattr(site_build, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(site_build.os, "sched_getaffinity", lambda _pid: {0, 1, 2})
+    assert site_build._page_shares(3) == [(0, 0), (0, 2), (2, 3)]  # this process: the index, JSON and feed
+    assert site_build.render(view) == serial
+    assert list(site_build.render(view)) == list(serial)  # the same files in the same order
+
+
+def test_a_failure_in_a_child_process_is_raised_here(manifest: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from releasetool.site.view import site_view
+
+    data, _ = site_build.load_data(load(manifest), site_data_file(tmp_path / "site-data.json"))
+    view = site_view(load(manifest), data)
+    view.components[-1].install = None  # type: ignore[assignment]  # the last page, rendered by a child, fails
+    monkeypatch.setattr(site_build, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(site_build.os, "sched_getaffinity", lambda _pid: {0, 1})
+    forked: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(site_build.os, "fork", fork)
+    with pytest.raises(TypeError, match="not iterable"):
+        site_build.render(view)
+    assert len(forked) == 1
+    with pytest.raises(ChildProcessError):  # the child was waited for: nothing is left of it
+        os.waitpid(forked[0], os.WNOHANG)
+
+
 def _luminance(hex_colour: str) -> float:
     channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
     linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
@@ -306,6 +346,41 @@ def test_checksum_and_signature_links_follow_what_is_known(manifest: Path) -> No
     assert (generated.tarball, generated.checksum, generated.signature) == (
         "https://github.com/a/gizmo/archive/v0.5/gizmo-0.5.tar.gz", None, None)
     assert generated.changelog == "c/gizmo.html#history"
+
+
+def test_a_local_download_area_links_a_signature_only_when_it_is_there(tmp_path: Path) -> None:
+    from releasetool.site.data import ComponentData
+    from releasetool.site.view import _links
+
+    area = tmp_path / "download area"  # a space: the URL has it percent-encoded
+    area.mkdir()
+    manifest = write_manifest(tmp_path / "components.yaml", [
+        component("widget", git="https://github.com/acme/widget.git", version="1.1.0", released="2024-03-01",
+                  tarball=f"{area.as_uri()}/widget-{{version}}.tar.gz")])
+    for version in ("1.0.0", "1.1.0"):
+        (area / f"widget-{version}.tar.gz").write_bytes(b"tarball")
+    (area / "widget-1.0.0.tar.gz.asc").write_text("signature")  # 1.1.0 was released without signing
+    widget = load(manifest).components["widget"]
+    base = area.as_uri()
+    assert _links(widget, Release("1.0.0", "v1.0.0")).signature == f"{base}/widget-1.0.0.tar.gz.asc"
+    assert _links(widget, Release("1.1.0", "v1.1.0")).signature is None
+    # a listing that names a signature the area does not have changes nothing
+    listed = Release("1.1.0", "v1.1.0", files=["widget-1.1.0.tar.gz", "widget-1.1.0.tar.gz.asc"])
+    assert _links(widget, listed).signature is None
+
+    releases = [Release("1.1.0", "v1.1.0", "2024-03-01"), Release("1.0.0", "v1.0.0", "2023-12-01")]
+    data = SiteData(generated_at="2024-06-10T12:00:05Z", sources_total=1, components={"widget": ComponentData(
+        name="widget", origin="upstream", checked_at="2024-06-10T12:00:00Z", last_success_at="2024-06-10T12:00:00Z",
+        releases=releases, latest_stable=releases[0])})
+    site_data.save(tmp_path / "site-data.json", data)
+    out = tmp_path / "_site"
+    assert build(manifest, out, tmp_path / "site-data.json") == 0
+    versions = validate_site(out)
+    assert versions["components"][0]["latest_stable"]["signature"] is None
+    assert [r["signature"] for r in versions["components"][0]["releases"]] == [None, f"{base}/widget-1.0.0.tar.gz.asc"]
+    assert ".asc" not in (out / "index.html").read_text()  # the latest release has no signature
+    page = (out / "c" / "widget.html").read_text()
+    assert page.count(".asc") == 1 and f'href="{base}/widget-1.0.0.tar.gz.asc"' in page
 
 
 def test_cli_json_report_and_serve_errors(manifest: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

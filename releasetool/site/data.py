@@ -84,9 +84,13 @@ class Release:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Release:
-        return cls(version=str(raw["version"]), tag=str(raw.get("tag") or ""), date=_opt_str(raw.get("date")),
-                   prerelease=bool(raw.get("prerelease")), url=_opt_str(raw.get("url")),
-                   files=[str(f) for f in raw.get("files") or []])
+        # Called for every release of every component: written out rather than
+        # through _opt_str (and "version" read first, so bad input fails as before).
+        version = str(raw["version"])
+        get = raw.get
+        date, url, files = get("date"), get("url"), get("files")
+        return cls(version, str(get("tag") or ""), None if date is None else str(date), bool(get("prerelease")),
+                   None if url is None else str(url), [str(f) for f in files] if files else [])
 
 
 @dataclass

@@ -6,6 +6,7 @@ or versions from upstream cannot break out of their element.
 
 from __future__ import annotations
 
+import heapq
 import xml.etree.ElementTree as ET
 from urllib.parse import urlsplit
 
@@ -43,9 +44,9 @@ def atom(view: SiteView) -> str:
 
 
 def _entries(view: SiteView) -> list[tuple[ComponentView, ReleaseView]]:
-    dated = [(c, r) for c in view.components for r in c.history if r.date]
-    dated.sort(key=lambda pair: (pair[1].date or "", pair[0].name, pair[1].version), reverse=True)
-    return dated[:MAX_ENTRIES]
+    dated = ((c, r) for c in view.components for r in c.history if r.date)
+    # the same as sorting all of them and keeping the first MAX_ENTRIES (ties keep their order)
+    return heapq.nlargest(MAX_ENTRIES, dated, key=lambda pair: (pair[1].date or "", pair[0].name, pair[1].version))
 
 
 def _stamp(date: str | None) -> str:

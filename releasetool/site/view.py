@@ -14,7 +14,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from markupsafe import Markup
 
@@ -37,6 +37,8 @@ _NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\
 
 
 _URL_SAFE = re.compile(r"^[A-Za-z0-9._+~-]*$")
+# The characters html.escape replaces: a string without any of them is its own escape.
+_HTML_SPECIAL = re.compile("[&<>\"']")
 
 
 def url_part(text: str) -> str:
@@ -57,12 +59,15 @@ class Links:
     checksum: str | None = None
     signature: str | None = None
     changelog: str | None = None
+    # (label, URL) of the links there are, in the order the pages show them.
+    # Worked out once, when the links are made: the latest release's links
+    # appear on the index, in the component page's facts and in its history.
+    listed: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
 
-    def items(self) -> list[tuple[str, str]]:
-        """(label, URL) of the links there are, in the order the page shows them."""
-        found = [("tarball", self.tarball), ("checksum", self.checksum), ("signature", self.signature),
-                 ("changelog", self.changelog)]
-        return [(label, url) for label, url in found if url]
+    def __post_init__(self) -> None:
+        found = (("tarball", self.tarball), ("checksum", self.checksum), ("signature", self.signature),
+                 ("changelog", self.changelog))
+        self.listed = tuple([(label, url) for label, url in found if url])
 
 
 @dataclass
@@ -154,11 +159,12 @@ class SiteView:
     components: list[ComponentView]
     repositories: list[RepositoryView]
 
-    @property
+    # Both are read by every page: counted once, not once a page.
+    @functools.cached_property
     def all_from_manifest(self) -> bool:
         return all(c.origin == "manifest" for c in self.components)
 
-    @property
+    @functools.cached_property
     def stale_count(self) -> int:
         return sum(1 for c in self.components if c.stale)
 
@@ -203,14 +209,14 @@ def repository_url(base: str, project: str, target: str) -> str:
 def _component(comp: Component, entry: ComponentData, manifest: Manifest, now: dt.datetime, base: str) -> ComponentView:
     repo = sources.github_repo(comp.git)
     history = [_release(comp, r, repo) for r in entry.releases]
-    stable = _release(comp, entry.latest_stable, repo) if entry.latest_stable else None
-    pre = _release(comp, entry.latest_prerelease, repo) if entry.latest_prerelease else None
+    stable = _release_from_history(comp, entry.latest_stable, entry.releases, history, repo)
+    pre = _release_from_history(comp, entry.latest_prerelease, entry.releases, history, repo)
     obs = entry.obs if isinstance(entry.obs, dict) else {}
     results = obs.get("results") if isinstance(obs.get("results"), dict) else {}
     obs_version = obs.get("version")
     view = ComponentView(
         name=comp.name, summary=comp.summary, description=comp.description, homepage=comp.homepage,
-        upstream=_upstream(comp), license=comp.license, origin=entry.origin, stable=stable, prerelease=pre,
+        upstream=_upstream(comp, repo), license=comp.license, origin=entry.origin, stable=stable, prerelease=pre,
         history=history, stale=entry.stale, stale_age=_age(entry.last_success_at, now) if entry.stale else None,
         errors=[clean(e) for e in entry.errors], checked_at=entry.checked_at, last_success_at=entry.last_success_at,
         obs_version=clean(str(obs_version)) if obs_version else None,
@@ -225,21 +231,38 @@ def history_rows(history: list[ReleaseView], root: str = "../") -> Markup:
     """The rows of a component's release-history table.
 
     Built here rather than in the template because a large site renders tens
-    of thousands of them; every value from the data passes through
+    of thousands of them; every value from the data is escaped once, by
     ``html.escape``, as the template's autoescaping would do.
     """
-    esc = html.escape
     rows = []
     for r in history:
+        listed = r.links.listed
+        # One search over every string of the row rather than an html.escape
+        # call for each: most rows have nothing to escape, and str() returns
+        # a string as it is.
+        texts = [root, r.version, r.date or ""]
+        texts.extend(url for _, url in listed)
+        esc = html.escape if _HTML_SPECIAL.search("".join(texts)) else str
         date = (f'<time datetime="{esc(r.date)}">{esc(r.date)}</time>' if r.date
                 else '<span class="none">unknown</span>')
         kind = '<span class="badge pre">pre-release</span>' if r.prerelease else "stable"
-        links = "".join(f'<li><a href="{esc(url if "://" in url else root + url)}">{label}</a></li>'
-                        for label, url in r.links.items())
+        links = "".join([f'<li><a href="{esc(url if "://" in url else root + url)}">{label}</a></li>'
+                         for label, url in listed])
         rows.append(f'<tr>\n<th scope="row" data-label="Version" class="v">{esc(r.version)}</th>\n'
                     f'<td data-label="Date">{date}</td>\n<td data-label="Type">{kind}</td>\n'
                     f'<td data-label="Links"><ul class="links">{links}</ul></td>\n</tr>\n')
     return Markup("".join(rows))
+
+
+def _release_from_history(comp: Component, release: Release | None, releases: list[Release],
+                          views: list[ReleaseView], repo: str | None) -> ReleaseView | None:
+    """The view of ``release``: the history's own when the release is in it (the usual case), else a new one."""
+    if release is None:
+        return None
+    for known, view in zip(releases, views, strict=True):
+        if known == release:
+            return view
+    return _release(comp, release, repo)
 
 
 def _release(comp: Component, release: Release, repo: str | None = None) -> ReleaseView:
@@ -254,33 +277,42 @@ SIGNATURE_SUFFIXES = (".asc", ".sig")
 
 
 def _links(comp: Component, release: Release, repo: str | None = None) -> Links:
-    links = Links()
+    tarball = checksum = signature = None
     if comp.tarball:
-        url = comp.tarball.replace("{version}", url_part(release.version)).replace("{name}", comp.name)
-        links.tarball = url
-        directory, filename = url.rsplit("/", 1)
+        tarball = comp.tarball.replace("{version}", url_part(release.version)).replace("{name}", comp.name)
+        directory, filename = tarball.rsplit("/", 1)
         known = release.files
         if known:  # the source listed the release's files: link what is there
-            links.checksum = next((url + s for s in CHECKSUM_SUFFIXES if filename + s in known), None) or next(
+            checksum = next((tarball + s for s in CHECKSUM_SUFFIXES if filename + s in known), None) or next(
                 (f"{directory}/{n}" for n in CHECKSUM_FILES if n in known), None)
-            links.signature = next((url + s for s in SIGNATURE_SUFFIXES if filename + s in known), None)
-        elif "/archive/" not in url:
+            signature = next((tarball + s for s in SIGNATURE_SUFFIXES if filename + s in known), None)
+        elif "/archive/" not in tarball:
             # Nothing known: the names `releasetool release` publishes beside a
             # tarball.  Archives a forge generates on the fly (".../archive/TAG/...")
             # have neither, so they get no such links.
-            links.checksum = f"{directory}/SHA256SUMS"
-            links.signature = url + ".asc"
+            checksum = f"{directory}/SHA256SUMS"
+            signature = tarball + ".asc"
+        if tarball[:5].lower() == "file:":
+            # A local download area: the file itself says whether there is a
+            # signature (a release made without signing has none).
+            signature = next((tarball + s for s in SIGNATURE_SUFFIXES if _local_file_exists(tarball + s)), None)
     if release.url and release.url.startswith(("http://", "https://")):  # never javascript: or data:
-        links.changelog = clean(release.url)
+        changelog = clean(release.url)
     elif repo and release.tag:
-        links.changelog = f"https://github.com/{repo}/releases/tag/{url_part(release.tag)}"
+        changelog = f"https://github.com/{repo}/releases/tag/{url_part(release.tag)}"
     else:
-        links.changelog = f"c/{comp.name}.html#history"
-    return links
+        changelog = f"c/{comp.name}.html#history"
+    return Links(tarball=tarball, checksum=checksum, signature=signature, changelog=changelog)
 
 
-def _upstream(comp: Component) -> str:
-    repo = sources.github_repo(comp.git)
+def _local_file_exists(url: str) -> bool:
+    """Whether a file:// URL names a file that is there (on this machine: no other host's files are seen)."""
+    parts = urlsplit(url)
+    return parts.netloc in ("", "localhost") and os.path.isfile(unquote(parts.path))
+
+
+def _upstream(comp: Component, repo: str | None) -> str:
+    """The upstream repository's page; ``repo`` is ``owner/name`` when it is on GitHub."""
     if repo:
         return f"https://github.com/{repo}"
     return comp.git if urlsplit(comp.git).scheme in ("http", "https") else comp.homepage
