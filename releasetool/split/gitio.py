@@ -390,6 +390,18 @@ def _pack_entry_header(kind: int, size: int) -> bytes:
     return bytes(out)
 
 
+def fanout_table(sorted_ids: Sequence[bytes]) -> list[int]:
+    """Entry i: how many ids start with a byte <= i (the fan-out of a pack index)."""
+    counts = [0] * 256
+    for oid in sorted_ids:
+        counts[oid[0]] += 1
+    total = 0
+    for i in range(256):
+        total += counts[i]
+        counts[i] = total
+    return counts
+
+
 def write_pack(packdir: str, objects: Sequence[tuple[int, bytes]]) -> str:
     """Write undeltified objects as ``pack-<sha>.pack`` with a version-2 ``.idx``.
 
@@ -415,13 +427,7 @@ def write_pack(packdir: str, objects: Sequence[tuple[int, bytes]]) -> str:
     if offset >= 2**31:
         raise GitError("split produced a pack over 2 GiB; this writer does not support it")
     names = sorted(seen)
-    fanout = [0] * 256
-    for oid in names:
-        fanout[oid[0]] += 1
-    total = 0
-    for i in range(256):
-        total += fanout[i]
-        fanout[i] = total
+    fanout = fanout_table(names)
     idx = bytearray(b"\xfftOc" + struct.pack(">I", 2))
     idx += struct.pack(">256I", *fanout)
     idx += b"".join(names)

@@ -31,6 +31,7 @@ import struct
 from collections.abc import Callable, Iterator
 
 from releasetool.split.engine import SplitState
+from releasetool.split.gitio import fanout_table
 
 FANOUT = struct.Struct(">256I")
 HEADER_SIZE = struct.Struct(">I")
@@ -83,17 +84,10 @@ class Table:
 
 def encode_table(entries: dict[bytes, bytes], width: int) -> bytes:
     keys = sorted(entries)
-    counts = [0] * 256
-    for key in keys:
-        counts[key[0]] += 1
-    total = 0
-    for i in range(256):
-        total += counts[i]
-        counts[i] = total
     values = b"".join(entries[k] for k in keys)
     if len(values) != width * len(keys):
         raise ValueError("table values of unequal width")
-    return FANOUT.pack(*counts) + b"".join(keys) + values
+    return FANOUT.pack(*fanout_table(keys)) + b"".join(keys) + values
 
 
 class LazyDict(dict):
