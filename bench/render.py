@@ -31,7 +31,8 @@ from pathlib import Path
 
 from report import emit, timed
 
-from releasetool import manifest, render
+from releasetool import manifest
+from releasetool.render import packaging as render
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASETOOL = str(Path(sys.executable).parent / "releasetool")

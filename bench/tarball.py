@@ -3,7 +3,7 @@
 The repository (1500 files, about 6 MB of code-like text, some executables and
 symlinks) is written with one ``git fast-import`` stream.  Compared:
 
-- ``.tar.gz``: releasetool.tarball.build_tarball against
+- ``.tar.gz``: releasetool.release.tarball.build_tarball against
   ``git archive --format=tar | gzip -9 -n`` (what release scripts pipe);
 - ``.tar.xz``: against ``git archive --format=tar | xz -6 -T1``;
 - the uncompressed stream alone: against ``git archive --format=tar``.
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from report import emit, timed
 
-from releasetool import tarball
+from releasetool.release import tarball
 
 FILES = 1500
 

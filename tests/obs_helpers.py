@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from releasetool.obs.server import ObsService, make_service, start_in_thread
+from releasetool.obs.service.server import ObsService, make_service, start_in_thread
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "obs"

@@ -18,8 +18,8 @@ import pytest
 from test_release_support import Setup, commit, make_setup
 from test_train import make_barfoo
 
-from releasetool import tarball
 from releasetool.cli import main
+from releasetool.release import tarball
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from releasetool import lint_init
 from releasetool.cli import main
+from releasetool.release import lint_init
 
 CORPUS = Path(__file__).parent / "data" / "init"
 GOOD = sorted(CORPUS.glob("good-*.sh"))

@@ -26,7 +26,7 @@ from obs_helpers import (
 )
 
 from releasetool.cli import main
-from releasetool.obs.faults import Faults, Rule
+from releasetool.obs.service.faults import Faults, Rule
 
 
 @pytest.fixture(scope="module")
@@ -456,7 +456,7 @@ def test_persistent_server_errors_give_up_with_one_line(tmp_path: Path, capsys: 
 
 def test_success_of_older_sources_is_still_pending(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A result still showing the previous revision's success (the scheduler not caught up) is not success."""
-    from releasetool.obs.store import BuildResult
+    from releasetool.obs.service.store import BuildResult
 
     svc = start_service(tmp_path / "svc")
     try:

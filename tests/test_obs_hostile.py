@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from obs_helpers import PASSWORD, USER, Service, start_service
 
 from releasetool.errors import ReleasetoolError
-from releasetool.obs import client, faults
+from releasetool.obs import client
 from releasetool.obs.api import _status_of, parse_xml
-from releasetool.obs.store import repositories
+from releasetool.obs.service import faults
+from releasetool.obs.service.store import repositories
 
 XML_LIKE = st.one_of(
     st.binary(max_size=300),
@@ -77,7 +78,7 @@ def test_builder_refuses_tarball_members_escaping(tmp_path: Path, member: str) -
     import io
     import tarfile
 
-    from releasetool.obs.builder import BuildProblem, _extract
+    from releasetool.obs.service.builder import BuildProblem, _extract
 
     archive = tmp_path / "bad.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from test_release_support import MANIFEST, Setup, commit, git, make_setup
 
-from releasetool import history
 from releasetool.cli import main
+from releasetool.release import history
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from test_release_support import commit, git
 
-from releasetool import notes
+from releasetool.release import notes
 
 
 @pytest.mark.parametrize(

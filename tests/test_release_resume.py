@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from test_release_support import Setup, git, make_setup
 
-from releasetool import fsutil, release
+from releasetool import fsutil
 from releasetool.cli import main
+from releasetool.release import cut as release
 
 REAL_GIT = shutil.which("git") or "/usr/bin/git"
 REAL_GPG = shutil.which("gpg") or "/usr/bin/gpg"

@@ -14,11 +14,12 @@ import render_sample as rs
 from debian.changelog import Changelog
 from debian.deb822 import Deb822
 
-from releasetool import manifest, render
-from releasetool import render_filters as rf
+from releasetool import manifest
 from releasetool.cli import main
 from releasetool.errors import RenderError
 from releasetool.fsutil import Journal
+from releasetool.render import filters as rf
+from releasetool.render import packaging as render
 
 # ---------------------------------------------------------------------------
 # Filters
@@ -420,7 +421,8 @@ def test_render_all_finishes_after_sigkill(repo_root: Path, tmp_path: Path) -> N
     out = tmp_path / "out"
     script = f"""
 import os, signal
-from releasetool import manifest, render
+from releasetool import manifest
+from releasetool.render import packaging as render
 real = render.write_rendered
 calls = []
 def dying(*args, **kwargs):

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import render_sample as rs
 
-from releasetool import manifest, render
-from releasetool.render_filters import WORD_JOINER
+from releasetool import manifest
+from releasetool.render import packaging as render
+from releasetool.render.filters import WORD_JOINER
 
 pytestmark = pytest.mark.slow
 

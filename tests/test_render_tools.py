@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from releasetool import manifest, render
+from releasetool import manifest
+from releasetool.render import packaging as render
 
 pytestmark = pytest.mark.slow
 

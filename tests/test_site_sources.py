@@ -13,7 +13,7 @@ from site_helpers import apache_listing, component, local_http, write_manifest
 
 from releasetool.errors import SiteError
 from releasetool.manifest import Component, load
-from releasetool.site import sources
+from releasetool.site import version_sources as sources
 from releasetool.site.discover import DiscoverSettings, discover
 from releasetool.site.fetch import Fetcher, shown
 

@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_release_support import commit, git, make_libfoo
 
-from releasetool import tarball
 from releasetool.errors import ReleaseError
+from releasetool.release import tarball
 
 BUILD = """\
 import sys
-from releasetool.tarball import build_tarball
+from releasetool.release.tarball import build_tarball
 sys.stdout.buffer.write(build_tarball(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]))
 """
 

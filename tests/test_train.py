@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_release_support import Setup, commit, git, make_setup
 
-from releasetool import history, train
 from releasetool.cli import main
 from releasetool.errors import ReleasetoolError
+from releasetool.release import history, train
 
 TRAIN = """\
 # barfoo is listed first; libfoo, which it depends on, is released first.

@@ -250,7 +250,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def run_serve(args: argparse.Namespace) -> int:
 
     from releasetool.errors import ObsError, ReleasetoolError
-    from releasetool.obs.server import make_service
+    from releasetool.obs.service.server import make_service
 
     users: dict[str, str] = {}
     for item in args.user:
@@ -263,7 +263,7 @@ def run_serve(args: argparse.Namespace) -> int:
         users = {"Admin": "opensuse"}
     faults = None
     if args.faults:
-        from releasetool.obs.faults import load_plan
+        from releasetool.obs.service.faults import load_plan
 
         faults = load_plan(args.faults)
     try:

@@ -117,7 +117,7 @@ def _release_options(p: argparse.ArgumentParser, *, repo: bool = True) -> None:
 
 
 def _options(args: argparse.Namespace) -> object:
-    from releasetool.release import ReleaseOptions
+    from releasetool.release.cut import ReleaseOptions
 
     return ReleaseOptions(
         repo=getattr(args, "repo", Path(".")),
@@ -132,7 +132,7 @@ def _options(args: argparse.Namespace) -> object:
 
 
 def run_release(args: argparse.Namespace) -> int:
-    from releasetool import release
+    from releasetool.release import cut as release
 
     options = _options(args)
     outcome = release.release(common.manifest_path(args), args.name, args.version, options,  # type: ignore[arg-type]
@@ -148,7 +148,7 @@ def run_release(args: argparse.Namespace) -> int:
 
 
 def _report(result: object, as_json: bool) -> None:
-    from releasetool.release import ReleaseResult
+    from releasetool.release.cut import ReleaseResult
 
     assert isinstance(result, ReleaseResult)
     plan = result.plan
@@ -161,7 +161,7 @@ def _report(result: object, as_json: bool) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from releasetool import train
+    from releasetool.release import train
 
     loaded = train.load_train(args.train)
     outcome = train.run_train(common.manifest_path(args), loaded, _options(args),  # type: ignore[arg-type]
@@ -181,7 +181,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_bundle(args: argparse.Namespace) -> int:
-    from releasetool import bundle
+    from releasetool.release import bundle
 
     result = bundle.build_bundle(common.manifest_path(args), source=args.source, out=args.out, dry_run=args.dry_run)
     if args.json:
@@ -196,8 +196,8 @@ def run_bundle(args: argparse.Namespace) -> int:
 
 
 def run_lint_init(args: argparse.Namespace) -> int:
-    from releasetool import lint_init
     from releasetool.errors import LintError
+    from releasetool.release import lint_init
 
     findings = lint_init.lint_paths(args.paths)
     if args.json:

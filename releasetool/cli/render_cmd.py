@@ -56,8 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run_render(args: argparse.Namespace) -> int:
-    from releasetool import manifest, render
+    from releasetool import manifest
     from releasetool.errors import RenderError
+    from releasetool.render import packaging as render
 
     if bool(args.names) == bool(args.all):
         raise RenderError("render needs component names or --all (not both)",

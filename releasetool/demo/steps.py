@@ -96,7 +96,7 @@ def train(demo: Demo) -> None:
 
 
 def render(demo: Demo) -> None:
-    from releasetool import pkglint
+    from releasetool.render import lint as pkglint
 
     releasetool(demo, "render", "--all", "--out", str(demo.packaging))
     problems = []
@@ -117,7 +117,7 @@ def render(demo: Demo) -> None:
 @contextlib.contextmanager
 def obs_service(demo: Demo) -> Iterator[str]:
     """The local OBS-compatible service with real builds, for the length of the block; yields its URL."""
-    from releasetool.obs.server import make_service, start_in_thread
+    from releasetool.obs.service.server import make_service, start_in_thread
 
     service = make_service(demo.obs_root, {OBS_USER[0]: OBS_USER[1]}, port=0, build=True)
     start_in_thread(service)

@@ -1,6 +1,6 @@
 """Submitting components to the Build Service: project meta, package meta, files, one commit.
 
-What goes into an OBS package is what :mod:`releasetool.render` produces: the
+What goes into an OBS package is what :mod:`releasetool.render.packaging` produces: the
 spec as ``NAME.spec``, the Debian packaging as ``debian.tar.xz`` plus a
 ``NAME.dsc`` in the form OBS's debtransform reads, and the release tarball when
 it is at hand (else a ``_service`` with which OBS fetches it).  A submission
@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from releasetool.errors import ObsError
 from releasetool.log import log
 from releasetool.obs.api import Api, ObsNotFound, parse_xml
-from releasetool.obs.store import srcmd5_of
+from releasetool.obs.service.store import srcmd5_of
 
 # ---------------------------------------------------------------------------
 # What a package holds
@@ -41,7 +41,7 @@ def tarball_file_name(component: Any) -> str:
 
 def files_for_package(manifest: Any, component: Any, tarball_dir: str | Path | None = None) -> dict[str, bytes]:
     """The files of the component's OBS package, by name."""
-    from releasetool import render
+    from releasetool.render import packaging as render
 
     rendered = render.render_component(manifest, component)
     files: dict[str, bytes] = {}

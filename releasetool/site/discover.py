@@ -27,7 +27,7 @@ from releasetool.errors import ReleasetoolError, ToolMissingError, VersionError
 from releasetool.log import log
 from releasetool.manifest import Component, Manifest
 from releasetool.site import data as site_data
-from releasetool.site import sources
+from releasetool.site import version_sources as sources
 from releasetool.site.data import ComponentData, Release, SiteData, SourceResult
 from releasetool.site.fetch import DEFAULT_TIMEOUT, Fetcher, Once
 

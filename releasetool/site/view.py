@@ -19,7 +19,7 @@ from urllib.parse import quote, unquote, urlsplit
 from markupsafe import Markup
 
 from releasetool.manifest import Component, Manifest, Target
-from releasetool.site import sources
+from releasetool.site import version_sources as sources
 from releasetool.site.data import ComponentData, Release, SiteData, parse_time
 
 VERSIONS_SCHEMA = 1

@@ -29,7 +29,7 @@ from typing import Any
 from releasetool import manifest
 from releasetool.errors import ReleaseCheckError, ReleaseError
 from releasetool.log import log
-from releasetool.release import (
+from releasetool.release.cut import (
     ReleaseOptions,
     ReleasePlan,
     ReleaseResult,

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Sequence
 from types import SimpleNamespace
 from typing import Any
 
-from releasetool import render_filters as rf
 from releasetool.errors import RenderError
-from releasetool.render_filters import Verbatim
+from releasetool.render import filters as rf
+from releasetool.render.filters import Verbatim
 
 DEBHELPER_COMPAT = 13
 STANDARDS_VERSION = "4.6.2"  # the newest lintian 2.116 (Debian 12) knows

@@ -7,12 +7,12 @@ import time
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
-from releasetool.obs import xmlshapes as shapes
-from releasetool.obs.store import BuildResult, repositories
-from releasetool.obs.xmlshapes import ApiError
+from releasetool.obs.service import xmlshapes as shapes
+from releasetool.obs.service.store import BuildResult, repositories
+from releasetool.obs.service.xmlshapes import ApiError
 
 if TYPE_CHECKING:
-    from releasetool.obs.server import Handler
+    from releasetool.obs.service.server import Handler
 
 XML = "application/xml; charset=utf-8"
 Answer = tuple[int, bytes, str]

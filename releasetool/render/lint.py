@@ -20,7 +20,7 @@ from pathlib import Path
 
 from releasetool import proc
 
-RPMLINT_CONFIG = Path(__file__).resolve().parent.parent / "rpmlint.toml"
+RPMLINT_CONFIG = Path(__file__).resolve().parent.parent.parent / "rpmlint.toml"
 _RPMLINT_LINE = re.compile(r"^\S+?:(?:\d+:)? ([EW]): (.+)$")
 _LINTIAN_LINE = re.compile(r"^([EW]): (.+)$")
 

@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from releasetool import render_filters as rf
 from releasetool.errors import RenderError
 from releasetool.log import log
-from releasetool.render_context import by_hand_steps, component_context
-from releasetool.render_filters import Verbatim
+from releasetool.render import filters as rf
+from releasetool.render.context import by_hand_steps, component_context
+from releasetool.render.filters import Verbatim
 
 __all__ = [
     "FORMATS", "RenderOutcome", "Verbatim", "environment", "plan_id", "render_all", "render_component",
@@ -45,7 +45,7 @@ __all__ = [
 
 FORMATS = ("spec", "debian")
 DEFAULT_OUT = "rendered"
-BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 RECORD = ".rendered.json"  # what the last render wrote in DIR/NAME (for deleting stale files)
 EXECUTABLE = frozenset({"debian/rules"})
 DEBIAN_STATIC = ("control", "changelog", "rules", "copyright", "source/format", "watch", "upstream/metadata")
@@ -221,7 +221,7 @@ def render_component(
         raise RenderError(f"unknown packaging format {unknown[0]!r}", hint=f"use one of: {', '.join(FORMATS)}")
     manifest_dir = Path(manifest.path).parent
     if history is None:
-        from releasetool import history as history_mod
+        from releasetool.release import history as history_mod
 
         history = history_mod.for_component(manifest_dir, component, manifest.distribution.packager)
     if not history:

@@ -1,6 +1,6 @@
 """What a release will do: its options, its plan and the result of running it.
 
-:class:`ReleasePlan` is made by :func:`releasetool.release.plan_release` once
+:class:`ReleasePlan` is made by :func:`releasetool.release.cut.plan_release` once
 every check has passed; it names the tag, the commit, the files, the history
 entry and the manifest change, and prints itself for ``--dry-run``
 (:meth:`ReleasePlan.describe`).  ``execute`` turns it into a
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from releasetool import history, notes, tarball
+from releasetool.release import history, notes, tarball
 
 DIST_DIR = "dist"
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from releasetool import proc
-from releasetool.history import Change
+from releasetool.release.history import Change
 
 # Prefix -> canonical type.  GitLab's changelog trailer values are mapped too.
 TYPE_ALIASES = {

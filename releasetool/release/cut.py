@@ -34,10 +34,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from releasetool import history, lint_init, manifest, notes, proc, tarball
+from releasetool import manifest, proc
 from releasetool.errors import CommandError, ReleaseCheckError, ReleaseError, ReleasetoolError, VersionError
 from releasetool.log import log
-from releasetool.release_plan import DIST_DIR, ManifestChange, ReleaseOptions, ReleasePlan, ReleaseResult
+from releasetool.release import history, lint_init, notes, tarball
+from releasetool.release.plan import DIST_DIR, ManifestChange, ReleaseOptions, ReleasePlan, ReleaseResult
 
 __all__ = [
     "DIST_DIR", "ManifestChange", "ReleaseOptions", "ReleasePlan", "ReleaseResult", "check_release", "execute",

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from releasetool.log import log
-from releasetool.obs.store import BuildResult, Repository, Store, repositories
+from releasetool.obs.service.store import BuildResult, Repository, Store, repositories
 
 BUILD_TIMEOUT = 1800
 PENDING = ("scheduled", "building", "dispatching")

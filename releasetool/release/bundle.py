@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from releasetool import fsutil, manifest, tarball
+from releasetool import fsutil, manifest
 from releasetool.errors import ReleaseError
 from releasetool.log import log
-from releasetool.release import DIST_DIR, remove_temporaries
+from releasetool.release import tarball
+from releasetool.release.cut import DIST_DIR, remove_temporaries
 
 DOWNLOADS_DIR = "downloads"
 INDEX_JSON = "index.json"

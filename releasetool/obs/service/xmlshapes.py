@@ -6,7 +6,7 @@ import time
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from releasetool.obs.store import EMPTY_MD5, Revision
+from releasetool.obs.service.store import EMPTY_MD5, Revision
 
 
 class ApiError(Exception):

@@ -7,11 +7,11 @@ import time
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any
 
-from releasetool.obs import xmlshapes as shapes
-from releasetool.obs.xmlshapes import ApiError
+from releasetool.obs.service import xmlshapes as shapes
+from releasetool.obs.service.xmlshapes import ApiError
 
 if TYPE_CHECKING:
-    from releasetool.obs.server import Handler
+    from releasetool.obs.service.server import Handler
 
 XML = "application/xml; charset=utf-8"
 Answer = tuple[int, bytes, str]
@@ -32,7 +32,7 @@ def route(h: Handler, method: str, segs: list[str], query: dict[str, str]) -> An
     if method == "GET":
         return 200, shapes.to_bytes(shapes.request(req)), XML
     if method == "POST" and query.get("cmd") == "diff":
-        from releasetool.obs.sources import source_diff
+        from releasetool.obs.service.source_routes import source_diff
 
         parts = []
         for f in _action_fields(req):

@@ -1,9 +1,9 @@
 """A local service speaking the subset of the OBS API that osc and releasetool use.
 
 Standard library only (http.server, xml.etree), so it starts fast.  State lives
-on disk (see :mod:`releasetool.obs.store`); builds are made by
-:mod:`releasetool.obs.builder` when started with ``build=True``; faults are
-injected from a plan (:mod:`releasetool.obs.faults`).  ``docs/obs-service.md``
+on disk (see :mod:`releasetool.obs.service.store`); builds are made by
+:mod:`releasetool.obs.service.builder` when started with ``build=True``; faults are
+injected from a plan (:mod:`releasetool.obs.service.faults`).  ``docs/obs-service.md``
 lists what is covered.
 """
 
@@ -25,10 +25,12 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from releasetool.log import log
-from releasetool.obs import requests_api, results, sources
-from releasetool.obs import xmlshapes as shapes
-from releasetool.obs.faults import Faults
-from releasetool.obs.store import (
+from releasetool.obs.service import build_routes as results
+from releasetool.obs.service import request_routes as requests_api
+from releasetool.obs.service import source_routes as sources
+from releasetool.obs.service import xmlshapes as shapes
+from releasetool.obs.service.faults import Faults
+from releasetool.obs.service.store import (
     BuildResult,
     Store,
     repositories,
@@ -36,7 +38,7 @@ from releasetool.obs.store import (
     valid_package,
     valid_project,
 )
-from releasetool.obs.xmlshapes import ApiError
+from releasetool.obs.service.xmlshapes import ApiError
 
 COOKIE = "openSUSE_session"
 SESSION_SECONDS = 86400
@@ -61,7 +63,7 @@ class ObsService(ThreadingHTTPServer):
         self.stats_lock = threading.Lock()
         self.builder: Any = None
         if build:
-            from releasetool.obs.builder import Builder
+            from releasetool.obs.service.builder import Builder
 
             self.builder = Builder(self.store)
             self.builder.start()

@@ -1,0 +1,1 @@
+"""Cutting releases: checks and plans, tags, tarballs, notes, trains of releases and the download area."""

@@ -1,0 +1,1 @@
+"""Packaging from upstream: .spec files and debian/ directories from the templates, and their lint."""
