@@ -1,0 +1,154 @@
+"""The typed manifest: frozen dataclasses for the distribution, its targets and its components."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from releasetool.errors import UnknownComponentError
+
+# ---------------------------------------------------------------------------
+# Typed model
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Target:
+    """A distribution the community distro builds for, as an OBS repository."""
+
+    name: str
+    label: str
+    family: str  # "rpm" or "deb"
+    project: str
+    repository: str
+    archs: tuple[str, ...]
+
+@dataclass(frozen=True)
+class Distribution:
+    name: str
+    obs_project: str
+    obs_apiurl: str
+    download_url: str
+    site_url: str
+    packager: str
+
+@dataclass(frozen=True)
+class PerFamily:
+    """A list given separately for rpm and Debian packaging (names differ)."""
+
+    rpm: tuple[str, ...] = ()
+    deb: tuple[str, ...] = ()
+
+@dataclass(frozen=True)
+class Subpackage:
+    name: str  # the rpm name; the Debian name is deb_name
+    deb_name: str
+    summary: str
+    description: str
+    requires: PerFamily
+    files: tuple[str, ...]
+    arch: str  # "any" or "all"
+
+@dataclass(frozen=True)
+class Packaging:
+    build_system: str = "autotools"
+    configure_options: tuple[str, ...] = ()
+    build_requires: PerFamily = PerFamily()
+    requires: PerFamily = PerFamily()
+    units: tuple[str, ...] = ()
+    init_scripts: tuple[str, ...] = ()
+    docs: tuple[str, ...] = ()
+    license_files: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+    section: str = "admin"
+    arch: str = "any"
+    deb_name: str = ""  # the Debian name of the main binary package; "" means the component's name
+    templates: str = ""  # whose component templates apply ("" means the component's own; "base": none)
+    subpackages: tuple[Subpackage, ...] = ()
+
+@dataclass(frozen=True)
+class SplitPath:
+    source: str  # directory in the monolithic tree
+    target: str  # directory in the component repository ("" for its root)
+
+@dataclass(frozen=True)
+class SplitSource:
+    repository: str
+    paths: tuple[SplitPath, ...]
+    branch: str
+    tag_pattern: str | None
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    status: str
+    summary: str
+    description: str
+    homepage: str
+    license: str
+    git: str
+    tag_pattern: str
+    version_scheme: str
+    version: str
+    released: dt.date
+    tarball: str | None
+    tarball_formats: tuple[str, ...]
+    depends: tuple[str, ...]
+    obs_package: str
+    targets: tuple[str, ...]
+    split: SplitSource | None
+    packaging: Packaging
+    ignore_tags: tuple[str, ...] = ()  # fnmatch patterns of tags that are not releases
+    notes: str = ""
+    line: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    def is_ignored_tag(self, tag: str) -> bool:
+        """A tag the manifest says is not a release (a stray or mistaken tag upstream)."""
+        import fnmatch
+
+        return any(fnmatch.fnmatchcase(tag, pattern) for pattern in self.ignore_tags)
+
+    def tag_for(self, version: str) -> str:
+        return self.tag_pattern.replace("{version}", version).replace("{name}", self.name)
+
+    def tarball_url(self, version: str | None = None, fmt: str | None = None) -> str | None:
+        if not self.tarball:
+            return None
+        url = self.tarball.replace("{version}", version or self.version).replace("{name}", self.name)
+        if fmt and url.endswith((".tar.gz", ".tar.xz")):
+            url = url[: -len("gz")] + fmt
+        return url
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    distribution: Distribution
+    targets: dict[str, Target]
+    components: dict[str, Component]  # in dependency order
+
+    def get(self, name: str) -> Component:
+        try:
+            return self.components[name]
+        except KeyError:
+            close = difflib.get_close_matches(name, list(self.components), n=1)
+            raise UnknownComponentError(
+                f"{self.path}: no component named {name!r}"
+                + (f" (did you mean {close[0]!r}?)" if close else ""),
+                hint="`releasetool list` shows every component",
+            ) from None
+
+    def select(self, names: Iterable[str], *, all_: bool = False, active_only: bool = True) -> list[Component]:
+        """The named components (or all of them) in dependency order."""
+        if all_:
+            return [c for c in self.components.values() if c.active or not active_only]
+        wanted = {self.get(n).name for n in names}
+        return [c for c in self.components.values() if c.name in wanted]
+
+    def targets_of(self, component: Component) -> list[Target]:
+        return [self.targets[t] for t in component.targets]

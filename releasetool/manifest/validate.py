@@ -1,0 +1,267 @@
+"""Checking a parsed manifest against the schema: every problem with its line and column."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from typing import Any
+
+from releasetool.errors import Problem
+from releasetool.manifest.schema import (
+    OBS_ARCHS,
+    SCHEMA_VERSION,
+    TARBALL_FORMATS,
+    TOP,
+    VERSION_SCHEMES,
+    Field,
+    check_path_template,
+    one_of,
+)
+
+# ---------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------
+
+class Collector:
+    """Gathers problems with the position of the node they are about."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def add(self, pos: tuple[int | None, int | None], path: str, message: str) -> None:
+        line, col = pos
+        self.problems.append(Problem(self.file, (line or 0) + 1, (col or 0) + 1, path, message))
+
+def _key_pos(node: Any, key: Any) -> tuple[int, int]:
+    try:
+        line, col = node.lc.key(key)
+        return line, col
+    except (AttributeError, KeyError, TypeError):
+        return node_pos(node)
+
+def _value_pos(node: Any, key: Any) -> tuple[int, int]:
+    try:
+        pos = node.lc.value(key) if hasattr(node, "keys") else node.lc.item(key)
+        return pos[0], pos[1]
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return node_pos(node)
+
+def node_pos(node: Any) -> tuple[int, int]:
+    try:
+        return node.lc.line or 0, node.lc.col or 0
+    except AttributeError:
+        return 0, 0
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "a number"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return "a date"
+    if isinstance(value, str):
+        return "a string"
+    if hasattr(value, "keys"):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+def _check_type(kind: str, value: Any) -> str | None:
+    ok = {
+        "str": isinstance(value, str),
+        "text": isinstance(value, str),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "date": isinstance(value, dt.date) or (isinstance(value, str) and parse_date(value) is not None),
+        "list": isinstance(value, list),
+        "map": hasattr(value, "keys"),
+    }[kind]
+    if ok:
+        return None
+    want = {
+        "str": "a string",
+        "text": "a string",
+        "int": "an integer",
+        "date": "a date YYYY-MM-DD",
+        "list": "a list",
+        "map": "a mapping",
+    }[kind]
+    extra = ""
+    if kind == "str" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        extra = f"; quote it: \"{value}\""
+    return f"expected {want}, found {_type_name(value)}{extra}"
+
+def parse_date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+def _walk(node: Any, schema: dict[str, Field], path: str, out: Collector) -> None:
+    """Check a mapping against ``schema``: unknown keys, missing keys, types, values."""
+    for key in node:
+        here = f"{path}.{key}" if path else str(key)
+        if key not in schema:
+            close = difflib.get_close_matches(str(key), list(schema), n=1)
+            suggestion = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(schema)}"
+            out.add(_key_pos(node, key), here, f"unknown key ({suggestion})")
+            continue
+        spec = schema[key]
+        value = node[key]
+        pos = _value_pos(node, key)
+        problem = _check_type(spec.kind, value)
+        if problem:
+            out.add(pos, here, problem)
+            continue
+        if spec.check is not None:
+            problem = spec.check(value)
+            if problem:
+                out.add(pos, here, problem)
+        if spec.kind == "map" and spec.schema is not None:
+            _walk(value, spec.schema, here, out)
+        elif spec.kind == "list":
+            _walk_list(value, spec, here, out)
+    for key, spec in schema.items():
+        if spec.required and key not in node:
+            out.add(node_pos(node), f"{path}.{key}" if path else key, "missing required field")
+
+def _walk_list(value: list[Any], spec: Field, path: str, out: Collector) -> None:
+    for index, item in enumerate(value):
+        here = f"{path}[{index}]"
+        pos = _value_pos(value, index)
+        if spec.items == "str":
+            if not isinstance(item, str):
+                out.add(pos, here, _check_type("str", item) or "expected a string")
+        elif isinstance(spec.items, dict):
+            here = f"{path}{_item_name(item, index)}"
+            if not hasattr(item, "keys"):
+                out.add(pos, here, f"expected a mapping, found {_type_name(item)}")
+            else:
+                _walk(item, spec.items, here, out)
+
+def _item_name(node: Any, index: int) -> str:
+    name = node.get("name") if hasattr(node, "get") else None
+    return f"[{name}]" if isinstance(name, str) else f"[{index}]"
+
+def validate_tree(data: Any, out: Collector) -> None:
+    if not hasattr(data, "keys"):
+        out.add(node_pos(data), "", f"the manifest must be a mapping with schema, distribution, targets, components; found {_type_name(data)}")
+        return
+    _walk(data, TOP, "", out)
+    if isinstance(data.get("schema"), int) and data["schema"] != SCHEMA_VERSION:
+        out.add(_value_pos(data, "schema"), "schema", f"unsupported schema version {data['schema']} (this releasetool reads {SCHEMA_VERSION})")
+
+    targets = data.get("targets") if isinstance(data.get("targets"), list) else []
+    target_names = _check_unique(targets, "targets", out)
+    for index, target in enumerate(targets):
+        if hasattr(target, "get") and isinstance(target.get("archs"), list):
+            for a_index, arch in enumerate(target["archs"]):
+                if isinstance(arch, str) and arch not in OBS_ARCHS:
+                    problem = one_of(OBS_ARCHS)(arch)
+                    out.add(_value_pos(target["archs"], a_index), f"targets[{index}].archs[{a_index}]", f"{problem} (OBS arch names, not Debian's)")
+
+    components = data.get("components") if isinstance(data.get("components"), list) else []
+    names = _check_unique(components, "components", out)
+    for index, comp in enumerate(components):
+        if not hasattr(comp, "get"):
+            continue
+        here = f"components{_item_name(comp, index)}"
+        _check_component(comp, here, names, target_names, out)
+    _check_cycles(components, out)
+
+def _check_unique(items: list[Any], path: str, out: Collector) -> set[str]:
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if not hasattr(item, "get") or not isinstance(item.get("name"), str):
+            continue
+        name = item["name"]
+        if name in seen:
+            out.add(_value_pos(item, "name"), f"{path}[{index}].name", f"duplicate name {name!r} (first defined at item {seen[name]})")
+        else:
+            seen[name] = index
+    return set(seen)
+
+def _check_component(comp: Any, here: str, names: set[str], targets: set[str], out: Collector) -> None:
+    for key, valid in (("depends", names), ("targets", targets)):
+        value = comp.get(key)
+        if not isinstance(value, list):
+            continue
+        for index, ref in enumerate(value):
+            if isinstance(ref, str) and ref not in valid:
+                close = difflib.get_close_matches(ref, sorted(valid), n=1)
+                kind = "component" if key == "depends" else "target"
+                out.add(_value_pos(value, index), f"{here}.{key}[{index}]", f"unknown {kind} {ref!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        if key == "depends" and comp.get("name") in value:
+            out.add(_value_pos(comp, key), f"{here}.{key}", "a component cannot depend on itself")
+    formats = comp.get("tarball_formats")
+    if isinstance(formats, list):
+        for index, fmt in enumerate(formats):
+            problem = one_of(TARBALL_FORMATS)(fmt)
+            if problem:
+                out.add(_value_pos(formats, index), f"{here}.tarball_formats[{index}]", problem)
+    scheme, version = comp.get("version_scheme"), comp.get("version")
+    if isinstance(version, str) and scheme in VERSION_SCHEMES:
+        from releasetool import versions
+
+        try:
+            versions.parse(scheme, version)
+        except Exception as exc:
+            out.add(_value_pos(comp, "version"), f"{here}.version", f"{version!r} is not a {scheme} version: {exc}")
+    packaging = comp.get("packaging")
+    if hasattr(packaging, "get"):
+        for list_key in ("files",):
+            files = packaging.get(list_key)
+            if isinstance(files, list):
+                for index, item in enumerate(files):
+                    problem = isinstance(item, str) and check_path_template(item)
+                    if problem:
+                        out.add(_value_pos(files, index), f"{here}.packaging.{list_key}[{index}]", problem)
+        subs = packaging.get("subpackages")
+        if isinstance(subs, list):
+            for s_index, sub in enumerate(subs):
+                files = sub.get("files") if hasattr(sub, "get") else None
+                for index, item in enumerate(files if isinstance(files, list) else []):
+                    problem = isinstance(item, str) and check_path_template(item)
+                    if problem:
+                        out.add(_value_pos(files, index), f"{here}.packaging.subpackages[{s_index}].files[{index}]", problem)
+    if comp.get("status", "active") == "active" and "packaging" not in comp:
+        out.add(node_pos(comp), f"{here}.packaging", "missing required field (an active component is packaged)")
+
+def _check_cycles(components: list[Any], out: Collector) -> None:
+    graph: dict[str, list[str]] = {}
+    where: dict[str, Any] = {}
+    for comp in components:
+        if hasattr(comp, "get") and isinstance(comp.get("name"), str):
+            deps = comp.get("depends")
+            graph[comp["name"]] = [d for d in deps if isinstance(d, str)] if isinstance(deps, list) else []
+            where[comp["name"]] = comp
+    state: dict[str, int] = {}
+    reported: set[frozenset[str]] = set()
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        stack.append(node)
+        for dep in graph.get(node, []):
+            if dep not in graph or dep == node:
+                continue
+            if state.get(dep) == 1:
+                cycle = [*stack[stack.index(dep):], dep]
+                key = frozenset(cycle)
+                if key not in reported:
+                    reported.add(key)
+                    comp = where[dep]
+                    out.add(_value_pos(comp, "depends") if "depends" in comp else node_pos(comp),
+                            f"components[{dep}].depends", "dependency cycle: " + " -> ".join(cycle))
+            elif state.get(dep) is None:
+                visit(dep, stack)
+        stack.pop()
+        state[node] = 2
+
+    for name in graph:
+        if name not in state:
+            visit(name, [])
