@@ -14,6 +14,18 @@ def repo_root() -> Path:
     return ROOT
 
 
+@pytest.fixture(scope="session")
+def _cache_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(autouse=True)
+def _private_caches(monkeypatch: pytest.MonkeyPatch, _cache_root: Path) -> None:
+    """Caches (the validated-manifest cache among them) stay inside the test session's temporary directory."""
+    monkeypatch.setenv("RELEASETOOL_CACHE_DIR", str(_cache_root / "releasetool"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_cache_root / "xdg"))
+
+
 @pytest.fixture(autouse=True)
 def _git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
     """Commits made by tests get a fixed identity and never read the user's config."""

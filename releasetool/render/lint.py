@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from releasetool import proc
+from releasetool.resources import data_path
 
-RPMLINT_CONFIG = Path(__file__).resolve().parent.parent.parent / "rpmlint.toml"
+RPMLINT_CONFIG = data_path("releasetool.render", "rpmlint.toml")
 _RPMLINT_LINE = re.compile(r"^\S+?:(?:\d+:)? ([EW]): (.+)$")
 _LINTIAN_LINE = re.compile(r"^([EW]): (.+)$")
 

@@ -36,6 +36,7 @@ from releasetool.log import log
 from releasetool.render import filters as rf
 from releasetool.render.context import by_hand_steps, component_context
 from releasetool.render.filters import Verbatim
+from releasetool.resources import data_path
 
 __all__ = [
     "FORMATS", "RenderOutcome", "Verbatim", "environment", "plan_id", "render_all", "render_component",
@@ -45,7 +46,7 @@ __all__ = [
 
 FORMATS = ("spec", "debian")
 DEFAULT_OUT = "rendered"
-BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+BUILTIN_TEMPLATES = data_path("releasetool.render", "templates")
 RECORD = ".rendered.json"  # what the last render wrote in DIR/NAME (for deleting stale files)
 EXECUTABLE = frozenset({"debian/rules"})
 DEBIAN_STATIC = ("control", "changelog", "rules", "copyright", "source/format", "watch", "upstream/metadata")

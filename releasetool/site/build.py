@@ -36,11 +36,12 @@ from releasetool import __version__
 from releasetool.errors import PublishRefusedError, SiteError
 from releasetool.log import log
 from releasetool.manifest import Manifest
+from releasetool.resources import data_path
 from releasetool.site import data as site_data
 from releasetool.site.data import SiteData
 from releasetool.site.view import SiteView, history_rows, site_view
 
-SITE_DIR = Path(__file__).resolve().parent.parent.parent / "site"
+SITE_DIR = data_path("releasetool.site", "page")
 STAMP = ".releasetool-build"  # inside the output: the plan the site was built from
 
 
@@ -271,7 +272,8 @@ def _environment(site_dir: Path) -> Any:
 
     templates = site_dir / "templates"
     if not templates.is_dir():
-        raise SiteError(f"{templates}: no site templates", hint="run from the releasetool source tree")
+        raise SiteError(f"{templates}: no site templates",
+                        hint="pass a complete page directory (templates/, static/) or reinstall releasetool")
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates)),
         autoescape=True,  # every string that came from upstream is escaped
