@@ -135,3 +135,77 @@ class ReleaseCheckError(ReleaseError):
 
     def lines(self) -> list[str]:
         return [self.message, *[f"  {p}" for p in self.problems]]
+
+
+# The Build Service client (releasetool.obs)
+
+
+class ObsAuthError(ObsError):
+    """The Build Service refused the credentials."""
+
+    exit_code = 1
+
+
+class ObsNotFound(ObsError):
+    """A project, package, file or request does not exist."""
+
+
+class Transient(Exception):
+    """A failure another attempt may not see (connection reset, 5xx, timeout)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+# The local OBS-compatible service (releasetool.obs.service)
+
+
+class FaultPlanError(ObsError):
+    """A fault plan file cannot be read."""
+
+    exit_code = 2
+
+
+class BuildProblem(Exception):
+    """The sources cannot be built as they are: reported as ``broken``."""
+
+
+class ApiError(Exception):
+    """Answer the request with an OBS status document (HTTP status, error code, summary)."""
+
+    def __init__(self, http: int, code: str, summary: str) -> None:
+        super().__init__(summary)
+        self.http = http
+        self.code = code
+        self.summary = summary
+
+
+# Versions and the demo
+
+
+class InvalidVersionError(VersionError):
+    """A version string is not valid under its scheme.
+
+    ``message`` (what the CLI prints) names the version and the scheme;
+    ``str()`` is the ``reason`` alone, for callers that already name the
+    version in their own message.
+    """
+
+    def __init__(self, scheme: str, text: str, reason: str) -> None:
+        from releasetool.versions import FORMS  # versions imports this module
+
+        super().__init__(f"{text!r} is not a valid {scheme} version: {reason}",
+                         hint=f"{scheme} versions look like {FORMS.get(scheme, '...')}")
+        self.scheme = scheme
+        self.text = text
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+class DemoStepError(ReleasetoolError):
+    """A step of the demo failed; the message names the step and the component."""
+
+    exit_code = 1

@@ -48,11 +48,14 @@ def run(
     input: bytes | None = None,
     check: bool = True,
     capture: bool = True,
+    stdout_to_stderr: bool = False,
     timeout: float | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ``argv`` and return the completed process (stdout and stderr as bytes).
 
-    With ``timeout`` (seconds) a program still running then is killed and a
+    Without ``capture`` the program writes to this process's own streams as it
+    goes; ``stdout_to_stderr`` sends its stdout to our stderr instead.  With
+    ``timeout`` (seconds) a program still running then is killed and a
     CommandError says it timed out.
     """
     args = [os.fspath(a) for a in argv]
@@ -63,7 +66,7 @@ def run(
             cwd=cwd,
             env=dict(env) if env is not None else None,
             input=input,
-            stdout=subprocess.PIPE if capture else None,
+            stdout=subprocess.PIPE if capture else (2 if stdout_to_stderr else None),
             stderr=subprocess.PIPE if capture else None,
             check=False,
             timeout=timeout,

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from releasetool.errors import VersionError
+from releasetool.errors import InvalidVersionError, VersionError
 from releasetool.log import log
 
 SCHEMES = ("rpm", "debian", "pep440", "semver")
@@ -44,25 +44,6 @@ FORMS = {
     "pep440": "PEP 440, e.g. 0.11.9, 1.0rc1, 2.0.post1",
     "semver": "MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD], e.g. 1.2.3, 2.0.0-rc.1",
 }
-
-
-class InvalidVersionError(VersionError):
-    """A version string is not valid under its scheme.
-
-    ``message`` (what the CLI prints) names the version and the scheme;
-    ``str()`` is the ``reason`` alone, for callers that already name the
-    version in their own message.
-    """
-
-    def __init__(self, scheme: str, text: str, reason: str) -> None:
-        super().__init__(f"{text!r} is not a valid {scheme} version: {reason}",
-                         hint=f"{scheme} versions look like {FORMS.get(scheme, '...')}")
-        self.scheme = scheme
-        self.text = text
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return self.reason
 
 
 def _check_scheme(scheme: str) -> None:

@@ -78,7 +78,8 @@ def test_builder_refuses_tarball_members_escaping(tmp_path: Path, member: str) -
     import io
     import tarfile
 
-    from releasetool.obs.service.builder import BuildProblem, _extract
+    from releasetool.errors import BuildProblem
+    from releasetool.obs.service.builder import _extract
 
     archive = tmp_path / "bad.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:

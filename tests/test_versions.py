@@ -18,8 +18,7 @@ from hypothesis import strategies as st
 
 from releasetool import versions
 from releasetool.cli import main
-from releasetool.errors import VersionError
-from releasetool.versions import InvalidVersionError
+from releasetool.errors import InvalidVersionError, VersionError
 
 TAGS_FILE = Path(__file__).parent / "data" / "clusterlabs_tags.txt"
 SYMBOL = {-1: "<", 0: "=", 1: ">"}

@@ -27,19 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from releasetool.errors import ReleasetoolError
+from releasetool.errors import DemoStepError, ReleasetoolError
 from releasetool.fsutil import Journal, atomic_write, run_lock
 from releasetool.log import log
 
 MARKER = ".releasetool-demo"
 OBS_USER = ("demo", "demo-password")
 OBS_PROJECT = "home:demo:cluster"
-
-
-class DemoStepError(ReleasetoolError):
-    """A step of the demo failed; the message names the step and the component."""
-
-    exit_code = 1
 
 
 @dataclass

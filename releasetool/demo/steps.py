@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import io
 import json
 import shlex
 import sys
@@ -21,28 +20,31 @@ from typing import Any
 
 from releasetool import proc
 from releasetool.demo import demo_manifest, upstream
-from releasetool.demo.run import OBS_PROJECT, OBS_USER, Demo, DemoStepError, Step
+from releasetool.demo.run import OBS_PROJECT, OBS_USER, Demo, Step
+from releasetool.errors import DemoStepError
 from releasetool.fsutil import atomic_write
-from releasetool.log import INFO, log
+from releasetool.log import DEBUG, INFO, log
 
 SPLIT_CACHE = "split-cache"
 
 
 def releasetool(demo: Demo, *args: str, capture: bool = False) -> str:
-    """Run one releasetool command in process against the demo's manifest; its stdout when captured."""
-    from releasetool.cli import main
-
+    """Run one releasetool command, as a user would, against the demo's manifest; its stdout when captured."""
     argv = [*args, "--manifest", str(demo.manifest)]
+    if log.is_enabled_for(DEBUG):
+        argv.append("--verbose")
+    elif not log.is_enabled_for(INFO):
+        argv.append("--quiet")
     log.info("$ releasetool %s", shlex.join(args))
     # the demo's own stdout is for its summary: what the commands print for people goes to stderr
-    out = io.StringIO() if capture else sys.stderr
-    with contextlib.chdir(demo.root), contextlib.redirect_stdout(out):
-        status = main(argv)
-    log.set_level(INFO)
-    if status != 0:
-        raise DemoStepError(f"`releasetool {shlex.join(args)}` exited with status {status}",
+    done = proc.run([sys.executable, "-m", "releasetool", *argv], cwd=demo.root, check=False,
+                    capture=capture, stdout_to_stderr=True)
+    if capture and done.stderr:
+        sys.stderr.write(done.stderr.decode("utf-8", "replace"))
+    if done.returncode != 0:
+        raise DemoStepError(f"`releasetool {shlex.join(args)}` exited with status {done.returncode}",
                             hint=f"the output above names the component; run the command in {demo.root} to see it again")
-    return out.getvalue() if isinstance(out, io.StringIO) else ""
+    return done.stdout.decode("utf-8", "replace") if capture else ""
 
 
 # --- 1. the monolithic tree -------------------------------------------------------------------

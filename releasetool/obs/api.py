@@ -21,21 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from releasetool.errors import ObsError
+from releasetool.errors import ObsAuthError, ObsError, ObsNotFound, Transient
 from releasetool.log import log
 
 # HTTP answers worth another try: a proxy or the API restarting.
 TRANSIENT = (500, 502, 503, 504)
-
-
-class ObsAuthError(ObsError):
-    """The Build Service refused the credentials."""
-
-    exit_code = 1
-
-
-class ObsNotFound(ObsError):
-    """A project, package, file or request does not exist."""
 
 
 def mask_url(url: str) -> str:
@@ -58,14 +48,6 @@ class Settings:
     retries: int = 4
     backoff: float = 0.5
     timeout: float = 120.0  # seconds to wait for an answer before trying again
-
-
-class Transient(Exception):
-    """A failure another attempt may not see (connection reset, 5xx, timeout)."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(what)
-        self.what = what
 
 
 class Api:

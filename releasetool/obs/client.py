@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from releasetool.errors import ObsError
+from releasetool.errors import ObsError, ObsNotFound
 from releasetool.log import log
-from releasetool.obs.api import Api, ObsNotFound, parse_xml
-from releasetool.obs.service.store import srcmd5_of
+from releasetool.obs.api import Api, parse_xml
+from releasetool.obs.srcmd5 import srcmd5_of
 
 # ---------------------------------------------------------------------------
 # What a package holds

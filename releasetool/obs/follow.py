@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from releasetool.errors import ObsError
+from releasetool.errors import ObsError, ObsNotFound
 from releasetool.log import log
-from releasetool.obs.api import Api, ObsNotFound, parse_xml
+from releasetool.obs.api import Api, parse_xml
 from releasetool.obs.client import listing
 
 PENDING_CODES = ("scheduled", "dispatching", "building", "signing", "finished", "blocked", "unknown")

@@ -5,24 +5,19 @@ from __future__ import annotations
 import hashlib
 import time
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING
 
+from releasetool.errors import ApiError
 from releasetool.obs.service import xmlshapes as shapes
+from releasetool.obs.service.context import XML, Answer, Request
 from releasetool.obs.service.store import BuildResult, repositories
-from releasetool.obs.service.xmlshapes import ApiError
 
-if TYPE_CHECKING:
-    from releasetool.obs.service.server import Handler
-
-XML = "application/xml; charset=utf-8"
-Answer = tuple[int, bytes, str]
 # Package codes after which OBS considers a repository finished.
 # How long a results request with an unchanged ``oldstate`` is held (OBS long-polls too).
 RESULT_WAIT_SECONDS = 20.0
 FINAL = ("succeeded", "failed", "unresolvable", "broken", "disabled", "excluded")
 
 
-def route(h: Handler, method: str, segs: list[str], query: dict[str, str]) -> Answer:
+def route(h: Request, method: str, segs: list[str], query: dict[str, str]) -> Answer:
     if not segs:
         raise ApiError(404, "not_found", "no project given")
     project = segs[0]
@@ -51,13 +46,13 @@ def route(h: Handler, method: str, segs: list[str], query: dict[str, str]) -> An
     raise ApiError(404, "not_found", "no such build path")
 
 
-def _check_repository(h: Handler, project: str, repo: str, arch: str) -> None:
+def _check_repository(h: Request, project: str, repo: str, arch: str) -> None:
     known = {(r.name, a) for r in repositories(h.server.store.project_meta(project)) for a in r.archs}
     if (repo, arch) not in known:
         raise ApiError(404, "unknown_repository", f"{project} has no repository {repo} for {arch}")
 
 
-def _result_for(h: Handler, project: str, package: str, repo: str, arch: str) -> BuildResult:
+def _result_for(h: Request, project: str, package: str, repo: str, arch: str) -> BuildResult:
     store = h.server.store
     latest = store.latest(project, package)
     if latest is None:
@@ -66,7 +61,7 @@ def _result_for(h: Handler, project: str, package: str, repo: str, arch: str) ->
     return state.results.get(f"{repo}/{arch}") or BuildResult("scheduled", "", latest.srcmd5)
 
 
-def _render_results(h: Handler, project: str, query: dict[str, str]) -> tuple[bytes, str]:
+def _render_results(h: Request, project: str, query: dict[str, str]) -> tuple[bytes, str]:
     store = h.server.store
     wanted_packages = h.multi.get("package") or store.packages(project)
     wanted_repos = set(h.multi.get("repository") or [])
@@ -97,7 +92,7 @@ def _render_results(h: Handler, project: str, query: dict[str, str]) -> tuple[by
     return body, hashlib.md5(body).hexdigest()
 
 
-def _results(h: Handler, project: str, query: dict[str, str]) -> Answer:
+def _results(h: Request, project: str, query: dict[str, str]) -> Answer:
     body, digest = _render_results(h, project, query)
     oldstate = query.get("oldstate")
     if oldstate and oldstate == digest:
@@ -111,7 +106,7 @@ def _results(h: Handler, project: str, query: dict[str, str]) -> Answer:
     return 200, shapes.to_bytes(root), XML
 
 
-def _log(h: Handler, project: str, package: str, repo: str, arch: str, query: dict[str, str]) -> Answer:
+def _log(h: Request, project: str, package: str, repo: str, arch: str, query: dict[str, str]) -> Answer:
     data = h.server.store.read_log(project, package, repo, arch)
     if query.get("view") == "entry":
         root = ET.Element("directory")
@@ -125,7 +120,7 @@ def _log(h: Handler, project: str, package: str, repo: str, arch: str, query: di
     return 200, data[max(0, start):max(0, end)], "text/plain"
 
 
-def _jobhistory(h: Handler, project: str, repo: str, arch: str, query: dict[str, str]) -> Answer:
+def _jobhistory(h: Request, project: str, repo: str, arch: str, query: dict[str, str]) -> Answer:
     """The last finished job per package; ``srcmd5`` tells which revision was built."""
     store = h.server.store
     root = ET.Element("jobhistlist")
@@ -144,7 +139,7 @@ def _jobhistory(h: Handler, project: str, repo: str, arch: str, query: dict[str,
     return 200, shapes.to_bytes(root), XML
 
 
-def _command(h: Handler, project: str, query: dict[str, str]) -> Answer:
+def _command(h: Request, project: str, query: dict[str, str]) -> Answer:
     cmd = query.get("cmd")
     if cmd not in ("rebuild", "abortbuild", "restartbuild"):
         raise ApiError(400, "illegal_request", f"unsupported build command {cmd!r}")

@@ -24,6 +24,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from releasetool.errors import BuildProblem
 from releasetool.log import log
 from releasetool.obs.service.store import BuildResult, Repository, Store, repositories
 
@@ -39,10 +40,6 @@ class Outcome:
     code: str
     details: str
     log: bytes
-
-
-class BuildProblem(Exception):
-    """The sources cannot be built as they are: reported as ``broken``."""
 
 
 def family_of(store: Store, repo: Repository, depth: int = 0) -> str:

@@ -29,15 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from releasetool.errors import ObsError
+from releasetool.errors import FaultPlanError
 
 EFFECTS = ("error", "error-after", "reset", "reset-after", "delay", "dirty")
-
-
-class FaultPlanError(ObsError):
-    """A fault plan file cannot be read."""
-
-    exit_code = 2
 
 
 @dataclass

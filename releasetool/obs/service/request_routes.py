@@ -5,20 +5,16 @@ from __future__ import annotations
 import re
 import time
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from releasetool.errors import ApiError
 from releasetool.obs.service import xmlshapes as shapes
-from releasetool.obs.service.xmlshapes import ApiError
+from releasetool.obs.service.context import XML, Answer, Request
 
-if TYPE_CHECKING:
-    from releasetool.obs.service.server import Handler
-
-XML = "application/xml; charset=utf-8"
-Answer = tuple[int, bytes, str]
 STATES = ("new", "review", "accepted", "declined", "revoked", "superseded")
 
 
-def route(h: Handler, method: str, segs: list[str], query: dict[str, str]) -> Answer:
+def route(h: Request, method: str, segs: list[str], query: dict[str, str]) -> Answer:
     store = h.server.store
     if not segs:
         if method == "POST" and query.get("cmd") == "create":
@@ -44,7 +40,7 @@ def route(h: Handler, method: str, segs: list[str], query: dict[str, str]) -> An
     raise ApiError(400, "illegal_request", "unsupported request operation")
 
 
-def _create(h: Handler) -> Answer:
+def _create(h: Request) -> Answer:
     store = h.server.store
     root = h.parse_xml(h.read_body(), "request")
     actions = root.findall("action")
@@ -102,7 +98,7 @@ def _action_fields(req: dict[str, Any]) -> list[dict[str, str]]:
     return found
 
 
-def search(h: Handler, query: dict[str, str]) -> Answer:
+def search(h: Request, query: dict[str, str]) -> Answer:
     """``/search/request?match=XPATH`` for the XPath forms osc writes.
 
     Supported: alternatives of ``state/@name='X'`` and conditions
@@ -132,7 +128,7 @@ def _render_collection(found: list[dict[str, Any]]) -> Answer:
     return 200, shapes.to_bytes(root), XML
 
 
-def _collection(h: Handler, query: dict[str, str]) -> Answer:
+def _collection(h: Request, query: dict[str, str]) -> Answer:
     store = h.server.store
     states = [s for s in (query.get("states") or "").split(",") if s]
     project, package = query.get("project"), query.get("package")
@@ -161,7 +157,7 @@ def _collection(h: Handler, query: dict[str, str]) -> Answer:
     return _render_collection(found)
 
 
-def _changestate(h: Handler, req: dict[str, Any], query: dict[str, str]) -> Answer:
+def _changestate(h: Request, req: dict[str, Any], query: dict[str, str]) -> Answer:
     store = h.server.store
     new = query.get("newstate", "")
     if new not in STATES:

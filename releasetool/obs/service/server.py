@@ -21,13 +21,12 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from releasetool.errors import ApiError
 from releasetool.log import log
-from releasetool.obs.service import build_routes as results
-from releasetool.obs.service import request_routes as requests_api
-from releasetool.obs.service import source_routes as sources
+from releasetool.obs.service import build_routes, request_routes, source_routes
 from releasetool.obs.service import xmlshapes as shapes
 from releasetool.obs.service.faults import Faults
 from releasetool.obs.service.store import (
@@ -38,7 +37,9 @@ from releasetool.obs.service.store import (
     valid_package,
     valid_project,
 )
-from releasetool.obs.service.xmlshapes import ApiError
+
+if TYPE_CHECKING:
+    from releasetool.obs.service.builder import Builder
 
 COOKIE = "openSUSE_session"
 SESSION_SECONDS = 86400
@@ -61,7 +62,7 @@ class ObsService(ThreadingHTTPServer):
         self.faults = faults or Faults()
         self.stats: Counter[str] = Counter()
         self.stats_lock = threading.Lock()
-        self.builder: Any = None
+        self.builder: Builder | None = None
         if build:
             from releasetool.obs.service.builder import Builder
 
@@ -271,19 +272,19 @@ class Handler(BaseHTTPRequestHandler):
             ET.SubElement(root, "state").text = "confirmed"
             return 200, shapes.to_bytes(root), xml
         if segs and segs[0] == "source":
-            return sources.route(self, method, segs[1:], query)
+            return source_routes.route(self, method, segs[1:], query)
         if segs and segs[0] == "build":
-            return results.route(self, method, segs[1:], query)
+            return build_routes.route(self, method, segs[1:], query)
         if len(segs) == 3 and segs[0] == "comments" and method == "GET":
             # Comments are not kept: every object has none.
             return 200, shapes.to_bytes(ET.Element("comments", {segs[1]: segs[2]})), xml
         if segs == ["search", "request"] and method == "GET":
-            return requests_api.search(self, query)
+            return request_routes.search(self, query)
         if len(segs) == 2 and segs[0] == "search" and method == "GET":
             # Package and project searches (devel projects, maintainers): nothing is found.
             return 200, shapes.to_bytes(ET.Element("collection", matches="0")), xml
         if segs and segs[0] == "request":
-            return requests_api.route(self, method, segs[1:], query)
+            return request_routes.route(self, method, segs[1:], query)
         raise ApiError(404, "not_found", f"no such route: {method} {path}")
 
     def check_project(self, project: str) -> None:

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING
 
+from releasetool.errors import ApiError
 from releasetool.obs.service import xmlshapes as shapes
-from releasetool.obs.service.store import Revision, srcmd5_of, valid_package, valid_project
-from releasetool.obs.service.xmlshapes import ApiError
-
-if TYPE_CHECKING:
-    from releasetool.obs.service.server import Handler
-
-XML = "application/xml; charset=utf-8"
-Answer = tuple[int, bytes, str]
+from releasetool.obs.service.context import XML, Answer, Request
+from releasetool.obs.service.store import Revision, valid_package, valid_project
+from releasetool.obs.srcmd5 import srcmd5_of
 
 
-def route(h: Handler, method: str, segs: list[str], query: dict[str, str]) -> Answer:
+def route(h: Request, method: str, segs: list[str], query: dict[str, str]) -> Answer:
     store = h.server.store
     if not segs:
         if method == "GET":
@@ -35,7 +30,7 @@ def route(h: Handler, method: str, segs: list[str], query: dict[str, str]) -> An
     raise ApiError(404, "not_found", "no such source path")
 
 
-def _project(h: Handler, method: str, project: str, query: dict[str, str]) -> Answer:
+def _project(h: Request, method: str, project: str, query: dict[str, str]) -> Answer:
     store = h.server.store
     h.check_project(project)
     if method == "GET":
@@ -48,7 +43,7 @@ def _project(h: Handler, method: str, project: str, query: dict[str, str]) -> An
     raise ApiError(400, "illegal_request", f"unsupported {method} on a project")
 
 
-def _project_file(h: Handler, method: str, project: str, name: str, query: dict[str, str]) -> Answer:
+def _project_file(h: Request, method: str, project: str, name: str, query: dict[str, str]) -> Answer:
     store = h.server.store
     if name == "_meta" and method == "PUT":
         root = h.parse_xml(h.read_body(), "project")
@@ -78,7 +73,7 @@ def _project_file(h: Handler, method: str, project: str, name: str, query: dict[
     raise ApiError(404, "not_found", f"{name} not found")
 
 
-def _listing(h: Handler, project: str, package: str, rev: str | None) -> Answer:
+def _listing(h: Request, project: str, package: str, rev: str | None) -> Answer:
     store = h.server.store
     if rev == "upload":
         files = store.upload_files(project, package)
@@ -92,7 +87,7 @@ def _listing(h: Handler, project: str, package: str, rev: str | None) -> Answer:
     return 200, shapes.file_directory(package, found, files, _sizes(h, files)), XML
 
 
-def _sizes(h: Handler, files: dict[str, str]) -> dict[str, int]:
+def _sizes(h: Request, files: dict[str, str]) -> dict[str, int]:
     store = h.server.store
     sizes = {}
     for name, md5 in files.items():
@@ -103,7 +98,7 @@ def _sizes(h: Handler, files: dict[str, str]) -> dict[str, int]:
     return sizes
 
 
-def _package(h: Handler, method: str, project: str, package: str, query: dict[str, str]) -> Answer:
+def _package(h: Request, method: str, project: str, package: str, query: dict[str, str]) -> Answer:
     store = h.server.store
     h.check_project(project)
     cmd = query.get("cmd")
@@ -144,14 +139,14 @@ def _package(h: Handler, method: str, project: str, package: str, query: dict[st
     raise ApiError(400, "illegal_request", f"unsupported command {cmd!r}")
 
 
-def _commit(h: Handler, project: str, package: str, files: dict[str, str], query: dict[str, str]) -> Revision:
+def _commit(h: Request, project: str, package: str, files: dict[str, str], query: dict[str, str]) -> Revision:
     store = h.server.store
     rev = store.commit(project, package, files, h.user, query.get("comment", ""))
     h.server.package_changed(project, package)
     return rev
 
 
-def _commitfilelist(h: Handler, project: str, package: str, query: dict[str, str]) -> Answer:
+def _commitfilelist(h: Request, project: str, package: str, query: dict[str, str]) -> Answer:
     store = h.server.store
     root = h.parse_xml(h.read_body(), "directory")
     files: dict[str, str] = {}
@@ -170,7 +165,7 @@ def _commitfilelist(h: Handler, project: str, package: str, query: dict[str, str
     return 200, shapes.file_directory(package, rev, rev.files, _sizes(h, rev.files)), XML
 
 
-def _file(h: Handler, method: str, project: str, package: str, name: str, query: dict[str, str]) -> Answer:
+def _file(h: Request, method: str, project: str, package: str, name: str, query: dict[str, str]) -> Answer:
     store = h.server.store
     if name == "_meta":
         return _package_meta(h, method, project, package)
@@ -219,7 +214,7 @@ def _file(h: Handler, method: str, project: str, package: str, name: str, query:
     raise ApiError(400, "illegal_request", f"unsupported {method} on a file")
 
 
-def _package_meta(h: Handler, method: str, project: str, package: str) -> Answer:
+def _package_meta(h: Request, method: str, project: str, package: str) -> Answer:
     store = h.server.store
     h.check_project(project)
     if method == "PUT":
@@ -242,7 +237,7 @@ def _package_meta(h: Handler, method: str, project: str, package: str) -> Answer
     return 200, shapes.to_bytes(root), XML
 
 
-def _branch(h: Handler, project: str, package: str, query: dict[str, str]) -> Answer:
+def _branch(h: Request, project: str, package: str, query: dict[str, str]) -> Answer:
     """Branch as a copy: the target gets the source files as its first revision (no _link)."""
     store = h.server.store
     h.check_package(project, package)
@@ -277,7 +272,7 @@ def _branch(h: Handler, project: str, package: str, query: dict[str, str]) -> An
                                     "sourceproject": project, "sourcepackage": package}), XML
 
 
-def source_diff(h: Handler, old_project: str, old_package: str, old_rev: str | None, project: str, package: str,
+def source_diff(h: Request, old_project: str, old_package: str, old_rev: str | None, project: str, package: str,
                 rev: str | None) -> bytes:
     """A unified diff between two revisions, file by file, laid out as OBS lays it out."""
     import difflib

@@ -30,19 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from releasetool.fsutil import atomic_write
+from releasetool.obs.srcmd5 import srcmd5_of
 
-EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
 # OBS project names: colon-separated parts of letters, digits, '_', '-', '.', '+'.
 PROJECT_RE = re.compile(r"^[A-Za-z0-9_+][A-Za-z0-9_.+-]*(:[A-Za-z0-9_+][A-Za-z0-9_.+-]*)*$")
 PACKAGE_RE = re.compile(r"^[A-Za-z0-9_+][A-Za-z0-9_.+:-]*$")
 FILE_RE = re.compile(r"^[^/\x00]+$")
-
-
-def srcmd5_of(files: dict[str, str]) -> str:
-    if not files:
-        return EMPTY_MD5
-    text = "".join(f"{md5}  {name}\n" for name, md5 in sorted(files.items()))
-    return hashlib.md5(text.encode("utf-8")).hexdigest()
 
 
 def valid_project(name: str) -> bool:

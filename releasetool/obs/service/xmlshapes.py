@@ -6,17 +6,8 @@ import time
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from releasetool.obs.service.store import EMPTY_MD5, Revision
-
-
-class ApiError(Exception):
-    """Answer the request with an OBS status document (HTTP status, error code, summary)."""
-
-    def __init__(self, http: int, code: str, summary: str) -> None:
-        super().__init__(summary)
-        self.http = http
-        self.code = code
-        self.summary = summary
+from releasetool.obs.service.store import Revision
+from releasetool.obs.srcmd5 import EMPTY_MD5
 
 
 def to_bytes(element: ET.Element) -> bytes:
