@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from releasetool.cli import common
 from releasetool.log import log
+
+if TYPE_CHECKING:
+    from releasetool.release.plan import ReleaseOptions, ReleaseResult
 
 RELEASE_DESCRIPTION = """\
 Cut a release of one component from the clone at --repo (default: the current
@@ -116,7 +120,7 @@ def _release_options(p: argparse.ArgumentParser, *, repo: bool = True) -> None:
     p.add_argument("--json", action="store_true", help="print the plan or the result as JSON on stdout")
 
 
-def _options(args: argparse.Namespace) -> object:
+def _options(args: argparse.Namespace) -> ReleaseOptions:
     from releasetool.release.cut import ReleaseOptions
 
     return ReleaseOptions(
@@ -132,25 +136,22 @@ def _options(args: argparse.Namespace) -> object:
 
 
 def run_release(args: argparse.Namespace) -> int:
-    from releasetool.release import cut as release
+    from releasetool.release import cut
 
     options = _options(args)
-    outcome = release.release(common.manifest_path(args), args.name, args.version, options,  # type: ignore[arg-type]
-                              dry_run=args.dry_run)
-    if isinstance(outcome, release.ReleasePlan):
+    manifest_path = common.manifest_path(args)
+    if args.dry_run:
+        plan = cut.plan_release(manifest_path, args.name, args.version, options)
         if args.json:
-            common.print_json(outcome.to_json())
+            common.print_json(plan.to_json())
         else:
-            sys.stdout.write(outcome.describe())
+            sys.stdout.write(plan.describe())
         return 0
-    _report(outcome, args.json)
+    _report(cut.cut_release(manifest_path, args.name, args.version, options), args.json)
     return 0
 
 
-def _report(result: object, as_json: bool) -> None:
-    from releasetool.release.cut import ReleaseResult
-
-    assert isinstance(result, ReleaseResult)
+def _report(result: ReleaseResult, as_json: bool) -> None:
     plan = result.plan
     if as_json:
         common.print_json(result.to_json())
@@ -164,18 +165,19 @@ def run_train(args: argparse.Namespace) -> int:
     from releasetool.release import train
 
     loaded = train.load_train(args.train)
-    outcome = train.run_train(common.manifest_path(args), loaded, _options(args),  # type: ignore[arg-type]
-                              dry_run=args.dry_run)
+    manifest_path = common.manifest_path(args)
     if args.dry_run:
+        plans = train.plan_train(manifest_path, loaded, _options(args))
         if args.json:
-            common.print_json([p.to_json() for p in outcome])  # type: ignore[union-attr]
+            common.print_json([p.to_json() for p in plans])
         else:
-            sys.stdout.write("\n".join(p.describe() for p in outcome))  # type: ignore[union-attr]
+            sys.stdout.write("\n".join(p.describe() for p in plans))
         return 0
+    results = train.release_train(manifest_path, loaded, _options(args))
     if args.json:
-        common.print_json(train.summary(outcome))  # type: ignore[arg-type]
+        common.print_json(train.summary(results))
         return 0
-    for result in outcome:
+    for result in results:
         _report(result, False)
     return 0
 

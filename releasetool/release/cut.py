@@ -41,8 +41,18 @@ from releasetool.release import history, lint_init, notes, tarball
 from releasetool.release.plan import DIST_DIR, ManifestChange, ReleaseOptions, ReleasePlan, ReleaseResult
 
 __all__ = [
-    "DIST_DIR", "ManifestChange", "ReleaseOptions", "ReleasePlan", "ReleaseResult", "check_release", "execute",
-    "locks", "plan_release", "publish_release", "release", "remove_temporaries",
+    "DIST_DIR",
+    "ManifestChange",
+    "ReleaseOptions",
+    "ReleasePlan",
+    "ReleaseResult",
+    "check_release",
+    "cut_release",
+    "execute",
+    "locks",
+    "plan_release",
+    "publish_release",
+    "remove_temporaries",
 ]
 
 
@@ -545,12 +555,8 @@ def _sign_file(path: Path, signature: Path, key: str | None) -> None:
     os.replace(tmp, signature)
 
 
-def release(
-    manifest_path: str | Path, name: str, version: str, options: ReleaseOptions, *, dry_run: bool = False
-) -> ReleasePlan | ReleaseResult:
-    """Check, plan and (unless ``dry_run``) execute one release under its locks."""
-    if dry_run:
-        return plan_release(manifest_path, name, version, options)
+def cut_release(manifest_path: str | Path, name: str, version: str, options: ReleaseOptions) -> ReleaseResult:
+    """Check, plan and execute one release under its locks (:func:`plan_release` alone for a dry run)."""
     with locks(manifest_path, [Path(options.repo)]):
         plan = plan_release(manifest_path, name, version, options)
         return execute(plan)

@@ -133,12 +133,12 @@ def plan_train(manifest_path: str | Path, train: Train, options: ReleaseOptions)
     return plans
 
 
-def run_train(
-    manifest_path: str | Path, train: Train, options: ReleaseOptions, *, dry_run: bool = False
-) -> list[ReleasePlan] | list[ReleaseResult]:
-    """Plan the train (``dry_run``) or release every component of it under the locks."""
-    if dry_run:
-        return plan_train(manifest_path, train, options)
+def release_train(manifest_path: str | Path, train: Train, options: ReleaseOptions) -> list[ReleaseResult]:
+    """Release every component of the train under the locks (:func:`plan_train` alone for a dry run).
+
+    Every component is executed before any is published, so a failure part
+    way leaves nothing pushed; a rerun continues from the journals.
+    """
     with locks(manifest_path, list(train.repos.values())):
         plans = plan_train(manifest_path, train, options)
         results = []
