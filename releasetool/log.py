@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import sys
 
+TYPE_CHECKING = False  # mypy reads any name TYPE_CHECKING as true; typing stays unimported
+if TYPE_CHECKING:
+    import logging
+
 DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
 NAME = "releasetool"
 
@@ -39,7 +43,7 @@ class Log:
         if "logging" in sys.modules:
             self._logger().setLevel(level)
 
-    def _logger(self):  # -> logging.Logger (not annotated: the annotation would need logging)
+    def _logger(self) -> logging.Logger:  # a string annotation: logging is imported only when needed
         import logging
 
         logger = logging.getLogger(NAME)
@@ -57,7 +61,7 @@ class Log:
     def is_enabled_for(self, level: int) -> bool:
         if "logging" not in sys.modules and self._threshold is not None:
             return level >= self._threshold
-        return self._logger().isEnabledFor(level)
+        return bool(self._logger().isEnabledFor(level))
 
     def _log(self, level: int, msg: str, args: tuple[object, ...], exc_info: bool = False) -> None:
         if self._threshold is not None and level < self._threshold and "logging" not in sys.modules:

@@ -358,7 +358,7 @@ def compare(scheme: str, a: str, b: str) -> int:
     """-1, 0 or 1 as ``a`` is older than, equal to or newer than ``b``."""
     key = sort_key(scheme)
     ka, kb = key(a), key(b)
-    return (ka > kb) - (ka < kb)
+    return int(ka > kb) - int(ka < kb)
 
 
 # A pre-release marker: rc, alpha, beta, pre or dev, ending at a digit, a

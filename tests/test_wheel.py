@@ -17,6 +17,8 @@ pytestmark = pytest.mark.slow
 
 
 def _run(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    # PYTHONPATH would put a source tree (and the egg-info a build leaves there) before the install
+    env = {k: v for k, v in (os.environ if env is None else env).items() if k != "PYTHONPATH"}
     return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 

@@ -10,7 +10,10 @@ import sys
 # typing costs ~4 ms to import; the fast commands need it only for annotations.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, TextIO
+    from typing import Any, TextIO, TypeAlias
+
+    # what argparse's add_subparsers() returns; only annotations name it
+    Subcommands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 DEFAULT_MANIFEST = "components.yaml"
 
@@ -70,7 +73,7 @@ def global_options(*, suppress: bool = True) -> argparse.ArgumentParser:
 
 
 def add_command(
-    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
+    sub: Subcommands,
     name: str,
     *,
     help: str,

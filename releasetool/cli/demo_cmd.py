@@ -28,7 +28,7 @@ step it was in.  Nothing leaves the machine: the OBS service listens on
 """
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: common.Subcommands) -> None:
     p = common.add_command(
         sub, "demo",
         help="rehearse a whole community release offline",

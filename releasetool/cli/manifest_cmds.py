@@ -8,7 +8,7 @@ import sys
 from releasetool.cli import common
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: common.Subcommands) -> None:
     p = common.add_command(
         sub, "validate",
         help="check components.yaml and report every problem",

@@ -32,7 +32,7 @@ Without --user, the one user is Admin with password opensuse.
 """
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: common.Subcommands) -> None:
     p = common.add_command(
         sub, "obs",
         help="submit to the openSUSE Build Service, follow builds, run a local OBS",

@@ -58,7 +58,7 @@ exit status: 0 released (or nothing to do), 1 a tool failed, 2 a check failed.
 """
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: common.Subcommands) -> None:
     p = common.add_command(sub, "release", help="cut a release: tag, tarballs, checksums, history, manifest",
                            description=RELEASE_DESCRIPTION, epilog=RELEASE_EPILOG)
     p.add_argument("name", metavar="NAME", help="component name")

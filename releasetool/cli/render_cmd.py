@@ -36,7 +36,7 @@ exit status: 0 rendered (or up to date with --check), 1 files differ (--check),
 """
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: common.Subcommands) -> None:
     p = common.add_command(
         sub, "render",
         help="render .spec and debian/ packaging from the templates",

@@ -9,7 +9,7 @@ from pathlib import Path
 from releasetool.cli import common
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: common.Subcommands) -> None:
     site = common.add_command(
         sub, "site",
         help="discover upstream releases and build the go-to page",

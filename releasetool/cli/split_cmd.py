@@ -37,7 +37,7 @@ exit status: 0 done, 1 git failed, 2 bad input or a refused ref update.
 """
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: common.Subcommands) -> None:
     p = common.add_command(sub, "split", help="split directories of a tree into their own history",
                            description=DESCRIPTION, epilog=EPILOG)
     p.add_argument("names", nargs="*", metavar="NAME", help="components whose split source to use")

@@ -34,7 +34,7 @@ examples:
 """
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: common.Subcommands) -> None:
     parent = common.add_command(
         sub, "versions",
         help="compare, sort and select versions; map tags to versions",

@@ -103,7 +103,7 @@ def text(*, upstream_url: str, repos_url: str, released: dt.date, obs_project: s
             "      docs: [README, NEWS]",
             "      license_files: [COPYING]",
             "      files:",
-            *[f'        - "{f}"' for f in pk["files"]],  # type: ignore[union-attr]
+            *[f'        - "{f}"' for f in pk["files"]],
             "      section: admin",
             f"      arch: {pk['arch']}",
         ]

@@ -210,11 +210,11 @@ def _plan() -> Iterator[_Commit]:
         who = AUTHORS[(number * 3) % len(AUTHORS)]
         for version, at in RELEASES:
             if at == number:
-                changes: dict[str, tuple[str, str] | None] = {}
+                changes: dict[str, tuple[str, str]] = {}
                 for comp in COMPONENTS:
                     changes[f"{comp.path}/version.h"] = ("100644", f'#define RELEASE_VERSION "{version}"\n')
                     tree.update(changes)
-                yield _Commit(BRANCH, AUTHORS[0], when, f"Release cluster {version}\n", changes)
+                yield _Commit(BRANCH, AUTHORS[0], when, f"Release cluster {version}\n", {**changes})
                 break
         else:
             if number % 25 == 0:

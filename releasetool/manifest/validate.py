@@ -218,7 +218,7 @@ def _check_component(comp: Any, here: str, names: set[str], targets: set[str], o
             files = packaging.get(list_key)
             if isinstance(files, list):
                 for index, item in enumerate(files):
-                    problem = isinstance(item, str) and check_path_template(item)
+                    problem = check_path_template(item) if isinstance(item, str) else None
                     if problem:
                         out.add(_value_pos(files, index), f"{here}.packaging.{list_key}[{index}]", problem)
         subs = packaging.get("subpackages")
@@ -226,7 +226,7 @@ def _check_component(comp: Any, here: str, names: set[str], targets: set[str], o
             for s_index, sub in enumerate(subs):
                 files = sub.get("files") if hasattr(sub, "get") else None
                 for index, item in enumerate(files if isinstance(files, list) else []):
-                    problem = isinstance(item, str) and check_path_template(item)
+                    problem = check_path_template(item) if isinstance(item, str) else None
                     if problem:
                         out.add(_value_pos(files, index), f"{here}.packaging.subpackages[{s_index}].files[{index}]", problem)
     if comp.get("status", "active") == "active" and "packaging" not in comp:

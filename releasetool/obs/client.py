@@ -146,7 +146,7 @@ def service_file(component: Any) -> bytes:
         ET.SubElement(recompress, "param", name="compression").text = "xz"
         ET.SubElement(root, "service", name="set_version", mode="buildtime")
     ET.indent(root, space="  ")
-    return ET.tostring(root, encoding="utf-8") + b"\n"
+    return bytes(ET.tostring(root, encoding="utf-8")) + b"\n"
 
 
 # ---------------------------------------------------------------------------

@@ -273,16 +273,16 @@ def _same_version(newer: Any, a: str, b: str) -> bool:
 def _dirty_paths(top: Path, ignored: list[Path]) -> list[str]:
     """Tracked files with uncommitted changes (the manifest and history, when inside the repo, excepted)."""
     raw = proc.run(["git", "-C", str(top), "status", "--porcelain=v1", "-z", "--untracked-files=no"]).stdout
-    skip = set()
+    skip: set[str] = set()
     for path in ignored:
         with contextlib.suppress(ValueError):
             skip.add(Path(path).resolve().relative_to(top.resolve()).as_posix())
-    dirty = []
+    dirty: list[str] = []
     for record in raw.decode("utf-8", "replace").split("\0"):
         if len(record) > 3 and record[2] == " ":
-            path = record[3:]
-            if path not in skip:
-                dirty.append(path)
+            changed = record[3:]
+            if changed not in skip:
+                dirty.append(changed)
     return dirty
 
 
@@ -325,7 +325,11 @@ def _check_remote(top: Path, remote: str, tag: str, branch: str, commit: str) ->
     if listing.returncode != 0:
         tail = listing.stderr.decode("utf-8", "replace").strip().splitlines()
         return [f"remote {remote} cannot be read: {tail[-1] if tail else 'git ls-remote failed'}"]
-    refs = dict(reversed(line.split("\t", 1)) for line in listing.stdout.decode().splitlines() if "\t" in line)
+    refs: dict[str, str] = {}
+    for line in listing.stdout.decode().splitlines():
+        oid, tab, ref = line.partition("\t")
+        if tab:
+            refs[ref] = oid
     problems = []
     remote_tag = refs.get(f"refs/tags/{tag}^{{}}") or refs.get(f"refs/tags/{tag}")
     if remote_tag and remote_tag != commit:

@@ -212,7 +212,8 @@ def _component(comp: Component, entry: ComponentData, manifest: Manifest, now: d
     stable = _release_from_history(comp, entry.latest_stable, entry.releases, history, repo)
     pre = _release_from_history(comp, entry.latest_prerelease, entry.releases, history, repo)
     obs = entry.obs if isinstance(entry.obs, dict) else {}
-    results = obs.get("results") if isinstance(obs.get("results"), dict) else {}
+    found = obs.get("results")
+    results: dict[object, object] = found if isinstance(found, dict) else {}
     obs_version = obs.get("version")
     view = ComponentView(
         name=comp.name, summary=comp.summary, description=comp.description, homepage=comp.homepage,
@@ -349,6 +350,7 @@ def _install_lines(family: str, label: str, name: str, project: str, base: str) 
     url = repository_url(base, project, name)
     repo_file = f"{url}{project}.repo"
     slug = project.replace(":", "-").lower()
+    lines: tuple[str, ...]
     pkg = _PACKAGE
     if family == "deb":
         tool = "apt"

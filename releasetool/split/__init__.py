@@ -267,7 +267,7 @@ def _incremental(git: Git, maps: list[PathMap], rev_oid: str, state: SplitState,
     if state.kinds.get(rev_oid) != KIND_TREE:
         return None, "scratch"  # REV lacks the prefix: the answer depends on the whole order
     splitter.latest_new = mapping[rev_oid]
-    needed = set()
+    needed: set[str] = set()
     for oid in splitter.new_oids:
         needed.update(state.created[oid][1])
     needed -= splitter.new_oids | set(verified)

@@ -28,7 +28,11 @@ import zlib
 from releasetool.log import log
 from releasetool.split import maptable
 from releasetool.split.engine import PathMap, SplitState
-from releasetool.split.gitio import sha1
+from releasetool.split.gitio import sha1  # the split path's SHA-1 (see gitio)
+
+TYPE_CHECKING = False  # as in gitio: typing stays unimported on the split path
+if TYPE_CHECKING:
+    from typing import Any
 
 MAGIC = b"releasetool-split-cache 5\n"
 MAX_TIPS = 16
@@ -109,7 +113,7 @@ def load(path: str) -> Loaded | None:
     return Loaded(state, tips, delta_bytes)
 
 
-def _apply(state: SplitState, payload: dict) -> list[str]:
+def _apply(state: SplitState, payload: dict[str, Any]) -> list[str]:
     """Add a delta record's entries to ``state`` (as read, not as added); the tips it saved."""
     for name in DICT_FIELDS:
         value = payload[name]
@@ -121,9 +125,15 @@ def _apply(state: SplitState, payload: dict) -> list[str]:
     return list(payload["tips"])
 
 
+def _added(table: object) -> dict[str, object]:
+    """What this split added to one of the state's maps (each is a maptable.LazyDict once loaded)."""
+    assert isinstance(table, maptable.LazyDict)
+    return table.added
+
+
 def _delta_record(state: SplitState, tips: list[str]) -> bytes:
-    payload: dict[str, object] = {name: dict(getattr(state, name).added) for name in DICT_FIELDS}
-    payload["notree"] = list(state.notree.added)
+    payload: dict[str, object] = {name: dict(_added(getattr(state, name))) for name in DICT_FIELDS}
+    payload["notree"] = list(_added(state.notree))
     payload["tips"] = tips[-MAX_TIPS:]
     payload["trailers"] = sorted(state.trailers)
     raw = marshal.dumps(payload)

@@ -30,13 +30,19 @@ from collections.abc import Callable, Iterable, Sequence
 
 from releasetool import proc
 from releasetool.errors import CommandError, GitError
+from releasetool.log import log
 
-try:
-    # CPython's own SHA-1 loads in well under a millisecond; hashlib's loads
-    # OpenSSL (about 4 ms, a large share of an incremental split).  Same digests.
-    from _sha1 import sha1
-except ImportError:  # pragma: no cover - another Python implementation
-    from hashlib import sha1
+# mypy reads any name TYPE_CHECKING as true; a constant spares importing typing
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from hashlib import sha1 as sha1  # re-exported for the split cache
+else:
+    try:
+        # CPython's own SHA-1 loads in well under a millisecond; hashlib's loads
+        # OpenSSL (about 4 ms, a large share of an incremental split).  Same digests.
+        from _sha1 import sha1
+    except ImportError:  # pragma: no cover - another Python implementation
+        from hashlib import sha1
 
 ZERO_OID = "0" * 40
 
@@ -142,7 +148,7 @@ class Git:
     def start(self, *args: str) -> subprocess.Popen[bytes]:
         """Start ``git ARGS`` in the background (read it with ``finish``)."""
         argv = ["git", "-C", self.repo, *args]
-        proc.log.debug("$ %s", " ".join(argv))
+        log.debug("$ %s", " ".join(argv))
         return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=proc.environment())
 
     @staticmethod
@@ -188,7 +194,8 @@ class Git:
         rest = b""
         n = FORMAT_FIELDS
         while True:
-            chunk = listing.stdout.read1(1 << 16)
+            # Popen's pipe is a BufferedReader; typeshed only says IO[bytes]
+            chunk = listing.stdout.read1(1 << 16)  # type: ignore[attr-defined]
             if not chunk:
                 break
             parts = (rest + chunk).split(b"\0")

@@ -90,7 +90,8 @@ def encode_table(entries: dict[bytes, bytes], width: int) -> bytes:
     return FANOUT.pack(*fanout_table(keys)) + b"".join(keys) + values
 
 
-class LazyDict(dict):
+# Unparameterised on purpose: one class stands in for each of SplitState's typed dicts.
+class LazyDict(dict):  # type: ignore[type-arg]
     """A dict whose entries are read from a :class:`Table` on first use.
 
     ``in``, ``get`` and ``[]`` consult the table for a key not in memory;

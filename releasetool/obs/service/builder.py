@@ -23,6 +23,7 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import NoReturn
 
 from releasetool.errors import BuildProblem
 from releasetool.log import log
@@ -220,7 +221,7 @@ class Builder:
         return ["dpkg-buildpackage", "-us", "-uc", "-b", "-d"], src
 
 
-def _missing(program: str) -> None:
+def _missing(program: str) -> NoReturn:
     raise BuildProblem(f"{program} is not installed on the build host")
 
 

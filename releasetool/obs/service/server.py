@@ -72,7 +72,7 @@ class ObsService(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def new_session(self, user: str) -> str:
         token = secrets.token_hex(16)
@@ -126,6 +126,7 @@ class ObsService(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     server: ObsService
+    _body: bytes | None = None  # the request body, once read
     protocol_version = "HTTP/1.1"
     server_version = "releasetool-obs"
     sys_version = ""
@@ -153,11 +154,12 @@ class Handler(BaseHTTPRequestHandler):
         self.dispatch("DELETE")
 
     def read_body(self) -> bytes:
-        if getattr(self, "_body", None) is not None:
+        if self._body is not None:
             return self._body
         length = int(self.headers.get("Content-Length") or 0)
-        self._body = self.rfile.read(length) if length else b""
-        return self._body
+        body = self.rfile.read(length) if length else b""
+        self._body = body
+        return body
 
     def send(self, code: int, body: bytes, content_type: str = "application/xml; charset=utf-8",
              headers: dict[str, str] | None = None) -> None:
@@ -185,7 +187,7 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     def dispatch(self, method: str) -> None:
-        self._body: bytes | None = None
+        self._body = None
         self._extra_headers: dict[str, str] = {}
         parts = urlsplit(self.path)
         path = unquote(parts.path)
@@ -203,9 +205,10 @@ class Handler(BaseHTTPRequestHandler):
         before = next((r for r in effects if r.effect in ("error", "reset")), None)
         after = next((r for r in effects if r.effect in ("error-after", "reset-after")), None)
         try:
-            self.user = self.authenticate()
-            if self.user is None:
+            user = self.authenticate()
+            if user is None:
                 return
+            self.user = user
             if before is not None:
                 self.read_body()
                 if before.effect == "reset":

@@ -12,7 +12,7 @@ from releasetool.obs.srcmd5 import EMPTY_MD5
 
 def to_bytes(element: ET.Element) -> bytes:
     ET.indent(element, space="  ")
-    return ET.tostring(element, encoding="utf-8", xml_declaration=False) + b"\n"
+    return bytes(ET.tostring(element, encoding="utf-8", xml_declaration=False)) + b"\n"
 
 
 def status(code: str = "ok", summary: str = "Ok", data: dict[str, str] | None = None) -> bytes:
