@@ -102,6 +102,10 @@ class PublishRefusedError(SiteError):
     exit_code = 1
 
 
+class UsageError(ReleasetoolError):
+    """The command line asks for something that does not exist."""
+
+
 class LockError(ReleasetoolError):
     """Another run holds the lock on the same repository, manifest or package."""
 

@@ -8,8 +8,11 @@ cd "$(dirname "$0")/.."
 # Debian packages the stages drive: git for split and release, rpm/rpmlint for
 # spec files, dpkg-dev/debhelper/lintian/fakeroot for debian/, chromium for the
 # page test, xz-utils and gnupg for release artifacts, build-essential for
-# the package builds (dpkg-buildpackage requires it; the C compiler and make).
-APT_PACKAGES=(git rpm rpmlint dpkg-dev debhelper lintian fakeroot devscripts xz-utils gnupg chromium python3-venv build-essential)
+# the package builds (dpkg-buildpackage requires it; the C compiler and make);
+# groff-base and man-db to check the generated manual page, zsh and tmux to
+# drive the generated completions in real shells.
+APT_PACKAGES=(git rpm rpmlint dpkg-dev debhelper lintian fakeroot devscripts xz-utils gnupg chromium python3-venv build-essential
+              groff-base man-db zsh tmux)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -7,7 +7,6 @@ import io
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import tarfile
@@ -15,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from kill import kill_while_running, snapshot
 from test_release_support import Setup, commit, make_setup
 from test_train import make_barfoo
 
@@ -146,12 +146,16 @@ def test_sigkill_at_a_random_moment_then_rerun(released: Setup, tmp_path: Path, 
     reference = tmp_path / "reference"
     assert main(["bundle", "--manifest", str(released.manifest), "--from", str(released.out),
                  "--out", str(reference)]) == 0
-    child = subprocess.Popen([sys.executable, "-m", "releasetool", *bundle_args(released)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    time.sleep(random.Random(seed).uniform(0.1, 1.0))
-    child.send_signal(signal.SIGKILL)
-    child.wait()
-    wait_for_orphans(child.pid)
+    started: list[int] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        child = subprocess.Popen([sys.executable, "-m", "releasetool", *bundle_args(released)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        started.append(child.pid)
+        return child
+
+    kill_while_running(start, random.Random(seed).uniform(0.1, 1.0), restore=snapshot(released.root))
+    wait_for_orphans(started[-1])
 
     assert main(bundle_args(released)) == 0
 

@@ -28,7 +28,7 @@ def test_command_table_names_every_command() -> None:
 
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    assert set(commands) == set(COMMANDS)
+    assert set(commands) == set(COMMANDS) | {"help"}
     for name in COMMANDS:
         one = build_parser(name)._subparsers._group_actions[0].choices  # type: ignore[union-attr]
         assert name in one
@@ -38,7 +38,49 @@ def test_unknown_command_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["splitt"])
     assert exit_info.value.code == 2
-    assert "invalid choice: 'splitt'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "invalid choice: 'splitt'" in err
+    assert "hint: did you mean 'split'?" in err
+
+
+@pytest.mark.parametrize(("argv", "meant"), [
+    (["relase"], "release"),
+    (["obs", "sbmit"], "submit"),
+    (["site", "biuld"], "build"),
+    (["versions", "compre", "1", "2"], "compare"),
+    (["render", "--dyr-run", "libqb"], "--dry-run"),
+    (["obs", "submit", "--waitt"], "--wait"),
+    (["validate", "--jsno"], "--json"),
+])
+def test_misspelled_command_or_option_gets_a_suggestion(
+        argv: list[str], meant: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert f"hint: did you mean '{meant}'?" in capsys.readouterr().err
+
+
+def test_option_suggestion_comes_from_the_command_run(capsys: pytest.CaptureFixture[str]) -> None:
+    # --tarballs belongs to obs submit, not to validate: no suggestion from another command
+    with pytest.raises(SystemExit):
+        main(["validate", "--tarball"])
+    assert "did you mean" not in capsys.readouterr().err
+
+
+def test_help_command_prints_the_help_of_a_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["help", "obs", "submit"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: releasetool obs submit")
+    assert "--tarballs" in out
+    assert main(["help"]) == 0
+    assert "COMMAND" in capsys.readouterr().out
+
+
+def test_help_for_an_unknown_command_suggests_one(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["help", "obs", "sumbit"]) == 2
+    err = capsys.readouterr().err
+    assert "error: no command 'obs sumbit'" in err
+    assert "hint: did you mean 'submit'?" in err
 
 
 def test_no_command_prints_usage_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

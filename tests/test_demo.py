@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
+import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from kill import kill_while_running
 
 from releasetool.cli import main
 
@@ -63,11 +63,12 @@ def test_demo_killed_at_a_random_moment_resumes_all_green(tmp_path: Path) -> Non
     directory = tmp_path / "killed"
     seed = int(os.environ.get("RELEASETOOL_KILL_SEED", "2008"))
     delay = random.Random(seed).uniform(2.0, 12.0)
-    victim = subprocess.Popen([sys.executable, "-m", "releasetool", "demo", "--dir", str(directory)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    time.sleep(delay)
-    os.killpg(victim.pid, signal.SIGKILL)
-    victim.wait()
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "releasetool", "demo", "--dir", str(directory)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+    kill_while_running(start, delay, restore=lambda: shutil.rmtree(directory, ignore_errors=True), group=True)
     status, data = run_demo_json(directory)
     assert status == 0, data["stderr"][-3000:]
     assert data["ok"] is True

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -55,18 +54,19 @@ def test_second_holder_is_refused_naming_the_first(tmp_path: Path) -> None:
 
 def test_lock_waits_briefly_for_a_holder_that_finishes(tmp_path: Path) -> None:
     lock = tmp_path / "run.lock"
+    released = tmp_path / "released"
     holder = subprocess.Popen(
         [sys.executable, "-c",
          "import time\nfrom releasetool.fsutil import run_lock\n"
-         f"with run_lock({str(lock)!r}, what='x'):\n    print('held', flush=True)\n    time.sleep(0.5)\n"],
+         f"with run_lock({str(lock)!r}, what='x'):\n    print('held', flush=True)\n    time.sleep(0.5)\n"
+         f"    open({str(released)!r}, 'w').close()\n"],
         stdout=subprocess.PIPE, text=True,
     )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-    started = time.monotonic()
     with run_lock(lock, what="x", wait=10):
-        waited = time.monotonic() - started
+        # the lock is ours only once the holder is past its last line inside the lock
+        assert released.exists()
     holder.wait()
-    assert waited > 0.05
 
 
 def test_journal_ignores_torn_lines_and_other_plans(tmp_path: Path) -> None:

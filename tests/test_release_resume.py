@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from kill import kill_while_running, snapshot
 from test_release_support import Setup, git, make_setup
 
 from releasetool import fsutil
@@ -197,16 +198,17 @@ def test_sigkill_at_a_random_moment_then_rerun(setup: Setup, reference: dict[str
 
     ``whole_group`` kills the git processes it runs too, as a power cut would.
     """
-    delay = random.Random(seed).uniform(0.1, 1.5)
-    child = subprocess.Popen([sys.executable, "-m", "releasetool", *setup.args("1.1.0")],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    time.sleep(delay)
-    if whole_group:
-        os.killpg(child.pid, signal.SIGKILL)
-    else:
-        child.send_signal(signal.SIGKILL)
-    child.wait()
-    wait_for_orphans(child.pid)
+    started: list[int] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        child = subprocess.Popen([sys.executable, "-m", "releasetool", *setup.args("1.1.0")],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        started.append(child.pid)
+        return child
+
+    kill_while_running(start, random.Random(seed).uniform(0.1, 1.5), restore=snapshot(setup.root),
+                       group=whole_group)
+    wait_for_orphans(started[-1])
 
     assert main(setup.args("1.1.0")) == 0
     assert end_state(setup) == reference

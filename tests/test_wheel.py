@@ -86,3 +86,19 @@ def test_installed_wheel_works_from_another_directory(installed: Path, tmp_path:
     demo = _run([tool, "demo", "--help"], cwd=tmp_path, env=env)
     assert demo.returncode == 0, demo.stderr
     assert "demo" in demo.stdout
+
+
+def test_wheel_installs_the_manual_page_and_completions(installed: Path, tmp_path: Path) -> None:
+    share = installed / "share"
+    page = share / "man" / "man1" / "releasetool.1"
+    assert (share / "bash-completion" / "completions" / "releasetool").is_file()
+    assert (share / "zsh" / "site-functions" / "_releasetool").is_file()
+    # groff's warnings (-ww) are what a broken page shows first
+    checked = _run(["groff", "-man", "-Tutf8", "-ww", "-z", str(page)], cwd=tmp_path)
+    assert checked.returncode == 0 and checked.stderr == "", checked.stderr
+    shown = _run(["man", "-l", str(page)], cwd=tmp_path, env={**os.environ, "MANWIDTH": "100", "MANPAGER": "cat"})
+    assert shown.returncode == 0, shown.stderr
+    text = shown.stdout
+    for command in ("obs submit", "site build", "release", "render", "split"):
+        assert f"releasetool {command}" in text
+    assert "--dry-run" in text and "RELEASETOOL_MANIFEST" in text

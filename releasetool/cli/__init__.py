@@ -36,6 +36,7 @@ COMMANDS = {
     "site": "site_cmds",
     "demo": "demo_cmd",
 }
+# ``help [COMMAND...]`` is registered here: it needs every parser.
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 # global options that take a value (to find the command name after them)
 _VALUED_GLOBALS = ("--manifest",)
@@ -51,15 +52,16 @@ latest versions.
 
 EPILOG = """\
 exit status: 0 success, 1 a tool or service failed, 2 bad input or a refused operation.
-Run `releasetool COMMAND --help` for the options of one command.
+Run `releasetool help COMMAND` (or `releasetool COMMAND --help`) for the options of one command;
+`man releasetool` has them all.
 """
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> common.Parser:
     """The parser of every command, or only of ``command`` (and its siblings in one module)."""
     import importlib
 
-    parser = argparse.ArgumentParser(
+    parser = common.Parser(
         prog="releasetool",
         description=DESCRIPTION,
         epilog=EPILOG,
@@ -77,7 +79,30 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                 continue
             raise
         module.register(sub)
+    helper = common.add_command(sub, "help", help="show the help of a command",
+                                description="Show the help of releasetool or of one of its commands, as `--help` would.",
+                                epilog="examples:\n  releasetool help\n  releasetool help obs submit\n")
+    helper.add_argument("topic", nargs="*", metavar="COMMAND", help="a command and its subcommands")
+    helper.set_defaults(run=run_help)
     return parser
+
+
+def run_help(args: argparse.Namespace) -> int:
+    """``releasetool help [COMMAND [SUBCOMMAND]]``: that command's --help, on stdout."""
+    topic = list(args.topic)
+    parser = build_parser(topic[0] if topic else None)
+    chain = common.command_path(parser, topic)
+    named = [name for name, _ in chain[1:]]
+    if len(named) < len(topic):
+        known = sorted(common.subcommands(chain[-1][1]))
+        wrong = topic[len(named)]
+        meant = common.closest(wrong, known)
+        from releasetool.errors import UsageError
+
+        raise UsageError(f"no command {' '.join([*named, wrong])!r}",
+                         hint=f"did you mean '{meant}'?" if meant else f"commands: {', '.join(known)}")
+    chain[-1][1].print_help(sys.stdout)
+    return 0
 
 
 def _command_of(argv: list[str]) -> str | None:
@@ -95,6 +120,7 @@ def _command_of(argv: list[str]) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(_command_of(arguments))
+    parser.argv = arguments
     args = parser.parse_args(arguments)
     common.setup_logging(args.verbose, args.quiet)
     if not getattr(args, "run", None):

@@ -10,10 +10,10 @@ import sys
 # typing costs ~4 ms to import; the fast commands need it only for annotations.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, TextIO, TypeAlias
+    from typing import Any, NoReturn, TextIO, TypeAlias
 
     # what argparse's add_subparsers() returns; only annotations name it
-    Subcommands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+    Subcommands: TypeAlias = "argparse._SubParsersAction[Parser] | argparse._SubParsersAction[argparse.ArgumentParser]"
 
 DEFAULT_MANIFEST = "components.yaml"
 
@@ -45,11 +45,81 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         super().__init__(prog, indent_increment, max_help_position, terminal_width() if width is None else width)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, with the project's error format and a did-you-mean hint.
+
+    ``argv`` (set by :func:`releasetool.cli.main`) lets a hint for a misspelled
+    option look only at the options of the command being run.
+    """
+
+    argv: list[str] | None = None
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        print(f"error: {message}", file=sys.stderr)
+        hint = suggestion(self, message)
+        if hint:
+            print(f"hint: {hint}", file=sys.stderr)
+        sys.exit(2)
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The subcommand parsers of ``parser`` by name (empty when it has none)."""
+    for action in parser._actions:  # argparse keeps its actions only in this attribute
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def command_path(parser: argparse.ArgumentParser, argv: list[str]) -> list[tuple[str, argparse.ArgumentParser]]:
+    """The chain of (name, parser) that the words of ``argv`` select, from the top parser down."""
+    chain = [(parser.prog, parser)]
+    for word in argv:
+        if word.startswith("-"):
+            continue
+        inner = subcommands(chain[-1][1]).get(word)
+        if inner is not None:
+            chain.append((word, inner))
+    return chain
+
+
+def closest(word: str, candidates: list[str]) -> str | None:
+    """The candidate ``word`` most likely meant: a unique prefix, else the nearest spelling."""
+    import difflib
+
+    starting = [c for c in candidates if c.startswith(word)]
+    if len(starting) == 1:
+        return starting[0]
+    found = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def suggestion(parser: argparse.ArgumentParser, message: str) -> str | None:
+    """A did-you-mean hint for an argparse error message, or None."""
+    import re
+
+    choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if choice:
+        meant = closest(choice.group(1), re.findall(r"'([^']*)'", choice.group(2)))
+        return f"did you mean '{meant}'?" if meant else None
+    unknown = re.search(r"unrecognized arguments: (.*)", message)
+    if unknown:
+        top = getattr(parser, "argv", None)
+        deepest = command_path(parser, top)[-1][1] if top is not None else parser
+        options = [s for a in deepest._actions for s in a.option_strings]
+        for word in unknown.group(1).split():
+            if word.startswith("--"):
+                meant = closest(word.split("=", 1)[0], options)
+                if meant:
+                    return f"did you mean '{meant}'?"
+    return None
+
+
 @functools.cache
-def global_options(*, suppress: bool = True) -> argparse.ArgumentParser:
+def global_options(*, suppress: bool = True) -> Parser:
     """Options accepted before and after the command name (one parent parser, shared)."""
     default = argparse.SUPPRESS if suppress else None
-    parent = argparse.ArgumentParser(add_help=False, formatter_class=HelpFormatter)
+    parent = Parser(add_help=False, formatter_class=HelpFormatter)
     group = parent.add_argument_group("global options")
     group.add_argument(
         "--manifest",

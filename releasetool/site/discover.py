@@ -49,6 +49,9 @@ class DiscoverSettings:
     obs_api: str | None = None  # read package versions and build results from this OBS API
     obs_config: str | None = None  # log in to it with this osc configuration (else read anonymously)
     dry_run: bool = False
+    # The time stamp of the run (UTC, to the second): every source asked and every
+    # component merged in one run carries the same time.
+    clock: Callable[[], str] = site_data.utc_now
 
     @property
     def data_path(self) -> Path:
@@ -141,8 +144,9 @@ def _online(manifest: Manifest, comps: list[Component], previous: SiteData | Non
     log.info("discovering %d component%s from %d source%s (%d at a time)", len(comps), "s"[: len(comps) != 1],
              len(checks), "s"[: len(checks) != 1], settings.jobs)
 
+    now = settings.clock()
+
     def run(check: _Check) -> tuple[_Check, SourceResult]:
-        now = site_data.utc_now()
         try:
             releases, extra = check.run()
         except ToolMissingError:
@@ -161,7 +165,7 @@ def _online(manifest: Manifest, comps: list[Component], previous: SiteData | Non
     result = SiteData(generated_at=site_data.utc_now(), mode="online", sources_total=len(checks))
     for comp in comps:
         known = previous.components.get(comp.name) if previous else None
-        entry = _merge(comp, by_component[comp.name], known)
+        entry = _merge(comp, by_component[comp.name], known, now)
         result.components[comp.name] = entry
         for kind, outcome in by_component[comp.name].items():
             if not outcome.ok:
@@ -198,9 +202,9 @@ def _checks(comp: Component, settings: DiscoverSettings, fetcher: Fetcher, liste
     return checks
 
 
-def _merge(comp: Component, found: dict[str, SourceResult], known: ComponentData | None) -> ComponentData:
-    """One component's entry from this run's source results and its last known entry."""
-    entry = ComponentData(name=comp.name, checked_at=site_data.utc_now())
+def _merge(comp: Component, found: dict[str, SourceResult], known: ComponentData | None, now: str) -> ComponentData:
+    """One component's entry from this run's source results (asked at ``now``) and its last known entry."""
+    entry = ComponentData(name=comp.name, checked_at=now)
     for kind, outcome in found.items():
         if not outcome.ok:
             before = known.sources.get(kind) if known else None

@@ -23,7 +23,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,6 +31,9 @@ import pytest
 from releasetool import proc
 from releasetool.demo import demo_manifest, upstream
 from releasetool.fsutil import KILL_ENV
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the helpers in tests/
+from kill import kill_while_running, snapshot
 
 COMPONENTS = [c.name for c in upstream.COMPONENTS]
 SEED = int(os.environ.get("RELEASETOOL_KILL_SEED", "2008"))
@@ -233,11 +235,12 @@ def test_killed_at_random_moments_resumes_to_the_same_end(name: str, template: P
     rng = random.Random(f"{SEED}-{name}")
     for attempt in range(3):
         root = fresh(base, tmp_path, f"r{attempt}")
-        victim = subprocess.Popen([sys.executable, "-m", "releasetool", *argv], cwd=root,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.05, 1.5))
-        victim.send_signal(signal.SIGKILL)
-        victim.wait()
+
+        def start(root: Path = root) -> subprocess.Popen[bytes]:
+            return subprocess.Popen([sys.executable, "-m", "releasetool", *argv], cwd=root,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        kill_while_running(start, rng.uniform(0.05, 1.5), restore=snapshot(root))
         resumed = releasetool(root, *argv)
         assert resumed.returncode == 0, resumed.stderr
         assert state(root) == reference
@@ -258,7 +261,6 @@ def test_finished_train_run_again_says_so(template: Path, tmp_path: Path) -> Non
 
 @pytest.fixture(scope="module")
 def obs_service(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from obs_helpers import start_service
 
     service = start_service(tmp_path_factory.mktemp("kill-obs"))
