@@ -1,5 +1,5 @@
 # The two commands of the README's Quick start, and helpers for developers.
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test check lint bench clean
 
 setup:
 	@scripts/setup.sh
@@ -11,6 +11,13 @@ test: setup
 	.venv/bin/ruff check .
 	.venv/bin/mypy
 	.venv/bin/python -m pytest -q
+
+# The fast tier: everything but the tests marked slow (package builds, the demo,
+# kills, the browser, the OBS builder, the wheel), on every core.
+check: setup
+	.venv/bin/ruff check .
+	.venv/bin/mypy
+	.venv/bin/python -m pytest -q -m "not slow" -n auto
 
 lint: setup
 	.venv/bin/ruff check .

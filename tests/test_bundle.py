@@ -141,6 +141,7 @@ def test_escaping_tarball_is_refused(released: Setup, capsys: pytest.CaptureFixt
     assert not (released.root / "downloads").exists()
 
 
+@pytest.mark.slow  # kills processes
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_sigkill_at_a_random_moment_then_rerun(released: Setup, tmp_path: Path, seed: int) -> None:
     reference = tmp_path / "reference"

@@ -15,6 +15,8 @@ from kill import kill_while_running
 
 from releasetool.cli import main
 
+pytestmark = pytest.mark.slow  # runs the demo
+
 
 def run_demo_json(directory: Path) -> tuple[int, dict]:
     done = subprocess.run(

@@ -61,6 +61,7 @@ def revisions(obs: Service, project: str, package: str) -> int:
     return len(obs.service.store.history(project, package))
 
 
+@pytest.mark.slow  # the OBS builder
 def test_submit_all_then_nothing_to_do(obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     manifest = write_manifest(tmp_path / "m", 3, project="home:Admin:first")
     assert submit(obs, manifest, "--all", "--json") == 0
@@ -88,6 +89,7 @@ def test_submit_all_then_nothing_to_do(obs: Service, tmp_path: Path, capsys: pyt
     assert all(revisions(obs, "home:Admin:first", f"comp0{i}") == 1 for i in range(3))
 
 
+@pytest.mark.slow  # the OBS builder
 def test_only_changed_files_are_sent(obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     manifest = write_manifest(tmp_path / "m", 1, project="home:Admin:delta")
     assert submit(obs, manifest, "comp00") == 0
@@ -105,6 +107,7 @@ def test_only_changed_files_are_sent(obs: Service, tmp_path: Path, capsys: pytes
     assert revisions(obs, "home:Admin:delta", "comp00") == 2
 
 
+@pytest.mark.slow  # the OBS builder
 def test_dry_run_writes_nothing(obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     manifest = write_manifest(tmp_path / "m", 2, project="home:Admin:dry")
     assert submit(obs, manifest, "--all", "--dry-run", "--json") == 0
@@ -113,6 +116,7 @@ def test_dry_run_writes_nothing(obs: Service, tmp_path: Path, capsys: pytest.Cap
     assert not obs.service.store.project_exists("home:Admin:dry")
 
 
+@pytest.mark.slow  # the OBS builder
 def test_wrong_credentials_one_line_and_no_secret(obs: Service, tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     manifest = write_manifest(tmp_path / "m", 1, project="home:Admin:auth")
@@ -176,6 +180,7 @@ def make_target(svc: Service, name: str) -> None:
     svc.service.store.set_project_meta(name, f'<project name="{name}"><title/><description/></project>'.encode())
 
 
+@pytest.mark.slow  # the OBS builder
 def test_submitreq_reuses_and_supersedes(obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     manifest = write_manifest(tmp_path / "m", 1, project="home:Admin:req")
     assert submit(obs, manifest, "--all") == 0
@@ -229,6 +234,7 @@ def hello_manifest(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow  # the OBS builder
 def test_status_wait_succeeded(obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     commit_hello(obs, "home:Admin:ok")
     manifest = hello_manifest(tmp_path)
@@ -240,6 +246,7 @@ def test_status_wait_succeeded(obs: Service, tmp_path: Path, capsys: pytest.Capt
     assert "dpkg-buildpackage" in (logs / "hello-Debian_12-x86_64.log").read_text()
 
 
+@pytest.mark.slow  # the OBS builder
 def test_status_wait_failed_shows_log_tail(obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     commit_hello(obs, "home:Admin:bad", spec_patch="echo this build fails on purpose; exit 7")
     manifest = hello_manifest(tmp_path)
@@ -264,6 +271,7 @@ def test_status_dirty_results_time_out(tmp_path: Path, capsys: pytest.CaptureFix
         svc.service.server_close()
 
 
+@pytest.mark.slow  # the OBS builder
 def test_resubmission_of_50_unchanged_packages_request_count(obs: Service, tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     manifest = write_manifest(tmp_path / "m", 50, project="home:Admin:fifty")
@@ -279,6 +287,7 @@ def test_resubmission_of_50_unchanged_packages_request_count(obs: Service, tmp_p
     assert {p["action"] for p in out["packages"]} == {"unchanged"}
 
 
+@pytest.mark.slow  # kills processes
 def test_killed_submission_resumes(tmp_path: Path) -> None:
     faults = Faults([Rule("PUT", "/source/*/*/*", {"rev": "repository"}, "delay", seconds=0.4)])
     svc = start_service(tmp_path / "svc", faults=faults)
@@ -309,6 +318,7 @@ def test_killed_submission_resumes(tmp_path: Path) -> None:
         svc.service.server_close()
 
 
+@pytest.mark.slow  # the OBS builder
 def test_no_password_in_anything_written(obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     manifest = write_manifest(tmp_path / "m", 2, project="home:Admin:secret")
     codes = [
@@ -354,6 +364,7 @@ def test_latency_timeout_and_refused_project(tmp_path: Path, capsys: pytest.Capt
         svc.service.server_close()
 
 
+@pytest.mark.slow  # the OBS builder
 def test_second_run_at_once_is_refused(obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     import hashlib as _hashlib
@@ -402,6 +413,7 @@ def test_each_fault_at_each_call_of_a_submission(tmp_path: Path, effect: str,
         svc.service.server_close()
 
 
+@pytest.mark.slow  # the OBS builder
 def test_submit_wait_reports_broken_builds(obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     manifest = write_manifest(tmp_path / "m", 1, project="home:Admin:wait")
     assert submit(obs, manifest, "--all", "--wait", "--timeout", "120") == 1
@@ -421,6 +433,7 @@ def test_serve_refuses_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture
         f"error: {plan}: rule 1: effect 'explode' is not one of error, error-after, reset, reset-after, delay, dirty")
 
 
+@pytest.mark.slow  # the OBS builder
 def test_credentials_from_the_environment(obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     manifest = write_manifest(tmp_path / "m", 1, project="home:Admin:env")
@@ -481,6 +494,7 @@ def test_success_of_older_sources_is_still_pending(tmp_path: Path, capsys: pytes
         svc.service.server_close()
 
 
+@pytest.mark.slow  # the OBS builder
 def test_preflight_checks_without_writing(obs: Service, tmp_path: Path) -> None:
     from releasetool.obs.api import Api, Settings
     from releasetool.obs.client import preflight

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from obs_helpers import FIXTURES, OSC, PASSWORD, PROJECT_META, Service, hello_tarball, start_service, write_oscrc
 
+pytestmark = pytest.mark.slow  # starts the OBS builder
+
 
 @pytest.fixture(scope="module")
 def obs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:

@@ -85,6 +85,7 @@ def test_resume_from_a_journal_left_after_the_tag(setup: Setup, reference: dict[
     assert end_state(setup) == reference
 
 
+@pytest.mark.slow  # kills processes
 def test_ref_lock_left_by_a_killed_git_is_removed(setup: Setup, reference: dict[str, object],
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     lock = setup.repo / ".git" / "refs" / "tags" / "v1.1.0.lock"
@@ -126,6 +127,7 @@ KILL_POINTS = {
 }
 
 
+@pytest.mark.slow  # kills processes
 @pytest.mark.parametrize("point", sorted(KILL_POINTS))
 def test_sigkill_then_rerun_finishes_the_release(setup: Setup, tmp_path: Path, reference: dict[str, object],
                                                  point: str) -> None:
@@ -138,6 +140,7 @@ def test_sigkill_then_rerun_finishes_the_release(setup: Setup, tmp_path: Path, r
     assert main(setup.args("1.1.0")) == 0  # and then nothing is left to do
 
 
+@pytest.mark.slow  # kills processes
 def test_sigkill_before_the_push_then_rerun_pushes_once(setup: Setup, tmp_path: Path) -> None:
     remote = setup.root / "remote.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
@@ -153,6 +156,7 @@ def test_sigkill_before_the_push_then_rerun_pushes_once(setup: Setup, tmp_path: 
     assert git(remote, "rev-parse", "refs/heads/main") == head
 
 
+@pytest.mark.slow  # kills processes
 def test_sigkill_while_signing(setup: Setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "gnupg"
     home.mkdir(mode=0o700)
@@ -181,6 +185,7 @@ def test_sigkill_while_signing(setup: Setup, tmp_path: Path, monkeypatch: pytest
         subprocess.run(["gpgconf", "--kill", "all"], check=False, capture_output=True)
 
 
+@pytest.mark.slow  # waits out a lock
 def test_second_run_waits_then_names_the_holder(setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
     lock = release.manifest_lock_path(setup.manifest)
     with fsutil.run_lock(lock, what="test"):
@@ -191,6 +196,7 @@ def test_second_run_waits_then_names_the_holder(setup: Setup, capsys: pytest.Cap
     assert git(setup.repo, "tag", "-l", "v1.1.0") == ""
 
 
+@pytest.mark.slow  # kills processes
 @pytest.mark.parametrize(("seed", "whole_group"), [(1, False), (2, False), (3, True), (4, True)])
 def test_sigkill_at_a_random_moment_then_rerun(setup: Setup, reference: dict[str, object], seed: int,
                                                whole_group: bool) -> None:

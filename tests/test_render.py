@@ -416,6 +416,7 @@ def test_template_syntax_in_values_stays_literal(sample: manifest.Manifest) -> N
     assert "Description: Uses {{ c.name }} and {% raw %}\n" in files["debian/control"].decode()
 
 
+@pytest.mark.slow  # kills processes
 def test_render_all_finishes_after_sigkill(repo_root: Path, tmp_path: Path) -> None:
     """A run killed (SIGKILL) while writing the second component is finished by running again."""
     out = tmp_path / "out"

@@ -14,6 +14,8 @@ from site_helpers import component, site_data_file, write_manifest
 from releasetool.cli import main
 from releasetool.site.serve import serve_in_thread
 
+pytestmark = pytest.mark.slow  # starts the browser
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]

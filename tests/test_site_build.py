@@ -195,6 +195,7 @@ class Killed(BaseException):
     """Stands for SIGKILL: nothing after the raise runs."""
 
 
+@pytest.mark.slow  # kills processes
 def test_a_killed_build_leaves_the_old_site_and_a_rerun_finishes(manifest: Path, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "_site"
@@ -318,6 +319,7 @@ def test_colours_meet_wcag_aa_contrast() -> None:
         assert ratio >= 4.5, f"{fg} on {bg}: {ratio:.2f}"
 
 
+@pytest.mark.slow  # waits out a lock
 def test_a_second_build_at_once_is_refused_naming_the_holder(manifest: Path, tmp_path: Path,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
     from releasetool.fsutil import run_lock

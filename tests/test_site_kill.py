@@ -11,7 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from site_helpers import component, site_data_file, write_manifest
+
+pytestmark = pytest.mark.slow  # kills processes
 
 COMPONENTS = 120
 

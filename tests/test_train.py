@@ -97,6 +97,7 @@ def test_one_failing_component_stops_the_whole_train(setup: Setup, capsys: pytes
     assert not setup.out.exists()
 
 
+@pytest.mark.slow  # kills processes
 def test_sigkill_in_the_second_component_then_rerun(setup: Setup, tmp_path: Path) -> None:
     bindir = tmp_path / "bin"
     bindir.mkdir()

@@ -35,6 +35,8 @@ from releasetool.fsutil import KILL_ENV
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the helpers in tests/
 from kill import kill_while_running, snapshot
 
+pytestmark = pytest.mark.slow  # kills processes
+
 COMPONENTS = [c.name for c in upstream.COMPONENTS]
 SEED = int(os.environ.get("RELEASETOOL_KILL_SEED", "2008"))
 
