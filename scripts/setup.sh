@@ -10,9 +10,10 @@ cd "$(dirname "$0")/.."
 # page test, xz-utils and gnupg for release artifacts, build-essential for
 # the package builds (dpkg-buildpackage requires it; the C compiler and make);
 # groff-base and man-db to check the generated manual page, zsh and tmux to
-# drive the generated completions in real shells.
+# drive the generated completions in real shells; the autotools for the release
+# tarballs upstream makes with `make dist`, and faketime to make one on another day.
 APT_PACKAGES=(git rpm rpmlint dpkg-dev debhelper lintian fakeroot devscripts xz-utils gnupg chromium python3-venv build-essential
-              groff-base man-db zsh tmux)
+              groff-base man-db zsh tmux autoconf automake libtool autopoint pkgconf gettext faketime)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -82,8 +82,14 @@ def test_release_makes_every_artifact(setup: Setup, capsys: pytest.CaptureFixtur
     assert "Changes: https://github.com/example/libfoo/compare/v1.0.0...v1.1.0" in message
     # Files and checksums.
     assert sorted(p.name for p in release_dir.iterdir()) == [
-        "SHA256SUMS", "libfoo-1.1.0.notes.md", "libfoo-1.1.0.tar.gz", "libfoo-1.1.0.tar.xz"]
+        "SHA256SUMS", "libfoo-1.1.0.buildinfo.json", "libfoo-1.1.0.notes.md", "libfoo-1.1.0.tar.gz",
+        "libfoo-1.1.0.tar.xz"]
     subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=release_dir, check=True)
+    # How the tarballs were made, for explaining a byte difference on another machine.
+    info = json.loads((release_dir / "libfoo-1.1.0.buildinfo.json").read_text())
+    assert (info["method"], info["commit"], info["tag"]) == ("git-archive", head, "v1.1.0")
+    assert info["git"].startswith("git version ")
+    assert info["sha256"] == dict(line.split("  ")[::-1] for line in (release_dir / "SHA256SUMS").read_text().splitlines())
     notes = (release_dir / "libfoo-1.1.0.notes.md").read_text()
     assert notes.startswith("# libfoo 1.1.0\n\n## New features\n\n- add bar (Ann Dev)\n")
     # The manifest: only the two values changed, comment kept.

@@ -122,8 +122,7 @@ def run_killed(setup: Setup, tmp_path: Path, program: str, match: str, at: int, 
 KILL_POINTS = {
     # name: (program, argv substring, which call)
     "before-the-tag": ("git", "tag --cleanup=verbatim", 1),
-    "first-tarball": ("git", "cat-file --batch", 1),
-    "second-tarball": ("git", "cat-file --batch", 2),
+    "making-the-archive": ("git", "archive --format=tar", 1),
 }
 
 

@@ -103,9 +103,9 @@ def test_sigkill_in_the_second_component_then_rerun(setup: Setup, tmp_path: Path
     bindir.mkdir()
     (bindir / "git").write_text(
         "#!/bin/sh\n"
-        'case "$*" in *"cat-file --batch"*)\n'
+        'case "$*" in *"archive --format=tar"*)\n'
         '  n=$(cat "$COUNT" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > "$COUNT"\n'
-        '  [ "$n" -eq 3 ] && { kill -9 "$PPID"; exit 1; } ;;\n'
+        '  [ "$n" -eq 2 ] && { kill -9 "$PPID"; exit 1; } ;;\n'
         "esac\n"
         f'exec {shutil.which("git")} "$@"\n'
     )
@@ -113,7 +113,10 @@ def test_sigkill_in_the_second_component_then_rerun(setup: Setup, tmp_path: Path
     env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}", "COUNT": str(tmp_path / "count")}
     done = subprocess.run([sys.executable, "-m", "releasetool", *train_args(setup)], env=env, capture_output=True)
     assert done.returncode == -signal.SIGKILL
-    assert git(setup.root / "barfoo", "tag", "-l", "barfoo-2.1.0") == "barfoo-2.1.0"  # tagged, no tarball yet
+    # killed while making barfoo's archive: libfoo is done, barfoo not even tagged
+    assert git(setup.root / "libfoo", "tag", "-l", "v1.1.0") == "v1.1.0"
+    assert (setup.out / "libfoo-1.1.0" / "libfoo-1.1.0.tar.gz").exists()
+    assert git(setup.root / "barfoo", "tag", "-l", "barfoo-2.1.0") == ""
     assert not (setup.out / "barfoo-2.1.0" / "barfoo-2.1.0.tar.gz").exists()
 
     assert main(train_args(setup)) == 0

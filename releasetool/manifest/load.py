@@ -264,6 +264,8 @@ def _component(c: Any, targets: dict[str, Target]) -> Component:
         released=released,
         tarball=str(c["tarball"]) if c.get("tarball") else None,
         tarball_formats=_strs(c.get("tarball_formats")) or ("gz",),
+        tarball_method=str(c.get("tarball_method") or "git-archive"),
+        dist_command=str(c.get("dist_command") or ""),
         depends=_strs(c.get("depends")),
         obs_package=str(c.get("obs_package", name)),
         targets=_strs(c.get("targets")) or tuple(targets),

@@ -101,6 +101,8 @@ class Component:
     split: SplitSource | None
     packaging: Packaging
     ignore_tags: tuple[str, ...] = ()  # fnmatch patterns of tags that are not releases
+    tarball_method: str = "git-archive"  # git-archive | dist: how upstream makes its tarball
+    dist_command: str = ""  # the shell command of the dist method ("" = the build system's default)
     notes: str = ""
     line: int = 0
 

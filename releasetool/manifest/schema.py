@@ -26,6 +26,9 @@ TARGET_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 VERSION_SCHEMES = ("rpm", "debian", "pep440", "semver")
 STATUSES = ("active", "retired")
 TARBALL_FORMATS = ("gz", "xz")
+# How upstream makes the tarball it publishes: git's own archive of the tag (what
+# GitHub serves for a tag), or the project's dist target run on the tagged tree.
+TARBALL_METHODS = ("git-archive", "dist")
 BUILD_SYSTEMS = ("autotools", "make", "python", "cmake", "meson", "none")
 FAMILIES = ("rpm", "deb")
 # OBS architecture names (not Debian's amd64/arm64).
@@ -182,6 +185,8 @@ COMPONENT = {
     "released": Field("date", required=True),
     "tarball": Field("str", check=_tarball),
     "tarball_formats": Field("list", items="str"),
+    "tarball_method": Field("str", check=one_of(TARBALL_METHODS)),
+    "dist_command": Field("str", check=_one_line),
     "depends": Field("list", items="str"),
     "obs_package": Field("str", check=_name),
     "ignore_tags": Field("list", items="str"),

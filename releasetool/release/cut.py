@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import glob
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -37,7 +38,7 @@ from typing import Any
 from releasetool import manifest, proc
 from releasetool.errors import CommandError, ReleaseCheckError, ReleaseError, ReleasetoolError, VersionError
 from releasetool.log import log
-from releasetool.release import history, lint_init, notes, tarball
+from releasetool.release import dist, history, lint_init, notes, tarball, version_truth
 from releasetool.release.plan import DIST_DIR, ManifestChange, ReleaseOptions, ReleasePlan, ReleaseResult
 
 __all__ = [
@@ -224,6 +225,19 @@ def check_release(
         if fmt not in tarball.FORMATS:
             problems.append(f"{name}: tarball format {fmt!r} is unknown (one of: {', '.join(tarball.FORMATS)})")
 
+    # What the tree says its version is, in the files the project reads it from.
+    for problem in version_truth.disagreements(top, commit, version, lambda a, b: _same_version(newer, a, b)):
+        refuse(problem, forceable=True)
+    dist_command = comp.dist_command
+    if comp.tarball_method == "dist":
+        if not dist_command:
+            dist_command = dist.default_command(set(proc.git(top, "ls-tree", "--name-only", commit).splitlines()))
+        needed = ["autoreconf", "automake", "libtoolize", "make"] if comp.packaging.build_system == "autotools" else []
+        for program in needed:
+            if not version_truth.has_tool(program):
+                problems.append(f"{name}: the dist tarball needs {program}, which is not installed "
+                                "(`make setup` installs the autotools)")
+
     if problems:
         return None, problems
 
@@ -240,7 +254,8 @@ def check_release(
         previous_version=latest_any.version if latest_any else None, previous_tag=previous_tag, date=date, packager=packager,
         out_dir=out_base.resolve() / f"{name}-{version}", formats=formats, sign=options.sign, key=options.key,
         push=options.push, prerelease=prerelease, forced=tuple(forced), notes=release_notes,
-        manifest_change=change, init_scripts=tuple(scripts),
+        manifest_change=change, init_scripts=tuple(scripts), tarball_method=comp.tarball_method,
+        dist_command=dist_command, build_system=comp.packaging.build_system,
     ), []
 
 
@@ -426,6 +441,10 @@ def execute(plan: ReleasePlan, *, publish: bool = True) -> ReleaseResult:
         if journal.done.get(name, {}).get("sha256") != details.get("sha256") or name not in journal:
             journal.record(name, **details)
 
+    # 0. The tarball's files, made the way upstream makes them, and the version
+    #    they build as: checked before the tag, so a wrong version writes nothing.
+    members, buildinfo = release_files(plan)
+
     # 1. The tag: made once, on the planned commit, dated with the plan's date.
     if _tag_commit(plan) is None:
         # git takes refs/tags/TAG.lock while it writes the ref; a git killed
@@ -446,8 +465,9 @@ def execute(plan: ReleasePlan, *, publish: bool = True) -> ReleaseResult:
     mark("tag", commit=plan.commit)
 
     # 2-3. Tarballs and notes: rebuilt byte for byte, written only when different.
+    stream = tarball.pack(members, plan.prefix, buildinfo["source_date_epoch"])
     for path, fmt in zip(plan.tarballs, plan.formats, strict=True):
-        data = tarball.build_tarball(plan.repo, plan.commit, plan.prefix, fmt)
+        data = tarball.compress(stream, fmt)
         changed = fsutil.write_if_changed(path, data)
         result.sums[path.name] = tarball.sha256_hex(data)
         step(f"tarball-{fmt}", changed)
@@ -455,6 +475,8 @@ def execute(plan: ReleasePlan, *, publish: bool = True) -> ReleaseResult:
             log.info("wrote %s", path)
         mark(f"tarball-{fmt}", sha256=result.sums[path.name])
     step("notes", fsutil.write_if_changed(plan.notes_file, plan.notes.markdown(plan.name, plan.version)))
+    buildinfo["sha256"] = dict(sorted(result.sums.items()))
+    step("buildinfo", fsutil.write_if_changed(plan.buildinfo_file, json.dumps(buildinfo, indent=2) + "\n"))
 
     # 4. Signatures are not reproducible (they carry a time), so one made is kept.
     if plan.sign:
@@ -499,6 +521,37 @@ def execute(plan: ReleasePlan, *, publish: bool = True) -> ReleaseResult:
     elif not plan.push:
         journal.record("finished", sha256=result.sums)
     return result
+
+
+def release_files(plan: ReleasePlan) -> tuple[list[tarball.Member], dict[str, Any]]:
+    """The files of the release tarball and the record of how they were made; refuses a wrong built version."""
+    import platform
+    import zlib
+
+    info: dict[str, Any] = {"name": plan.name, "version": plan.version, "tag": plan.tag, "commit": plan.commit,
+                            "method": plan.tarball_method,
+                            "source_date_epoch": tarball.commit_time(plan.repo, plan.commit)}
+    if plan.tarball_method == "dist":
+        members, made = dist.dist_members(plan.repo, plan.commit, plan.name, plan.version, plan.dist_command,
+                                          tag=plan.tag)
+        info.update(command=plan.dist_command, dist_output=made, toolchain=dist.toolchain())
+    else:
+        members = tarball.archive_members(plan.repo, plan.commit, plan.tag)
+        info.update(git=proc.output(["git", "--version"]))
+    info.update(python=platform.python_version(), zlib=zlib.ZLIB_RUNTIME_VERSION, xz_preset=tarball.XZ_PRESET,
+                gzip_level=tarball.GZIP_LEVEL)
+    built = version_truth.built_version(members, name=plan.name)
+    info["builds_as"] = built
+    if built is not None and built != plan.version:
+        raise ReleaseError(
+            f"{plan.name}: the tarball of {plan.tag} builds as version {built}, not {plan.version}",
+            hint="the version comes from the tree (configure.ac, .tarball-version, git-version-gen, "
+                 ".gitarchivever): fix it there, commit, and release again; nothing was written",
+        )
+    if built is None:
+        log.debug("%s: the tarball has no configure, setup.py or pyproject.toml to ask; built version not checked",
+                 plan.name)
+    return members, info
 
 
 def publish_release(plan: ReleasePlan, result: ReleaseResult | None = None, journal: Any = None) -> bool:

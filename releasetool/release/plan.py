@@ -84,12 +84,15 @@ class ReleasePlan:
     notes: notes.Notes
     manifest_change: ManifestChange | None
     init_scripts: tuple[str, ...] = ()
+    tarball_method: str = "git-archive"  # git-archive | dist (the manifest's tarball_method)
+    dist_command: str = ""  # the command of the dist method
+    build_system: str = "none"  # how the built version of the tarball is asked (version_truth)
 
     @property
     def plan_id(self) -> str:
         """Identifies this release across runs (the date is not part of it: a resumed run reuses the tag's)."""
         key = [self.name, self.version, self.commit, self.tag, list(self.formats), str(self.out_dir),
-               self.sign, self.key, self.push, str(self.manifest_path)]
+               self.sign, self.key, self.push, str(self.manifest_path), self.tarball_method, self.dist_command]
         return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]
 
     @property
@@ -107,7 +110,17 @@ class ReleasePlan:
     @property
     def files(self) -> list[Path]:
         signatures = [Path(f"{t}.asc") for t in self.tarballs] if self.sign else []
-        return [*self.tarballs, *signatures, self.notes_file, self.out_dir / "SHA256SUMS"]
+        return [*self.tarballs, *signatures, self.notes_file, self.out_dir / "SHA256SUMS", self.buildinfo_file]
+
+    @property
+    def buildinfo_file(self) -> Path:
+        """How the tarballs were made: method, command, toolchain (explains a byte difference between machines)."""
+        return self.out_dir / f"{self.prefix}.buildinfo.json"
+
+    def tarball_how(self) -> str:
+        if self.tarball_method == "dist":
+            return f"dist: `{self.dist_command}` in a clean clone of {self.tag}, repacked reproducibly"
+        return f"git archive of {self.tag} (.gitattributes applied), repacked reproducibly"
 
     @property
     def history_file(self) -> Path:
@@ -143,6 +156,7 @@ class ReleasePlan:
             f"  tag         {self.tag} -> {self.commit[:12]} (annotated{signing}; {tag_state})",
             f"  date        {self.date.isoformat()}",
             f"  packager    {self.packager}",
+            f"  tarballs    {self.tarball_how()}",
         ]
         for index, path in enumerate(self.files):
             lines.append(f"  {'files' if index == 0 else '':10}  {path}")
@@ -180,6 +194,8 @@ class ReleasePlan:
             "date": self.date.isoformat(),
             "packager": self.packager,
             "files": [str(p) for p in self.files],
+            "tarball_method": self.tarball_method,
+            "dist_command": self.dist_command or None,
             "history": str(self.history_file),
             "manifest": None if not self.manifest_change else {
                 "path": str(self.manifest_change.path),

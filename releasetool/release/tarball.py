@@ -1,22 +1,23 @@
-"""Reproducible source tarballs from a git commit, and safe reading of tarballs.
+"""Reproducible source tarballs, and safe reading of tarballs.
 
-:func:`build_tarball` writes the tree of one commit as ``PREFIX/...`` entries
-with Python's tarfile, so the bytes depend on the commit alone, not on the
-machine, the clock, the umask, the user or the checkout:
+The files of a release tarball come from upstream's own method (see
+:mod:`releasetool.release.dist` for ``make dist``); :func:`archive_members`
+gives git's archive of a commit, ``.gitattributes`` applied.  :func:`pack`
+then writes ``PREFIX/...`` entries with Python's tarfile so that the bytes
+depend on those files alone, not on the machine, the clock, the umask or the
+user:
 
-* entries come from ``git ls-tree -r`` (the commit's tree, never the work
-  tree), sorted by path, with a directory entry before its contents;
+* entries sorted by path, with a directory entry before its contents;
 * every mtime is the commit's committer time; uid/gid 0, uname/gname ``root``;
-* modes are normalized the way git itself stores them: ``100755`` -> 0755,
-  every other blob 0644, directories 0755; symlinks (``120000``) stay symlinks
-  whose target is the blob's content; submodules (``160000``) have no content in
-  this repository and are left out;
+* modes normalized the way git stores them: executables 0755, every other
+  file 0644, directories 0755; symbolic links stay symbolic links; submodules
+  have no content in the repository and are left out;
 * gzip has no file name, mtime 0 and a fixed level; xz uses one fixed preset,
   the CRC64 check and a single thread (multi-threaded xz splits blocks by
   timing-independent but thread-count-dependent sizes).
 
 The compressed bytes still depend on the zlib/liblzma versions linked into
-Python; the uncompressed tar stream depends on nothing but the commit.
+Python; the uncompressed tar stream depends on nothing but the files.
 
 :func:`check_members` is for the opposite direction: tarballs read back from
 disk (the download area, OBS sources) are refused when a member would land
@@ -25,7 +26,6 @@ outside the directory they are unpacked into.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
 import io
@@ -33,15 +33,12 @@ import itertools
 import lzma
 import os
 import posixpath
-import subprocess
 import tarfile
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from releasetool import proc
-from releasetool.errors import GitError, ReleaseError
+from releasetool.errors import ReleaseError
 
 FORMATS = ("gz", "xz")
 GZIP_LEVEL = 9
@@ -49,29 +46,17 @@ XZ_PRESET = 6
 
 
 @dataclass(frozen=True)
-class TreeEntry:
-    mode: str  # git's octal mode string: 100644, 100755, 120000, 160000
-    kind: str  # blob, commit (submodule)
-    sha: str
+class Member:
+    """One file of a tarball, relative to its top directory."""
+
     path: str
+    data: bytes  # the content; for a symbolic link, its target
+    executable: bool = False
+    symlink: bool = False
 
 
 def tarball_name(name: str, version: str, fmt: str) -> str:
     return f"{name}-{version}.tar.{fmt}"
-
-
-def tree_entries(repo: str | os.PathLike[str], commit: str) -> list[TreeEntry]:
-    """Every file of ``commit`` (recursively), sorted by path."""
-    raw = proc.run(["git", "-C", os.fspath(repo), "ls-tree", "-r", "-z", "--full-tree", commit]).stdout
-    entries = []
-    for record in raw.split(b"\0"):
-        if not record:
-            continue
-        meta, _, path = record.partition(b"\t")
-        mode, kind, sha = meta.decode("ascii").split(" ")
-        entries.append(TreeEntry(mode, kind, sha, path.decode("utf-8", "surrogateescape")))
-    entries.sort(key=lambda e: e.path.encode("utf-8", "surrogateescape"))
-    return entries
 
 
 def commit_time(repo: str | os.PathLike[str], commit: str) -> int:
@@ -79,46 +64,62 @@ def commit_time(repo: str | os.PathLike[str], commit: str) -> int:
     return int(proc.git(repo, "show", "-s", "--format=%ct", commit))
 
 
-def _read_blobs(repo: str | os.PathLike[str], shas: list[str]) -> Iterator[bytes]:
-    """The contents of ``shas`` in order, through one ``git cat-file --batch``.
+def archive_members(repo: str | os.PathLike[str], commit: str, tag: str | None = None) -> list[Member]:
+    """The files ``git archive`` gives for ``commit``, with .gitattributes' export-ignore and export-subst applied.
 
-    A long-lived streaming process, so this uses subprocess directly rather
-    than proc.run (which runs a command to completion).  The object names are
-    written by a thread while this one reads: writing them all first could
-    fill both pipes and deadlock, one at a time costs a round trip each.
+    git archive runs in a scratch repository that borrows the objects of
+    ``repo`` (an alternate) and has one ref, ``refs/tags/TAG``: so a
+    ``$Format:%d$`` placeholder expands to `` (tag: TAG)`` wherever it is
+    made, not to whatever branches the clone at hand happens to have (GitHub's
+    tag archives, from which upstreams that use it take their version, show
+    the tag too).  Submodules have no content here and are left out.
     """
-    if not shas:
-        return
-    argv = ["git", "-C", os.fspath(repo), "cat-file", "--batch"]
-    with subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                          bufsize=1 << 20) as child:
-        assert child.stdin is not None and child.stdout is not None
-        stdin = child.stdin
+    import tempfile
 
-        def feed() -> None:
-            try:
-                stdin.write("".join(f"{sha}\n" for sha in shas).encode("ascii"))
-            except BrokenPipeError:
-                pass
-            finally:
-                with contextlib.suppress(BrokenPipeError):
-                    stdin.close()
+    commit = proc.git(repo, "rev-parse", "--verify", "-q", f"{commit}^{{commit}}")  # HEAD means the source's
+    source_objects = proc.git(repo, "rev-parse", "--path-format=absolute", "--git-path", "objects")
+    with tempfile.TemporaryDirectory(prefix="releasetool-archive-") as scratch:
+        proc.run(["git", "init", "-q", "--bare", scratch])
+        Path(scratch, "objects", "info", "alternates").write_text(source_objects + "\n")
+        if tag:
+            proc.run(["git", "-C", scratch, "update-ref", f"refs/tags/{tag}", commit])
+        raw = proc.run(["git", "-C", scratch, "-c", "core.quotePath=false", "archive", "--format=tar", commit]).stdout
+    return members_of_tar(raw, top=None, where=f"git archive of {commit[:12]}")
 
-        writer = threading.Thread(target=feed, daemon=True)
-        writer.start()
-        try:
-            for sha in shas:
-                header = child.stdout.readline().split()
-                if len(header) != 3:
-                    raise GitError(f"{repo}: object {sha} is missing", hint="run `git fsck` in the repository")
-                size = int(header[2])
-                data = child.stdout.read(size)
-                child.stdout.read(1)  # the newline after each object
-                yield data
-        finally:
-            child.stdout.close()
-            child.kill()
-            writer.join()
+
+def members_of_tar(raw: bytes, *, top: str | None, where: str) -> list[Member]:
+    """The files and symbolic links of a tar stream (any compression), directories left out.
+
+    With ``top`` every member must lie under ``top/``, which is stripped.
+    """
+    members: list[Member] = []
+    try:
+        with tarfile.open(fileobj=io.BytesIO(raw), mode="r:*") as tar:
+            for info in tar:
+                name = info.name.rstrip("/")
+                if top is not None:
+                    if name == top:
+                        continue
+                    if not name.startswith(top + "/"):
+                        raise ReleaseError(f"{where}: member {info.name!r} is not under {top}/",
+                                           hint=f"the tarball must unpack into {top}/")
+                    name = name[len(top) + 1:]
+                if _escapes(name):
+                    raise ReleaseError(f"{where}: member {info.name!r} escapes the top directory")
+                if info.isdir():
+                    continue
+                if info.issym():
+                    members.append(Member(name, info.linkname.encode("utf-8", "surrogateescape"), symlink=True))
+                elif info.isfile():
+                    handle = tar.extractfile(info)
+                    assert handle is not None
+                    members.append(Member(name, handle.read(), executable=bool(info.mode & 0o100)))
+                else:
+                    raise ReleaseError(f"{where}: member {info.name!r} is neither a file, a directory nor a "
+                                       "symbolic link")
+    except (tarfile.TarError, EOFError, lzma.LZMAError, gzip.BadGzipFile) as exc:
+        raise ReleaseError(f"{where}: not a readable tarball: {exc}") from None
+    return members
 
 
 def _dirs_of(path: str) -> list[str]:
@@ -126,12 +127,16 @@ def _dirs_of(path: str) -> list[str]:
     return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def tar_stream(repo: str | os.PathLike[str], commit: str, prefix: str) -> bytes:
-    """The uncompressed tar of ``commit`` under ``prefix/``."""
+def pack(members: list[Member], prefix: str, mtime: int) -> bytes:
+    """The reproducible uncompressed tar of ``members`` under ``prefix/``.
+
+    Sorted by path (bytes), a directory entry before its contents, every
+    mtime ``mtime``, owner root, modes 0755 (directories, executables) and
+    0644, PAX format: nothing of the machine, the clock or the umask.
+    """
     if not prefix or "/" in prefix or prefix in (".", ".."):
         raise ReleaseError(f"tarball prefix {prefix!r} must be one directory name")
-    mtime = commit_time(repo, commit)
-    entries = [e for e in tree_entries(repo, commit) if e.kind == "blob"]
+    ordered = sorted(members, key=lambda m: m.path.encode("utf-8", "surrogateescape"))
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT, encoding="utf-8") as tar:
         seen_dirs: set[str] = set()
@@ -143,23 +148,29 @@ def tar_stream(repo: str | os.PathLike[str], commit: str, prefix: str) -> bytes:
             tar.addfile(info)
 
         add_dir("")
-        blobs = _read_blobs(repo, [e.sha for e in entries])
-        for entry, data in zip(entries, blobs, strict=True):
-            for directory in _dirs_of(entry.path):
+        for member in ordered:
+            for directory in _dirs_of(member.path):
                 if directory not in seen_dirs:
                     seen_dirs.add(directory)
                     add_dir(directory)
-            info = _info(f"{prefix}/{entry.path}", mtime)
-            if entry.mode == "120000":
+            info = _info(f"{prefix}/{member.path}", mtime)
+            if member.symlink:
                 info.type = tarfile.SYMTYPE
-                info.linkname = data.decode("utf-8", "surrogateescape")
+                info.linkname = member.data.decode("utf-8", "surrogateescape")
                 info.mode = 0o777
                 tar.addfile(info)
                 continue
-            info.mode = 0o755 if entry.mode == "100755" else 0o644
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+            info.mode = 0o755 if member.executable else 0o644
+            info.size = len(member.data)
+            tar.addfile(info, io.BytesIO(member.data))
     return buffer.getvalue()
+
+
+def tar_stream(repo: str | os.PathLike[str], commit: str, prefix: str, *, tag: str | None = None) -> bytes:
+    """The uncompressed reproducible tar of ``commit``'s git archive under ``prefix/``."""
+    if not prefix or "/" in prefix or prefix in (".", ".."):
+        raise ReleaseError(f"tarball prefix {prefix!r} must be one directory name")
+    return pack(archive_members(repo, commit, tag), prefix, commit_time(repo, commit))
 
 
 def _info(name: str, mtime: int) -> tarfile.TarInfo:
@@ -182,9 +193,11 @@ def compress(data: bytes, fmt: str) -> bytes:
     raise ReleaseError(f"unknown tarball format {fmt!r} (one of: {', '.join(FORMATS)})")
 
 
-def build_tarball(repo: str | os.PathLike[str], commit: str, prefix: str, fmt: str) -> bytes:
-    """The reproducible ``.tar.FMT`` of ``commit`` with every member under ``prefix/``."""
-    return compress(tar_stream(repo, commit, prefix), fmt)
+def build_tarball(repo: str | os.PathLike[str], commit: str, prefix: str, fmt: str, *, tag: str | None = None) -> bytes:
+    """The reproducible ``.tar.FMT`` of ``commit``'s git archive with every member under ``prefix/``."""
+    if fmt not in FORMATS:
+        raise ReleaseError(f"unknown tarball format {fmt!r} (one of: {', '.join(FORMATS)})")
+    return compress(tar_stream(repo, commit, prefix, tag=tag), fmt)
 
 
 def sha256_hex(data: bytes) -> str:
