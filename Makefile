@@ -1,5 +1,5 @@
 # The two commands of the README's Quick start, and helpers for developers.
-.PHONY: setup demo test check lint bench clean
+.PHONY: setup demo test check lint bench parity clean
 
 setup:
 	@scripts/setup.sh
@@ -25,6 +25,12 @@ lint: setup
 
 bench: setup
 	.venv/bin/python bench/run
+
+# Re-cut the releases Debian 12 ships from upstream clones (CLONES=DIR, one clone
+# per component) and compare with the tarballs upstream published.
+parity: setup
+	scripts/upstream-sources.sh
+	.venv/bin/python bench/parity.py --clones $(CLONES) --verbose
 
 clean:
 	rm -rf demo-release .pytest_cache

@@ -272,6 +272,7 @@ def _release_tags(comp: manifest.Component, tags: list[str]) -> list[Any]:
     patterns = [comp.tag_pattern]
     if comp.split and comp.split.tag_pattern and comp.split.tag_pattern != comp.tag_pattern:
         patterns.insert(0, comp.split.tag_pattern)
+    tags = [t for t in tags if not comp.is_ignored_tag(t)]  # the manifest's ignore_tags are no releases
     found = [tv for p in patterns for tv in versions.scan_tags(comp.version_scheme, p, tags, name=comp.name).versions]
     key = versions.sort_key(comp.version_scheme)
     found.sort(key=lambda tv: key(versions.upstream_order_form(comp.version_scheme, tv.version)))

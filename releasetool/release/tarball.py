@@ -41,6 +41,7 @@ from releasetool import proc
 from releasetool.errors import ReleaseError
 
 FORMATS = ("gz", "xz")
+ABBREV = 11  # hex digits of an abbreviated commit id in export-subst placeholders
 GZIP_LEVEL = 9
 XZ_PRESET = 6
 
@@ -83,7 +84,12 @@ def archive_members(repo: str | os.PathLike[str], commit: str, tag: str | None =
         Path(scratch, "objects", "info", "alternates").write_text(source_objects + "\n")
         if tag:
             proc.run(["git", "-C", scratch, "update-ref", f"refs/tags/{tag}", commit])
-        raw = proc.run(["git", "-C", scratch, "-c", "core.quotePath=false", "archive", "--format=tar", commit]).stdout
+        # $Format:%h$ abbreviates to a length that grows with the repository's
+        # object count; a fixed length keeps the file the same in every clone.
+        # 11 is what GitHub's tag archives show (pacemaker's BUILD_VERSION in
+        # its 2.1.5 and 3.0.0 tarballs).
+        raw = proc.run(["git", "-C", scratch, "-c", "core.quotePath=false", "-c", f"core.abbrev={ABBREV}",
+                        "archive", "--format=tar", commit]).stdout
     return members_of_tar(raw, top=None, where=f"git archive of {commit[:12]}")
 
 
