@@ -324,8 +324,29 @@ def test_sign_without_a_key_is_refused(setup: Setup, tmp_path: Path, monkeypatch
     monkeypatch.setenv("GNUPGHOME", str(empty))
     assert main(setup.args("1.1.0", "--sign", "--key", "nobody@example.org")) == 2
     err = capsys.readouterr().err.splitlines()
-    assert err[1] == "  libfoo: no GPG secret key nobody@example.org to sign with (see `gpg --list-secret-keys`)"
+    # gpg's own words, and nothing written
+    assert err[1].startswith("  libfoo: cannot sign with 'nobody@example.org' (from --key): ")
+    assert "No secret key" in err[1]
+    assert git(setup.repo, "tag", "-l", "v1.1.0") == ""
     subprocess.run(["gpgconf", "--kill", "all"], check=False, capture_output=True)
+
+
+def test_sign_without_key_uses_the_key_git_would_use(setup: Setup, gnupg: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    # git tag -s signs as the committer (Test Committer <committer@example.org>), who has no key here
+    assert main(setup.args("1.1.0", "--sign")) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[1].startswith("  libfoo: cannot sign with 'Test Committer <committer@example.org>' "
+                             "(from the committer identity (git's user.name and user.email)): ")
+    assert "No secret key" in err[1]
+    assert git(setup.repo, "tag", "-l", "v1.1.0") == ""
+    # git's user.signingKey is what git would use: the release signs with it, tag and tarballs
+    git(setup.repo, "config", "user.signingKey", gnupg)
+    assert main(setup.args("1.1.0", "--sign")) == 0
+    verified = subprocess.run(["git", "-C", str(setup.repo), "tag", "-v", "v1.1.0"], capture_output=True, text=True)
+    assert 'Good signature from "Release Key <release@example.org>"' in verified.stderr
+    tarball = setup.out / "libfoo-1.1.0" / "libfoo-1.1.0.tar.gz"
+    subprocess.run(["gpg", "--batch", "--verify", f"{tarball}.asc", str(tarball)], check=True, capture_output=True)
 
 
 def make_remote(setup: Setup) -> Path:

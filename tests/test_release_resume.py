@@ -163,8 +163,9 @@ def test_sigkill_while_signing(setup: Setup, tmp_path: Path, monkeypatch: pytest
     subprocess.run(["gpg", "--batch", "--passphrase", "", "--quick-gen-key", "Release Key <release@example.org>",
                     "ed25519", "sign", "never"], check=True, capture_output=True)
     try:
-        # gpg runs for the tag (through git) and then once per tarball: kill at the second tarball.
-        code = run_killed(setup, tmp_path, "gpg", "--detach-sign", 2, "--sign", "--key", "release@example.org")
+        # gpg --detach-sign runs for the trial signature of the checks, then once per tarball (the tag is
+        # signed through git with -bsau): kill at the second tarball.
+        code = run_killed(setup, tmp_path, "gpg", "--detach-sign", 3, "--sign", "--key", "release@example.org")
         assert code == -signal.SIGKILL
         release_dir = setup.out / "libfoo-1.1.0"
         assert (release_dir / "libfoo-1.1.0.tar.gz.asc").exists()

@@ -64,9 +64,11 @@ def register(sub: common.Subcommands) -> None:
     p.add_argument("name", metavar="NAME", help="component name")
     p.add_argument("version", metavar="VERSION", help="the version to release")
     _release_options(p)
-    p.add_argument("--force", action="store_true",
-                   help="release even when VERSION is not greater than the latest release or the manifest "
-                   "disagrees with the tags (recorded in the tag message)")
+    p.add_argument("--notes", metavar="FILE",
+                   help="the release notes as written in FILE ('-': standard input) instead of the generated "
+                        "ones; its '  - ' lines become the changelog entries")
+    p.add_argument("--edit", action="store_true",
+                   help="open $VISUAL or $EDITOR on the notes (generated, or from --notes) before tagging")
     p.set_defaults(run=run_release)
 
     p = common.add_command(sub, "train", help="release several components together, in dependency order",
@@ -109,13 +111,19 @@ def _release_options(p: argparse.ArgumentParser, *, repo: bool = True) -> None:
         p.add_argument("--repo", metavar="PATH", type=Path, default=Path("."),
                        help="the component's git clone (default: the current directory)")
     p.add_argument("--sign", action="store_true", help="GPG-sign the tag and the tarballs")
-    p.add_argument("--key", metavar="ID", help="the GPG key to sign with (default: gpg's default key)")
+    p.add_argument("--key", metavar="ID",
+                   help="the GPG key to sign the tag and the tarballs with (default: what `git tag -s` uses: "
+                        "git's user.signingKey, else the committer identity 'NAME <EMAIL>'; never gpg's default key)")
     p.add_argument("--push", metavar="REMOTE", help="push the tag and the branch to REMOTE in one atomic push")
     p.add_argument("--packager", metavar="'NAME <MAIL>'",
                    help="the changelog identity (default: git's user.name and user.email)")
     default_out = "dist/ beside the manifest" if repo else "the train file's out, else dist/ beside the manifest"
     p.add_argument("--out", metavar="DIR", type=Path, help=f"base directory of NAME-VERSION/ (default: {default_out})")
     p.add_argument("--no-lint", action="store_true", help="do not stop on init-script findings")
+    p.add_argument("--force", action="store_true",
+                   help="release even when VERSION is not greater than the latest release, the manifest "
+                   "disagrees with the tags or the tree states another version (each override is recorded "
+                   "in that component's tag message)")
     p.add_argument("--dry-run", action="store_true", help="print exactly the plan; write nothing")
     p.add_argument("--json", action="store_true", help="print the plan or the result as JSON on stdout")
 
@@ -136,10 +144,18 @@ def _options(args: argparse.Namespace) -> ReleaseOptions:
 
 
 def run_release(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from releasetool.release import cut
 
     options = _options(args)
     manifest_path = common.manifest_path(args)
+    if args.notes is not None:
+        options = dataclasses.replace(options, notes_text=_read_notes(args.notes))
+    if args.edit:
+        generated = cut.plan_release(manifest_path, args.name, args.version, options)
+        written = _edit(generated.notes.text(args.name, args.version))
+        options = dataclasses.replace(options, notes_text=written)
     if args.dry_run:
         plan = cut.plan_release(manifest_path, args.name, args.version, options)
         if args.json:
@@ -149,6 +165,39 @@ def run_release(args: argparse.Namespace) -> int:
         return 0
     _report(cut.cut_release(manifest_path, args.name, args.version, options), args.json)
     return 0
+
+
+def _read_notes(path: str) -> str:
+    from releasetool.errors import ReleaseError
+
+    try:
+        return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReleaseError(f"--notes {path}: cannot read: {exc}", hint="pass a UTF-8 text file") from None
+
+
+def _edit(text: str) -> str:
+    """The notes after the release manager's editor ($VISUAL, $EDITOR, else vi) saved them."""
+    import os
+    import shlex
+    import subprocess
+    import tempfile
+
+    from releasetool.errors import ReleaseError
+    from releasetool.release.notes import COMMENT_HELP
+
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    with tempfile.TemporaryDirectory(prefix="releasetool-notes-") as scratch:
+        path = Path(scratch) / "RELEASE_NOTES"
+        path.write_text(text + "\n" + COMMENT_HELP, encoding="utf-8")
+        try:
+            # the editor is the user's own program with the terminal: not a tool run for output
+            done = subprocess.run([*shlex.split(editor), str(path)], check=False)
+        except FileNotFoundError:
+            raise ReleaseError(f"editor {editor!r} not found", hint="set VISUAL or EDITOR") from None
+        if done.returncode != 0:
+            raise ReleaseError(f"the editor {editor!r} exited with status {done.returncode}; nothing was written")
+        return path.read_text(encoding="utf-8")
 
 
 def _report(result: ReleaseResult, as_json: bool) -> None:

@@ -206,8 +206,10 @@ def check_release(
         if lint_problems:
             problems[-1] += " (--no-lint skips the init-script check)"
 
+    key = options.key
     if options.sign:
-        problems.extend(f"{name}: {p}" for p in _check_signing(options.key))
+        key, source = signing_key(top, options.key)
+        problems.extend(f"{name}: {p}" for p in _check_signing(key, source))
     if options.push:
         if proc.run(["git", "-C", str(top), "remote", "get-url", options.push], check=False).returncode != 0:
             problems.append(f"{name}: {top} has no remote named {options.push!r} (see `git remote -v`)")
@@ -247,12 +249,17 @@ def check_release(
     if not prerelease:
         change = ManifestChange(manifest_path, name, comp.version, version, comp.released, date.date())
     release_notes = notes.collect(top, commit, previous_tag, tag, comp.homepage)
+    if options.notes_text is not None:
+        release_notes = notes.with_text(release_notes, options.notes_text)
+        if not release_notes.edited:
+            return None, [f"{name}: the release notes are empty (lines starting with '#' do not count); "
+                          "nothing was written"]
     out_base = Path(options.out) if options.out else manifest_path.parent / DIST_DIR
     return ReleasePlan(
         name=name, version=version, scheme=scheme, manifest_path=manifest_path, repo=top, git_dir=git_dir,
         branch=branch, commit=commit, subject=subject, tag=tag, tag_exists=tag_exists,
         previous_version=latest_any.version if latest_any else None, previous_tag=previous_tag, date=date, packager=packager,
-        out_dir=out_base.resolve() / f"{name}-{version}", formats=formats, sign=options.sign, key=options.key,
+        out_dir=out_base.resolve() / f"{name}-{version}", formats=formats, sign=options.sign, key=key,
         push=options.push, prerelease=prerelease, forced=tuple(forced), notes=release_notes,
         manifest_change=change, init_scripts=tuple(scripts), tarball_method=comp.tarball_method,
         dist_command=dist_command, build_system=comp.packaging.build_system,
@@ -359,16 +366,38 @@ def _check_remote(top: Path, remote: str, tag: str, branch: str, commit: str) ->
     return problems
 
 
-def _check_signing(key: str | None) -> list[str]:
+def signing_key(top: Path, key: str | None) -> tuple[str, str]:
+    """The key a signed release uses and where that choice comes from.
+
+    ``--key`` when given; else what ``git tag -s`` uses: the repository's
+    ``user.signingKey``, else the committer identity ``Name <email>`` (gpg
+    finds the key by that user id, not gpg's default key).
+    """
+    if key:
+        return key, "--key"
+    configured = proc.git(top, "config", "--get", "user.signingKey", check=False)
+    if configured:
+        return configured, "git's user.signingKey"
+    ident = proc.run(["git", "-C", str(top), "var", "GIT_COMMITTER_IDENT"], check=False)
+    match = _IDENT.match(ident.stdout.decode("utf-8", "replace").strip()) if ident.returncode == 0 else None
+    return (match.group(1) if match else ""), "the committer identity (git's user.name and user.email)"
+
+
+def _check_signing(key: str, source: str) -> list[str]:
+    """A trial signature with ``key``: gpg's own words when it cannot sign (nothing is written)."""
     try:
         proc.require("gpg", package="gnupg")
     except ReleasetoolError as exc:
         return [exc.message]
-    argv = ["gpg", "--batch", "--list-secret-keys", "--with-colons"] + ([key] if key else [])
-    listing = proc.run(argv, check=False)
-    if listing.returncode != 0 or b"sec:" not in listing.stdout:
-        return [f"no GPG secret key {key or '(default)'} to sign with (see `gpg --list-secret-keys`)"]
-    return []
+    if not key:
+        return ["--sign: no key to sign with (pass --key ID, or set git's user.signingKey or user.email)"]
+    trial = proc.run(["gpg", "--batch", "--armor", "--detach-sign", "--local-user", key, "--output", "-"],
+                     input=b"releasetool signing check\n", check=False, timeout=60)
+    if trial.returncode == 0:
+        return []
+    said = [line.strip() for line in trial.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    return [f"cannot sign with {key!r} (from {source}): {'; '.join(said[-3:]) or 'gpg failed'} "
+            "(see `gpg --list-secret-keys`; --key ID picks another key)"]
 
 
 def _packager_from_git(top: Path) -> str:
@@ -593,7 +622,7 @@ def _tag_commit(plan: ReleasePlan) -> str | None:
 def _make_tag(plan: ReleasePlan) -> None:
     argv = ["git", "-C", str(plan.repo), "tag", "--cleanup=verbatim", "-F", "-"]
     if plan.sign:
-        argv += ["-u", plan.key] if plan.key else ["-s"]
+        argv += ["-u", plan.key] if plan.key else ["-s"]  # the key is resolved by the checks: -u
     else:
         argv.append("-a")
     argv += [plan.tag, plan.commit]

@@ -54,6 +54,7 @@ class Notes:
     changes: tuple[Change, ...]
     authors: tuple[str, ...]
     compare_url: str = ""
+    edited: str = ""  # the text a release manager wrote (--notes, --edit): used as it is
 
     @property
     def range(self) -> str:
@@ -65,6 +66,8 @@ class Notes:
 
     def text(self, name: str, version: str) -> str:
         """Plain text (for the tag message): no markup, so git keeps every line."""
+        if self.edited:
+            return self.edited
         lines = [f"{name} {version}", ""]
         if not self.changes:
             lines += ["No changes since the previous release.", ""]
@@ -81,6 +84,8 @@ class Notes:
         return "\n".join(lines) + "\n"
 
     def markdown(self, name: str, version: str) -> str:
+        if self.edited:
+            return _markdown_of(self.edited)
         lines = [f"# {name} {version}", ""]
         if not self.changes:
             lines += ["No changes since the previous release.", ""]
@@ -95,6 +100,57 @@ class Notes:
             lines += [f"Contributors: {', '.join(self.authors)}", ""]
         lines.append(f"Changes: {self.compare_url or self.range}")
         return "\n".join(lines) + "\n"
+
+
+COMMENT_HELP = (
+    "# The release notes: the tag message, the changelog entries (one per '  - ' line,\n"
+    "# grouped by the 'Section:' lines above them) and NAME-VERSION.notes.md.\n"
+    "# Lines starting with '#' are removed; an empty text stops the release.\n"
+)
+_TITLE_TYPES = {f"{title}:": key for key, title in SECTIONS}
+_ITEM = re.compile(r"^\s*[-*]\s+(?P<subject>.*?)(?:\s+\((?P<author>[^()]*)\))?\s*$")
+
+
+def with_text(notes: Notes, text: str) -> Notes:
+    """``notes`` with the text a release manager wrote; its list items become the changes.
+
+    Lines starting with ``#`` are dropped (as git does for a commit message).
+    An item's type is that of the section title above it (``Bug fixes:``), its
+    author the trailing ``(Name)`` when there is one.
+    """
+    from dataclasses import replace
+
+    kept = [line.rstrip() for line in text.splitlines() if not line.startswith("#")]
+    while kept and not kept[-1]:
+        kept.pop()
+    while kept and not kept[0]:
+        kept.pop(0)
+    body = "\n".join(kept)
+    if not body.strip():
+        return replace(notes, edited="")
+    changes: list[Change] = []
+    section = ""
+    for line in kept:
+        if line.strip() in _TITLE_TYPES:
+            section = _TITLE_TYPES[line.strip()]
+            continue
+        match = _ITEM.match(line)
+        if match and match.group("subject"):
+            changes.append(Change(subject=match.group("subject"), author=match.group("author") or "", type=section))
+    return replace(notes, edited=body + "\n", changes=tuple(changes))
+
+
+def _markdown_of(text: str) -> str:
+    """Edited plain-text notes as Markdown: the title and section lines become headings."""
+    lines = text.rstrip("\n").split("\n")
+    out = [f"# {lines[0]}"] if lines else []
+    for line in lines[1:]:
+        if line.strip() in _TITLE_TYPES:
+            out += [f"## {line.strip()[:-1]}", ""]
+        else:
+            match = _ITEM.match(line)
+            out.append(f"- {line.strip()[2:]}" if match and line.lstrip().startswith(("- ", "* ")) else line)
+    return "\n".join(out) + "\n"
 
 
 def classify(subject: str, trailers: str) -> tuple[str, str]:

@@ -33,6 +33,7 @@ class ReleaseOptions:
     packager: str | None = None
     out: Path | None = None  # the base; files go to OUT/NAME-VERSION/
     lint: bool = True
+    notes_text: str | None = None  # release notes written by hand (--notes, --edit) instead of the generated ones
 
 
 @dataclass(frozen=True)
