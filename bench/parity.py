@@ -73,7 +73,8 @@ def our_members(comp: manifest.Component, clone: Path, version: str, tag: str) -
     if comp.tarball_method == "dist":
         command = comp.dist_command or dist.default_command(set(proc.git(clone, "ls-tree", "--name-only", commit)
                                                                 .splitlines()))
-        members, _ = dist.dist_members(clone, commit, comp.name, version, command, tag=tag)
+        members, _ = dist.dist_members(clone, commit, comp.name, version, command, tag=tag,
+                                       timezone=comp.dist_timezone)
     else:
         members = tarball.archive_members(clone, commit, tag)
     took = time.monotonic() - started

@@ -207,3 +207,30 @@ def test_dist_tarball_is_the_same_on_another_day_zone_and_umask(described: Path,
     later = _release_in_subprocess(tmp_path, described, "later", env={"TZ": "Pacific/Auckland", "UMASK": "077"},
                                    prefix=["faketime", "2031-07-04 23:30:00"])
     assert today == later
+
+
+@pytest.mark.parametrize(("extra", "problem"), [
+    ("    dist_timezone: Europe/Prague\n", "components[boo].dist_timezone: only used with tarball_method: dist"),
+    ("    tarball_method: dist\n    dist_timezone: Mars/Olympus\n", "unknown time zone 'Mars/Olympus'"),
+    ("    tarball_method: tarball\n", "tarball_method: "),
+    ("    dist_command: make dist\n", "components[boo].dist_command: only used with tarball_method: dist"),
+])
+def test_tarball_method_fields_are_validated(tmp_path: Path, extra: str, problem: str,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = write_manifest(tmp_path, "boo", extra=extra)
+    assert main(["validate", "--manifest", str(manifest)]) == 2
+    assert problem in capsys.readouterr().err
+
+
+@pytest.mark.slow  # runs the autotools
+def test_dist_timezone_dates_the_changelog(tmp_path: Path) -> None:
+    """A dist target that writes local dates (as gitlog-to-changelog does) follows dist_timezone."""
+    repo = make_repo(tmp_path, "tzd", {
+        "configure.ac": "AC_INIT([tzd], [1.1.0])\nAM_INIT_AUTOMAKE([foreign])\nAC_CONFIG_FILES([Makefile])\nAC_OUTPUT\n",
+        "Makefile.am": "dist-hook:\n\tgit log -1 --date=local --format=%ad > $(distdir)/ChangeLog\n",
+    })
+    commit(repo, {"NEWS": "1.1.0: late at night\n"}, "News for 1.1.0", date="2024-03-01T23:30:00+00:00")
+    manifest = write_manifest(tmp_path, "tzd", extra="    tarball_method: dist\n    dist_timezone: Europe/Prague\n")
+    assert main(release_args(manifest, "tzd", repo, tmp_path / "dist")) == 0
+    files = members(tmp_path / "dist" / "tzd-1.1.0" / "tzd-1.1.0.tar.gz")
+    assert files["tzd-1.1.0/ChangeLog"] == b"Sat Mar 2 00:30:00 2024\n"  # 23:30 UTC is the next day in Prague

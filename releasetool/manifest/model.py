@@ -103,6 +103,7 @@ class Component:
     ignore_tags: tuple[str, ...] = ()  # fnmatch patterns of tags that are not releases
     tarball_method: str = "git-archive"  # git-archive | dist: how upstream makes its tarball
     dist_command: str = ""  # the shell command of the dist method ("" = the build system's default)
+    dist_timezone: str = "UTC"  # TZ of the dist command: dates it writes (ChangeLog) follow it
     notes: str = ""
     line: int = 0
 

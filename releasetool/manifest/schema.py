@@ -104,6 +104,19 @@ def _license(value: Any) -> str | None:
     found = spdx.problems(str(value))
     return "; ".join(found) if found else None
 
+def _timezone(value: Any) -> str | None:
+    """An IANA time zone name the C library knows (the TZ of the dist command)."""
+    import zoneinfo
+
+    if not isinstance(value, str) or not value or value.startswith(("/", ".")) or ".." in value:
+        return "not a time zone name (e.g. Europe/Prague, UTC)"
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return f"unknown time zone {value!r} (a name from the tz database, e.g. Europe/Prague, UTC)"
+    return None
+
+
 def _one_line(value: Any) -> str | None:
     text = str(value)
     if not text.strip():
@@ -187,6 +200,7 @@ COMPONENT = {
     "tarball_formats": Field("list", items="str"),
     "tarball_method": Field("str", check=one_of(TARBALL_METHODS)),
     "dist_command": Field("str", check=_one_line),
+    "dist_timezone": Field("str", check=_timezone),
     "depends": Field("list", items="str"),
     "obs_package": Field("str", check=_name),
     "ignore_tags": Field("list", items="str"),

@@ -206,10 +206,11 @@ def _check_component(comp: Any, here: str, names: set[str], targets: set[str], o
                 out.add(_value_pos(formats, index), f"{here}.tarball_formats[{index}]", problem)
     method = comp.get("tarball_method", "git-archive")
     packaging_map = comp.get("packaging") if hasattr(comp.get("packaging"), "get") else {}
-    if method == "git-archive" and "dist_command" in comp:
-        out.add(_value_pos(comp, "dist_command"), f"{here}.dist_command",
-                "only used with tarball_method: dist (remove it, or set tarball_method: dist)")
-    elif method == "dist" and "dist_command" not in comp and packaging_map.get("build_system") != "autotools":
+    for dist_only in ("dist_command", "dist_timezone"):
+        if method == "git-archive" and dist_only in comp:
+            out.add(_value_pos(comp, dist_only), f"{here}.{dist_only}",
+                    "only used with tarball_method: dist (remove it, or set tarball_method: dist)")
+    if method == "dist" and "dist_command" not in comp and packaging_map.get("build_system") != "autotools":
         out.add(_value_pos(comp, "tarball_method"), f"{here}.tarball_method",
                 "dist needs dist_command unless packaging.build_system is autotools (whose default is "
                 "`./autogen.sh && ./configure && make dist`)")

@@ -262,7 +262,7 @@ def check_release(
         out_dir=out_base.resolve() / f"{name}-{version}", formats=formats, sign=options.sign, key=key,
         push=options.push, prerelease=prerelease, forced=tuple(forced), notes=release_notes,
         manifest_change=change, init_scripts=tuple(scripts), tarball_method=comp.tarball_method,
-        dist_command=dist_command, build_system=comp.packaging.build_system,
+        dist_command=dist_command, dist_timezone=comp.dist_timezone, build_system=comp.packaging.build_system,
     ), []
 
 
@@ -563,8 +563,9 @@ def release_files(plan: ReleasePlan) -> tuple[list[tarball.Member], dict[str, An
                             "source_date_epoch": tarball.commit_time(plan.repo, plan.commit)}
     if plan.tarball_method == "dist":
         members, made = dist.dist_members(plan.repo, plan.commit, plan.name, plan.version, plan.dist_command,
-                                          tag=plan.tag)
-        info.update(command=plan.dist_command, dist_output=made, toolchain=dist.toolchain())
+                                          tag=plan.tag, timezone=plan.dist_timezone)
+        info.update(command=plan.dist_command, timezone=plan.dist_timezone, dist_output=made,
+                    toolchain=dist.toolchain())
     else:
         members = tarball.archive_members(plan.repo, plan.commit, plan.tag)
         info.update(git=proc.output(["git", "--version"]))

@@ -10,7 +10,9 @@ faithful way to make that tarball is to run their dist target, so this module:
    the tags come along so ``git describe`` and ``git-version-gen`` see the
    release tag) into a temporary directory and checks out the tagged commit;
 2. runs the dist command there with ``SOURCE_DATE_EPOCH`` set to the commit
-   time, ``TZ=UTC``, ``LC_ALL=C`` and umask 022;
+   time, ``TZ`` the manifest's ``dist_timezone`` (UTC unless upstream's zone
+   is known: ``gitlog-to-changelog`` dates the ChangeLog in local time),
+   ``LC_ALL=C`` and umask 022;
 3. reads the ``NAME-VERSION.tar.*`` it made: every member under
    ``NAME-VERSION/``.
 
@@ -58,7 +60,7 @@ def toolchain() -> dict[str, str]:
 
 
 def dist_members(repo: str | os.PathLike[str], commit: str, name: str, version: str, command: str,
-                 *, tag: str, keep: Path | None = None) -> tuple[list[Member], str]:
+                 *, tag: str, timezone: str = "UTC", keep: Path | None = None) -> tuple[list[Member], str]:
     """The files of the dist tarball made by ``command`` at ``commit``, and the tarball's file name.
 
     The clone gets the release tag ``tag`` (annotated, as ``git describe``
@@ -83,7 +85,7 @@ def dist_members(repo: str | os.PathLike[str], commit: str, name: str, version: 
                         "GIT_COMMITTER_DATE": stamp}
             proc.run(["git", "-C", str(tree), "tag", "-a", "-m", f"{name} {version}", tag, commit],
                      env=proc.environment(identity))
-        env = proc.environment({"SOURCE_DATE_EPOCH": str(epoch), "TZ": "UTC", "LC_ALL": "C"},
+        env = proc.environment({"SOURCE_DATE_EPOCH": str(epoch), "TZ": timezone, "LC_ALL": "C"},
                                drop=("MAKEFLAGS", "CFLAGS", "CPPFLAGS", "LDFLAGS"))
         log.info("%s %s: running `%s` in a clean clone of %s", name, version, command, commit[:12])
         done = proc.run(["sh", "-c", f"umask 022 && {command}"], cwd=tree, env=env, check=False,

@@ -87,6 +87,7 @@ class ReleasePlan:
     init_scripts: tuple[str, ...] = ()
     tarball_method: str = "git-archive"  # git-archive | dist (the manifest's tarball_method)
     dist_command: str = ""  # the command of the dist method
+    dist_timezone: str = "UTC"  # its TZ
     build_system: str = "none"  # how the built version of the tarball is asked (version_truth)
 
     @property
