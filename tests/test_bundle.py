@@ -40,8 +40,12 @@ def test_bundle_collects_latest_releases(released: Setup, capsys: pytest.Capture
     assert main(bundle_args(released)) == 0
     area = released.root / "downloads"
     assert sorted(p.name for p in area.iterdir()) == [
-        "SHA256SUMS", "barfoo-2.1.0.tar.gz", "index.html", "index.json", "libfoo-1.1.0.tar.gz", "libfoo-1.1.0.tar.xz"]
+        "SHA256SUMS", "barfoo-2.1.0.notes.md", "barfoo-2.1.0.tar.gz", "index.html", "index.json",
+        "libfoo-1.1.0.notes.md", "libfoo-1.1.0.tar.gz", "libfoo-1.1.0.tar.xz"]
     subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=area, check=True)
+    # each release's notes come along, the same bytes
+    assert (area / "libfoo-1.1.0.notes.md").read_bytes() == \
+        (released.out / "libfoo-1.1.0" / "libfoo-1.1.0.notes.md").read_bytes()
     index = json.loads((area / "index.json").read_text())
     assert [(c["name"], c["version"]) for c in index["components"]] == [("libfoo", "1.1.0"), ("barfoo", "2.1.0")]
     first = index["components"][0]["files"][0]
@@ -49,6 +53,8 @@ def test_bundle_collects_latest_releases(released: Setup, capsys: pytest.Capture
     assert first["sha256"] == tarball.file_sha256(area / "libfoo-1.1.0.tar.gz")
     assert first["size"] == (area / "libfoo-1.1.0.tar.gz").stat().st_size
     assert first["signature"] is None
+    assert index["components"][0]["notes"] == "libfoo-1.1.0.notes.md"
+    assert index["components"][0]["origin"] == "release"
     assert index["missing"] == []
     # The page is well-formed enough for a parser and links every file.
     links: list[str] = []
@@ -58,8 +64,9 @@ def test_bundle_collects_latest_releases(released: Setup, capsys: pytest.Capture
             links.extend(v or "" for k, v in attrs if tag == "a" and k == "href")
 
     Links().feed((area / "index.html").read_text())
-    assert sorted(set(links)) == ["SHA256SUMS", "barfoo-2.1.0.tar.gz", "libfoo-1.1.0.tar.gz", "libfoo-1.1.0.tar.xz"]
-    assert capsys.readouterr().err == f"{area}: 2 components, wrote 6 files, 0 unchanged, 0 removed\n"
+    assert sorted(set(links)) == ["SHA256SUMS", "barfoo-2.1.0.notes.md", "barfoo-2.1.0.tar.gz",
+                                  "libfoo-1.1.0.notes.md", "libfoo-1.1.0.tar.gz", "libfoo-1.1.0.tar.xz"]
+    assert capsys.readouterr().err == f"{area}: 2 components, wrote 8 files, 0 unchanged, 0 removed\n"
 
 
 def test_unchanged_files_are_not_rewritten(released: Setup, capsys: pytest.CaptureFixture[str]) -> None:
@@ -72,7 +79,7 @@ def test_unchanged_files_are_not_rewritten(released: Setup, capsys: pytest.Captu
 
     assert {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in area.iterdir()} == stamps
     assert capsys.readouterr().err.splitlines() == [
-        f"{area}: 2 components, wrote 0 files, 6 unchanged, 0 removed",
+        f"{area}: 2 components, wrote 0 files, 8 unchanged, 0 removed",
         "download area is up to date; nothing to do",
     ]
 
@@ -91,20 +98,81 @@ def test_dry_run_writes_nothing(released: Setup, capsys: pytest.CaptureFixture[s
     capsys.readouterr()
     assert main(bundle_args(released, "--dry-run", "--json")) == 0
     result = json.loads(capsys.readouterr().out)
-    assert len(result["written"]) == 6
+    assert len(result["written"]) == 8
     assert not (released.root / "downloads").exists()
 
 
-def test_missing_release_is_reported(released: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_release_is_an_error_unless_allowed(released: Setup, capsys: pytest.CaptureFixture[str]) -> None:
     for path in (released.out / "barfoo-2.1.0").iterdir():
         path.unlink()
     capsys.readouterr()
-    assert main(bundle_args(released)) == 0
+    assert main(bundle_args(released)) == 2
     err = capsys.readouterr().err.splitlines()
-    assert err[0] == (f"barfoo 2.1.0: no release in {released.out / 'barfoo-2.1.0'} "
-                      "(run `releasetool release barfoo 2.1.0`)")
+    assert err[0] == f"error: 1 of 2 components have no release in {released.out}: barfoo 2.1.0"
+    assert "--allow-missing" in err[1]
+    assert not (released.root / "downloads").exists()
+    assert main(bundle_args(released, "--allow-missing")) == 0
+    assert capsys.readouterr().err.splitlines()[0] == "barfoo: not in the download area (--allow-missing)"
     index = json.loads((released.root / "downloads" / "index.json").read_text())
     assert index["missing"] == ["barfoo"]
+
+
+def _upstream_barfoo(released: Setup, tmp_path: Path, sha256: str | None) -> tuple[Path, bytes]:
+    """barfoo released upstream only: its published tarball in a directory, the manifest pointing at it."""
+    for path in (released.out / "barfoo-2.1.0").iterdir():
+        path.unlink()
+    published = tarball.build_tarball(released.root / "barfoo", "barfoo-2.1.0", "barfoo-2.1.0", "gz")
+    upstream = tmp_path / "upstream"
+    upstream.mkdir()
+    (upstream / "barfoo-2.1.0.tar.gz").write_bytes(published)
+    text = released.manifest.read_text().replace(
+        "    depends: [libfoo]\n",
+        "    depends: [libfoo]\n    tarball: https://example.org/dl/barfoo-{version}.tar.gz\n"
+        + (f"    tarball_sha256: {sha256}\n" if sha256 else ""))
+    released.manifest.write_text(text)
+    return upstream, published
+
+
+def test_upstream_published_tarball_is_taken_in_when_its_checksum_matches(released: Setup, tmp_path: Path) -> None:
+    upstream, published = _upstream_barfoo(released, tmp_path, None)
+    text = released.manifest.read_text().replace(
+        "barfoo-{version}.tar.gz\n", f"barfoo-{{version}}.tar.gz\n    tarball_sha256: {tarball.sha256_hex(published)}\n")
+    released.manifest.write_text(text)
+    assert main(bundle_args(released, "--upstream-dir", str(upstream))) == 0
+    area = released.root / "downloads"
+    assert (area / "barfoo-2.1.0.tar.gz").read_bytes() == published
+    index = json.loads((area / "index.json").read_text())
+    barfoo = next(c for c in index["components"] if c["name"] == "barfoo")
+    assert barfoo["origin"] == "upstream" and index["missing"] == []
+    subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=area, check=True)
+
+
+def test_upstream_tarball_with_a_wrong_or_no_checksum_is_refused(released: Setup, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    upstream, _ = _upstream_barfoo(released, tmp_path, "a" * 64)
+    capsys.readouterr()
+    assert main(bundle_args(released, "--upstream-dir", str(upstream))) == 2
+    err = capsys.readouterr().err
+    assert f"error: {upstream / 'barfoo-2.1.0.tar.gz'}: sha256 " in err
+    assert "is not the manifest's tarball_sha256 " + "a" * 64 in err
+    assert not (released.root / "downloads").exists()
+    released.manifest.write_text(released.manifest.read_text().replace(f"    tarball_sha256: {'a' * 64}\n", ""))
+    assert main(bundle_args(released, "--upstream-dir", str(upstream))) == 2
+    assert "has no tarball_sha256 in the manifest" in capsys.readouterr().err
+
+
+def test_upstream_tarball_is_fetched_only_with_fetch(released: Setup, tmp_path: Path, httpserver) -> None:  # type: ignore[no-untyped-def]
+    _, published = _upstream_barfoo(released, tmp_path, None)
+    httpserver.expect_request("/dl/barfoo-2.1.0.tar.gz").respond_with_data(published)
+    text = released.manifest.read_text().replace(
+        "https://example.org/dl/barfoo-{version}.tar.gz\n",
+        f"{httpserver.url_for('/dl/')}barfoo-{{version}}.tar.gz\n    tarball_sha256: {tarball.sha256_hex(published)}\n")
+    released.manifest.write_text(text)
+    assert main(bundle_args(released)) == 2  # no --fetch: nothing downloaded, barfoo missing
+    assert len(httpserver.log) == 0
+    assert main(bundle_args(released, "--fetch")) == 0
+    assert len(httpserver.log) == 1
+    assert (released.root / "downloads" / "barfoo-2.1.0.tar.gz").read_bytes() == published
 
 
 def test_nothing_to_bundle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -82,13 +82,25 @@ def register(sub: common.Subcommands) -> None:
         sub, "bundle", help="fill the download area with every component's latest release",
         description="Copy every active component's latest release (the manifest's version) from the\n"
         "release directories into one download area, with a combined SHA256SUMS, index.json\n"
-        "and index.html. Tarballs whose checksum does not match, or with a member that would\n"
-        "escape the unpack directory, are refused. Unchanged files are not rewritten.",
+        "and index.html, and each release's notes. Tarballs whose checksum does not match, or\n"
+        "with a member that would escape the unpack directory, are refused. Unchanged files are\n"
+        "not rewritten.\n\n"
+        "A component released upstream (not with `releasetool release`) comes from upstream's\n"
+        "published tarball: the manifest's tarball URL of its version, from --upstream-dir DIR\n"
+        "or downloaded with --fetch, accepted only when it matches the manifest's tarball_sha256.\n"
+        "A component with no release at all is an error unless --allow-missing.",
         epilog="exit status: 0 done, 1 a tool failed, 2 refused input.",
     )
     p.add_argument("--from", dest="source", metavar="DIR", type=Path,
                    help="where the NAME-VERSION/ release directories are (default: dist/ beside the manifest)")
     p.add_argument("--out", metavar="DIR", type=Path, help="the download area (default: downloads/ beside the manifest)")
+    p.add_argument("--upstream-dir", metavar="DIR", type=Path,
+                   help="upstream's published tarballs, named as in the manifest's tarball URL: used for the "
+                        "components with no release in --from, when they match the manifest's tarball_sha256")
+    p.add_argument("--fetch", action="store_true",
+                   help="download those upstream tarballs from the manifest's tarball URL (checked the same way)")
+    p.add_argument("--allow-missing", action="store_true",
+                   help="make the area even when some components have no release (they are listed in the index)")
     p.add_argument("--dry-run", action="store_true", help="say what would be written; write nothing")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.set_defaults(run=run_bundle)
@@ -234,7 +246,8 @@ def run_train(args: argparse.Namespace) -> int:
 def run_bundle(args: argparse.Namespace) -> int:
     from releasetool.release import bundle
 
-    result = bundle.build_bundle(common.manifest_path(args), source=args.source, out=args.out, dry_run=args.dry_run)
+    result = bundle.build_bundle(common.manifest_path(args), source=args.source, out=args.out, dry_run=args.dry_run,
+                                 upstream_dir=args.upstream_dir, fetch=args.fetch, allow_missing=args.allow_missing)
     if args.json:
         common.print_json(result.to_json())
         return 0

@@ -267,6 +267,7 @@ def _component(c: Any, targets: dict[str, Target]) -> Component:
         tarball_method=str(c.get("tarball_method") or "git-archive"),
         dist_command=str(c.get("dist_command") or ""),
         dist_timezone=str(c.get("dist_timezone") or "UTC"),
+        tarball_sha256=str(c.get("tarball_sha256") or ""),
         depends=_strs(c.get("depends")),
         obs_package=str(c.get("obs_package", name)),
         targets=_strs(c.get("targets")) or tuple(targets),

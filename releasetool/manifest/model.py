@@ -104,6 +104,7 @@ class Component:
     tarball_method: str = "git-archive"  # git-archive | dist: how upstream makes its tarball
     dist_command: str = ""  # the shell command of the dist method ("" = the build system's default)
     dist_timezone: str = "UTC"  # TZ of the dist command: dates it writes (ChangeLog) follow it
+    tarball_sha256: str = ""  # SHA-256 of upstream's published tarball of ``version`` (the ``tarball`` URL)
     notes: str = ""
     line: int = 0
 

@@ -104,6 +104,12 @@ def _license(value: Any) -> str | None:
     found = spdx.problems(str(value))
     return "; ".join(found) if found else None
 
+def _sha256(value: Any) -> str | None:
+    if not isinstance(value, str) or len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        return "not a SHA-256 (64 lower-case hex digits)"
+    return None
+
+
 def _timezone(value: Any) -> str | None:
     """An IANA time zone name the C library knows (the TZ of the dist command)."""
     import zoneinfo
@@ -199,6 +205,7 @@ COMPONENT = {
     "tarball": Field("str", check=_tarball),
     "tarball_formats": Field("list", items="str"),
     "tarball_method": Field("str", check=one_of(TARBALL_METHODS)),
+    "tarball_sha256": Field("str", check=_sha256),
     "dist_command": Field("str", check=_one_line),
     "dist_timezone": Field("str", check=_timezone),
     "depends": Field("list", items="str"),

@@ -8,7 +8,15 @@ copied into the area, with:
 * ``SHA256SUMS``  every tarball of the area (``sha256sum -c`` reads it);
 * ``index.json``  what is in it, per component (name, version, release date,
   files with size, sha256 and signature);
-* ``index.html``  the same for people.
+* ``index.html``  the same for people;
+* ``NAME-VERSION.notes.md``  each release's notes, when the release has them.
+
+A component not released with ``release`` can come from upstream's own
+published tarball: the manifest's ``tarball`` URL of its version, taken from
+``upstream_dir`` (a file of the URL's name) or downloaded with ``fetch``, and
+accepted only when it matches the manifest's ``tarball_sha256``.  A component
+with neither is an error unless ``allow_missing``, so an area is either whole
+or knowingly partial.
 
 A tarball is refused when its checksum does not match its release's
 ``SHA256SUMS`` or when a member would escape the directory it is unpacked into.
@@ -52,6 +60,22 @@ class BundleEntry:
     version: str
     released: str
     files: list[BundleFile]
+    origin: str = "release"  # release (cut here) or upstream (upstream's published tarball)
+    notes: str | None = None  # the notes file in the area
+
+
+@dataclass(frozen=True)
+class BundleSources:
+    """Where releases come from: the release directories, and upstream's published tarballs."""
+
+    source: Path
+    upstream_dir: Path | None = None  # upstream tarballs already downloaded, named as in their URL
+    fetch: bool = False  # download upstream tarballs from the manifest's tarball URL
+    allow_missing: bool = False  # an area without some components is acceptable
+    timeout: float = 60.0
+
+
+MAX_UPSTREAM_BYTES = 1 << 30
 
 
 @dataclass
@@ -69,27 +93,75 @@ class BundleResult:
 
 
 def _entry_json(entry: BundleEntry) -> dict[str, Any]:
-    return {"name": entry.name, "version": entry.version, "released": entry.released,
-            "files": [vars(f) for f in entry.files]}
+    return {"name": entry.name, "version": entry.version, "released": entry.released, "origin": entry.origin,
+            "notes": entry.notes, "files": [vars(f) for f in entry.files]}
 
 
 def build_bundle(
-    manifest_path: str | Path, *, source: Path | None = None, out: Path | None = None, dry_run: bool = False
+    manifest_path: str | Path, *, source: Path | None = None, out: Path | None = None, dry_run: bool = False,
+    upstream_dir: Path | None = None, fetch: bool = False, allow_missing: bool = False,
 ) -> BundleResult:
-    """Fill the download area ``out`` from the release directories under ``source``."""
+    """Fill the download area ``out`` from the release directories under ``source`` (and upstream's tarballs)."""
     manifest_path = Path(manifest_path)
     loaded = manifest.load(manifest_path)
-    source = Path(source) if source else manifest_path.parent / DIST_DIR
+    sources = BundleSources(Path(source) if source else manifest_path.parent / DIST_DIR,
+                            upstream_dir=upstream_dir, fetch=fetch, allow_missing=allow_missing)
     out = Path(out) if out else manifest_path.parent / DOWNLOADS_DIR
     if dry_run:
-        return _collect(loaded, source, out, write=False)
+        return _collect(loaded, sources, out, write=False)
     with fsutil.run_lock(out.parent / f".{out.name}.lock", what=f"download area {out}"):
-        return _collect(loaded, source, out, write=True)
+        return _collect(loaded, sources, out, write=True)
 
 
-def _collect(loaded: manifest.Manifest, source: Path, out: Path, *, write: bool) -> BundleResult:
+def _upstream_tarball(comp: manifest.Component, sources: BundleSources) -> tuple[str, bytes] | None:
+    """Upstream's published tarball of the manifest's version, verified, or None when not asked for."""
+    url = comp.tarball_url()
+    if not url or not (sources.upstream_dir or sources.fetch):
+        return None
+    name = url.rstrip("/").rsplit("/", 1)[-1]
+    if not comp.tarball_sha256:
+        raise ReleaseError(f"{comp.name} {comp.version}: upstream's tarball {name} has no tarball_sha256 in the "
+                           "manifest to check it against",
+                           hint="add the SHA-256 upstream publishes (its checksum file) as tarball_sha256")
+    local = sources.upstream_dir / name if sources.upstream_dir else None
+    if local is not None and local.is_file():
+        data = local.read_bytes()
+        where = str(local)
+    elif sources.fetch:
+        data = _download(url, sources.timeout)
+        where = url
+    else:
+        return None
+    digest = tarball.sha256_hex(data)
+    if digest != comp.tarball_sha256:
+        raise ReleaseError(f"{where}: sha256 {digest} is not the manifest's tarball_sha256 {comp.tarball_sha256} "
+                           f"for {comp.name} {comp.version}",
+                           hint="the file is not upstream's published tarball: download it again, or fix the "
+                                "manifest from upstream's checksum file")
+    tarball.check_members_of(data, where)
+    return name, data
+
+
+def _download(url: str, timeout: float) -> bytes:
+    import urllib.error
+    import urllib.request
+
+    log.info("downloading %s", url)
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
+            data = bytes(answer.read(MAX_UPSTREAM_BYTES + 1))
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise ReleaseError(f"{url}: cannot download: {getattr(exc, 'reason', exc)}",
+                           hint="download it by hand and pass --upstream-dir DIR") from None
+    if len(data) > MAX_UPSTREAM_BYTES:
+        raise ReleaseError(f"{url}: larger than {MAX_UPSTREAM_BYTES >> 20} MiB; refused")
+    return data
+
+
+def _collect(loaded: manifest.Manifest, sources: BundleSources, out: Path, *, write: bool) -> BundleResult:
     result = BundleResult(out=out, entries=[], missing=[])
     payloads: dict[str, bytes] = {}
+    source = sources.source
     for comp in loaded.components.values():
         if not comp.active:
             continue
@@ -97,9 +169,15 @@ def _collect(loaded: manifest.Manifest, source: Path, out: Path, *, write: bool)
         tarballs = [release_dir / tarball.tarball_name(comp.name, comp.version, fmt) for fmt in comp.tarball_formats]
         present = [t for t in tarballs if t.is_file()]
         if not present:
-            result.missing.append(comp.name)
-            log.warning("%s %s: no release in %s (run `releasetool release %s %s`)",
-                        comp.name, comp.version, release_dir, comp.name, comp.version)
+            published = _upstream_tarball(comp, sources)
+            if published is None:
+                result.missing.append(comp.name)
+                continue
+            name, data = published
+            payloads[name] = data
+            result.entries.append(BundleEntry(comp.name, comp.version, comp.released.isoformat(),
+                                              [BundleFile(name, len(data), tarball.sha256_hex(data), None)],
+                                              origin="upstream"))
             continue
         sums = _release_sums(release_dir)
         files = []
@@ -115,10 +193,25 @@ def _collect(loaded: manifest.Manifest, source: Path, out: Path, *, write: bool)
             if signature.is_file():
                 payloads[signature.name] = signature.read_bytes()
             files.append(BundleFile(path.name, len(data), digest, signature.name if signature.is_file() else None))
-        result.entries.append(BundleEntry(comp.name, comp.version, comp.released.isoformat(), files))
+        notes_file = release_dir / f"{comp.name}-{comp.version}.notes.md"
+        notes_name = notes_file.name if notes_file.is_file() else None
+        if notes_name:
+            payloads[notes_name] = notes_file.read_bytes()
+        result.entries.append(BundleEntry(comp.name, comp.version, comp.released.isoformat(), files,
+                                          notes=notes_name))
     if not result.entries:
         raise ReleaseError(f"{source}: no release of any component to bundle",
                            hint="cut releases first (`releasetool release NAME VERSION`) or pass --from DIR")
+    if result.missing and not sources.allow_missing:
+        shown = ", ".join(f"{n} {loaded.get(n).version}" for n in result.missing)
+        raise ReleaseError(
+            f"{len(result.missing)} of {len(result.missing) + len(result.entries)} components have no release in "
+            f"{source}: {shown}",
+            hint="release them, give upstream's published tarballs (tarball_sha256 in the manifest, "
+                 "--upstream-dir DIR or --fetch), or pass --allow-missing for a partial area; nothing was written",
+        )
+    for name in result.missing:
+        log.warning("%s: not in the download area (--allow-missing)", name)
 
     all_sums = {f.name: f.sha256 for e in result.entries for f in e.files}
     index = {
@@ -196,6 +289,8 @@ def _previous_files(out: Path) -> set[str]:
                 names.add(str(item["name"]))
                 if item.get("signature"):
                     names.add(str(item["signature"]))
+            if entry.get("notes"):
+                names.add(str(entry["notes"]))
     except (FileNotFoundError, ValueError, TypeError, KeyError, AttributeError):
         return set()
     # Only plain names inside the area: an edited index cannot make us delete elsewhere.
@@ -208,9 +303,11 @@ def _index_html(title: str, result: BundleResult) -> str:
     for entry in result.entries:
         for item in entry.files:
             sig = f' (<a href="{esc(item.signature)}">signature</a>)' if item.signature else ""
+            notes = f' (<a href="{esc(entry.notes)}">notes</a>)' if entry.notes else ""
+            origin = " (upstream's tarball)" if entry.origin == "upstream" else ""
             rows.append(
-                f"<tr><td>{esc(entry.name)}</td><td>{esc(entry.version)}</td><td>{esc(entry.released)}</td>"
-                f'<td><a href="{esc(item.name)}">{esc(item.name)}</a>{sig}</td>'
+                f"<tr><td>{esc(entry.name)}</td><td>{esc(entry.version)}{notes}</td><td>{esc(entry.released)}</td>"
+                f'<td><a href="{esc(item.name)}">{esc(item.name)}</a>{sig}{origin}</td>'
                 f"<td>{item.size}</td><td><code>{esc(item.sha256)}</code></td></tr>"
             )
     missing = ""

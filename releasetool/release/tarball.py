@@ -62,7 +62,8 @@ def tarball_name(name: str, version: str, fmt: str) -> str:
 
 def commit_time(repo: str | os.PathLike[str], commit: str) -> int:
     """The committer time of ``commit`` in seconds since the epoch."""
-    return int(proc.git(repo, "show", "-s", "--format=%ct", commit))
+    # ^{commit}: for an annotated tag, `git show` would print the tag object too
+    return int(proc.git(repo, "show", "-s", "--format=%ct", f"{commit}^{{commit}}"))
 
 
 def archive_members(repo: str | os.PathLike[str], commit: str, tag: str | None = None) -> list[Member]:
@@ -257,6 +258,19 @@ def check_members(path: str | os.PathLike[str]) -> int:
             return count
     except (tarfile.TarError, EOFError, OSError, lzma.LZMAError, gzip.BadGzipFile) as exc:
         raise ReleaseError(f"{where}: not a readable tarball: {exc}") from None
+
+
+def check_members_of(data: bytes, where: str) -> int:
+    """:func:`check_members` for a tarball held in memory."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(prefix="releasetool-check-", suffix=".tar") as handle:
+        handle.write(data)
+        handle.flush()
+        try:
+            return check_members(handle.name)
+        except ReleaseError as exc:
+            raise ReleaseError(exc.message.replace(handle.name, where), hint=exc.hint) from None
 
 
 def _escapes(name: str) -> bool:
