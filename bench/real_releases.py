@@ -37,7 +37,12 @@ CASES = {
     "booth": ("1.3", "1.2", "release"),
     "kronosnet": ("1.36", "1.35", "release"),
     "sbd": ("1.5.3", "1.5.2", "refuse"),  # HEAD's configure.ac and sbd.spec still say 1.5.2
+    "corosync": ("3.1.11", "3.1.10", "release"),
 }
+# The cases run by default (corosync is in the train).
+DEFAULT = ("libqb", "booth", "kronosnet", "sbd")
+# The train of the --train run: the three components upstream releases with make dist.
+TRAIN = ("libqb", "kronosnet", "corosync")
 IDENTITY = {"GIT_AUTHOR_NAME": "Release Rehearsal", "GIT_AUTHOR_EMAIL": "rehearsal@example.org",
             "GIT_COMMITTER_NAME": "Release Rehearsal", "GIT_COMMITTER_EMAIL": "rehearsal@example.org"}
 
@@ -85,14 +90,59 @@ def run_case(name: str, clones: Path, work: Path) -> dict[str, object]:
     return row
 
 
+def run_train(clones: Path, work: Path) -> dict[str, object]:
+    """One coordinated release of TRAIN at the clones' HEADs: every tarball made by make dist."""
+    import datetime as dt
+    import os
+
+    manifest_copy = work / "components.yaml"
+    shutil.copy(ROOT / "components.yaml", manifest_copy)
+    lines = ["releases:"]
+    repos = ["repos:"]
+    for name in TRAIN:
+        version, previous, _ = CASES[name]
+        comp = manifest.load(manifest_copy).get(name)
+        clone = work / name
+        subprocess.run(["git", "clone", "-q", "--no-local", str(clones / name), str(clone)], check=True)
+        previous_tag = comp.tag_for(previous)
+        if git(clone, "rev-parse", "HEAD") == git(clone, "rev-parse", f"{previous_tag}^{{commit}}"):
+            git(clone, "commit", "-q", "--allow-empty", "-m", "Prepare the next release")
+        released = git(clone, "log", "-1", "--format=%cs", previous_tag)
+        manifest.set_release(manifest_copy, name, previous, dt.date.fromisoformat(released))
+        lines.append(f"  {name}: {version}")
+        repos.append(f"  {name}: {clone}")
+    (work / "train.yaml").write_text("\n".join([*lines, *repos]) + "\n")
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "releasetool", "train", "--manifest", str(manifest_copy),
+                           str(work / "train.yaml"), "--out", str(work / "dist"),
+                           "--packager", "Release Rehearsal <rehearsal@example.org>"],
+                          capture_output=True, text=True, cwd=work, env={**os.environ, **IDENTITY})
+    took = time.monotonic() - started
+    built = {}
+    for name in TRAIN:
+        version = CASES[name][0]
+        info = work / "dist" / f"{name}-{version}" / f"{name}-{version}.buildinfo.json"
+        built[name] = json.loads(info.read_text()).get("builds_as") if info.exists() else None
+    return {"exit": done.returncode, "seconds": round(took, 1), "builds_as": built,
+            "stderr": done.stderr.splitlines()[-5:] if done.returncode else []}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="*", metavar="NAME", help=f"cases (default: {', '.join(CASES)})")
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"cases (default: {', '.join(DEFAULT)})")
     parser.add_argument("--clones", type=Path, required=True, help="directory of upstream clones, one per component")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--train", action="store_true",
+                        help=f"instead, one train of {', '.join(TRAIN)} (every tarball by make dist)")
     args = parser.parse_args()
+    if args.train:
+        with tempfile.TemporaryDirectory(prefix="real-train-") as work:
+            row = run_train(args.clones, Path(work))
+        print(json.dumps(row, indent=2))
+        expected = {n: CASES[n][0] for n in TRAIN}
+        return 0 if row["exit"] == 0 and row["builds_as"] == expected else 1
     rows = []
-    for name in args.names or list(CASES):
+    for name in args.names or DEFAULT:
         with tempfile.TemporaryDirectory(prefix=f"real-release-{name}-") as work:
             print(f"{name}: releasing {CASES[name][0]} at HEAD ...", file=sys.stderr, flush=True)
             rows.append(run_case(name, args.clones, Path(work)))
