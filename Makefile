@@ -1,5 +1,5 @@
 # The two commands of the README's Quick start, and helpers for developers.
-.PHONY: setup demo test check lint bench parity clean
+.PHONY: setup upstream-libqb demo test check lint bench parity clean
 
 setup:
 	@scripts/setup.sh
@@ -7,7 +7,12 @@ setup:
 demo: setup
 	.venv/bin/releasetool demo
 
-test: setup
+# libqb's real upstream release (Debian 12's .orig tarball) and its build
+# dependencies: the tests build it in both formats.
+upstream-libqb:
+	@scripts/upstream-sources.sh .releasetool-cache/upstream-src libqb >/dev/null
+
+test: setup upstream-libqb
 	.venv/bin/ruff check .
 	.venv/bin/mypy
 	.venv/bin/python -m pytest -q

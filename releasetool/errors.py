@@ -86,6 +86,10 @@ class RenderError(ReleasetoolError):
     """A template cannot be rendered for a component."""
 
 
+class BuildError(ReleasetoolError):
+    """A local package build cannot start (no tarball, unknown format, missing tool)."""
+
+
 class ObsError(ReleasetoolError):
     """The Build Service refused a request or answered something unexpected."""
 

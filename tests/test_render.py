@@ -349,12 +349,12 @@ def test_by_hand_steps_in_both_formats(sample: manifest.Manifest) -> None:
     assert ("install -D -m 0640 a.conf %{buildroot}%{_sysconfdir}/a.conf\n"
             "install -d %{buildroot}%{_sbindir}\n"
             "mv %{buildroot}%{_bindir}/x %{buildroot}%{_sbindir}/x\n"
-            "rm -f %{buildroot}%{_bindir}/y\n") in spec
+            "rm -rf %{buildroot}%{_bindir}/y\n") in spec
     rules = files["debian/rules"].decode()
     assert ("\tinstall -D -m 0640 a.conf debian/tmp/etc/a.conf\n"
             "\tinstall -d debian/tmp/usr/sbin\n"
             "\tmv debian/tmp/usr/bin/x debian/tmp/usr/sbin/x\n"
-            "\trm -f debian/tmp/usr/bin/y\n") in rules
+            "\trm -rf debian/tmp/usr/bin/y\n") in rules
 
 
 @pytest.mark.parametrize(("steps", "message"), [

@@ -32,6 +32,7 @@ COMMANDS = {
     "bundle": "release_cmds",
     "lint-init": "release_cmds",
     "render": "render_cmd",
+    "build": "build_cmd",
     "obs": "obs_cmds",
     "site": "site_cmds",
     "demo": "demo_cmd",

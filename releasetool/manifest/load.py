@@ -233,6 +233,7 @@ def _component(c: Any, targets: dict[str, Target]) -> Component:
         docs=_strs(pk.get("docs")),
         license_files=_strs(pk.get("license_files")),
         files=_strs(pk.get("files")),
+        remove=_strs(pk.get("remove")),
         section=str(pk.get("section", "admin")),
         arch=str(pk.get("arch", "any")),
         deb_name=str(pk.get("deb_name", name)),

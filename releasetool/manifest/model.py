@@ -62,6 +62,7 @@ class Packaging:
     docs: tuple[str, ...] = ()
     license_files: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()  # installed paths (files or directories) no package ships, removed after install
     section: str = "admin"
     arch: str = "any"
     deb_name: str = ""  # the Debian name of the main binary package; "" means the component's name

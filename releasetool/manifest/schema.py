@@ -171,6 +171,7 @@ PACKAGING = {
     "docs": Field("list", items="str"),
     "license_files": Field("list", items="str"),
     "files": Field("list", items="str"),
+    "remove": Field("list", items="str"),
     "section": Field("str"),
     "arch": Field("str", check=one_of(("any", "all"))),
     "deb_name": Field("str", check=_name),

@@ -224,7 +224,7 @@ def _check_component(comp: Any, here: str, names: set[str], targets: set[str], o
             out.add(_value_pos(comp, "version"), f"{here}.version", f"{version!r} is not a {scheme} version: {exc}")
     packaging = comp.get("packaging")
     if hasattr(packaging, "get"):
-        for list_key in ("files",):
+        for list_key in ("files", "remove"):
             files = packaging.get(list_key)
             if isinstance(files, list):
                 for index, item in enumerate(files):

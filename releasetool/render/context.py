@@ -66,6 +66,10 @@ def component_context(manifest: Any, comp: Any, entries: Sequence[Any]) -> dict[
     def uses_python(entries_: Iterable[str]) -> bool:
         return pk.build_system == "python" or any("{python3_sitelib}" in e for e in entries_)
 
+    def shared_library(entries_: Iterable[str]) -> bool:
+        """Ships a run-time shared library ({libdir}/libX.so.N): rpm needs ldconfig after (un)installing it."""
+        return any(re.match(r"^\{libdir\}/[^/]*\.so\.", e.split()[-1]) for e in entries_ if e.strip())
+
     def files(entries_: Iterable[str], at: str) -> Fields:
         listed = tuple(entries_)
         return Fields(
@@ -90,6 +94,7 @@ def component_context(manifest: Any, comp: Any, entries: Sequence[Any]) -> dict[
         license_files=list(pk.license_files),
         arch=pk.arch,
         python=uses_python(pk.files),
+        shared_library=shared_library(pk.files),
         main=True,
     )
     subpackages = []
@@ -110,6 +115,7 @@ def component_context(manifest: Any, comp: Any, entries: Sequence[Any]) -> dict[
             license_files=[],
             arch=sub.arch,
             python=uses_python(sub.files),
+            shared_library=shared_library(sub.files),
             main=False,
         ))
     # A main package with nothing of its own is not built when subpackages carry everything.
@@ -224,6 +230,22 @@ def by_hand_steps(env: Any, comp: Any) -> list[Fields]:
             rpm_dest_dir=Verbatim(rf.rpm_option(dest, at).rsplit("/", 1)[0]) if dest else None,
             deb_dest_dir=Verbatim(rf.deb_rules_path(dest, at).rsplit("/", 1)[0]) if dest else None,
         ))
+    return steps
+
+
+def removal_steps(comp: Any) -> list[Fields]:
+    """The manifest's ``packaging.remove``: installed paths no package ships, deleted (``rm -rf``) after install.
+
+    For what ``make install`` writes that neither format packages, e.g. the
+    copies of README and COPYING some projects install into their doc
+    directory while the packages install their own.
+    """
+    steps = []
+    for index, path in enumerate(comp.packaging.remove):
+        at = f"components[{comp.name}].packaging.remove[{index}]"
+        steps.append(Fields(at, action="delete", mode="delete", source=None,
+                            rpm_source=Verbatim(rf.rpm_option(path, at)), deb_source=Verbatim(rf.deb_rules_path(path, at)),
+                            rpm_dest=None, deb_dest=None, rpm_dest_dir=None, deb_dest_dir=None))
     return steps
 
 

@@ -34,7 +34,7 @@ from typing import Any
 from releasetool.errors import RenderError
 from releasetool.log import log
 from releasetool.render import filters as rf
-from releasetool.render.context import by_hand_steps, component_context
+from releasetool.render.context import by_hand_steps, component_context, removal_steps
 from releasetool.render.filters import Verbatim
 from releasetool.resources import data_path
 
@@ -229,7 +229,7 @@ def render_component(
         raise RenderError(f"{component.name}: the release history is empty", hint="record a release first")
     env = environment(manifest_dir)
     context = component_context(manifest, component, history)
-    context["by_hand"] = by_hand_steps(env, component)
+    context["by_hand"] = by_hand_steps(env, component) + removal_steps(component)
     name = component.name
     own_templates = component.packaging.templates or name  # whose component templates apply
     out: dict[str, bytes] = {}

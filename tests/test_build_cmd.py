@@ -1,0 +1,92 @@
+"""releasetool build: render, build with rpmbuild and dpkg-buildpackage, lint the packages.
+
+The sample component of the render tests, with an upstream install target that
+also copies README and COPYING into the documentation directory (as libqb's
+does): without `packaging.remove` both formats stop on files no package ships;
+with it, both build.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+import render_sample as rs
+
+from releasetool.cli import main
+
+pytestmark = pytest.mark.slow  # builds packages
+
+EXTRA_INSTALL = ("\tinstall -D -m 0644 README $(DESTDIR)$(prefix)/share/doc/sample-hello/README\n"
+                 "\tinstall -D -m 0644 COPYING $(DESTDIR)$(prefix)/share/doc/sample-hello/COPYING\n")
+
+
+def _tarball(path: Path) -> Path:
+    """The sample's release tarball, its install target also writing {docdir}/sample-hello."""
+    rs.make_tarball(path)
+    with tarfile.open(path) as tar:
+        members = [(m, tar.extractfile(m).read() if m.isfile() else b"") for m in tar.getmembers()]  # type: ignore[union-attr]
+    with tarfile.open(path, "w:gz") as tar:
+        for info, data in members:
+            if info.name.endswith("/Makefile"):
+                data = data.decode().replace("\nclean:", EXTRA_INSTALL + "\nclean:").encode()
+                info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("build")
+    manifest = rs.make_project(root / "project")
+    return manifest, _tarball(root / f"{rs.NAME}-{rs.VERSION}.tar.gz")
+
+
+def _build(manifest: Path, tarball: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[dict]]:
+    capsys.readouterr()
+    status = main(["build", "--manifest", str(manifest), rs.NAME, "--tarball", str(tarball), "--out", str(out),
+                   "--json"])
+    return status, json.loads(capsys.readouterr().out)
+
+
+def test_unshipped_installed_files_fail_both_builds(project: tuple[Path, Path], tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    manifest, tarball = project
+    status, outcomes = _build(manifest, tarball, tmp_path / "built", capsys)
+    assert status == 1
+    by_format = {o["format"]: o for o in outcomes}
+    assert not by_format["rpm"]["ok"] and "Installed (but unpackaged) file(s) found" in by_format["rpm"]["error"]
+    assert not by_format["deb"]["ok"] and "dh_missing" in by_format["deb"]["error"]
+    assert Path(by_format["rpm"]["log"]).is_file() and Path(by_format["deb"]["log"]).is_file()
+
+
+def test_remove_lets_both_formats_build_and_the_packages_are_listed(project: tuple[Path, Path], tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    manifest, tarball = project
+    edited = tmp_path / "project"
+    subprocess.run(["cp", "-r", str(manifest.parent), str(edited)], check=True)
+    text = (edited / "components.yaml").read_text()
+    text = text.replace("      license_files: [COPYING]\n",
+                        "      license_files: [COPYING]\n      remove: [\"{docdir}/sample-hello\"]\n")
+    (edited / "components.yaml").write_text(text)
+    status, outcomes = _build(edited / "components.yaml", tarball, tmp_path / "built", capsys)
+    by_format = {o["format"]: o for o in outcomes}
+    assert by_format["rpm"]["error"] == "" and by_format["deb"]["error"] == "", outcomes
+    rpms = [Path(p["path"]) for p in by_format["rpm"]["packages"]]
+    debs = [Path(p["path"]) for p in by_format["deb"]["packages"]]
+    assert {p.name for p in rpms} >= {f"{rs.NAME}-{rs.VERSION}-1.src.rpm", f"{rs.NAME}-tools-{rs.VERSION}-1.noarch.rpm"}
+    assert {p.name for p in debs} >= {f"{rs.NAME}_{rs.VERSION}-1_amd64.deb", f"{rs.NAME}-tools_{rs.VERSION}-1_all.deb"}
+    # the doc directory make install wrote is in no package; the packaging's own doc files are
+    main_rpm = next(p for p in rpms if p.name.startswith(f"{rs.NAME}-{rs.VERSION}-1.") and "src" not in p.name)
+    listing = subprocess.run(["rpm", "-qlp", str(main_rpm)], capture_output=True, text=True, check=True).stdout
+    docs = [line for line in listing.splitlines() if line.startswith("/usr/share/doc/")]
+    assert any(line.endswith("/README") for line in docs)  # %doc README, from the source tree
+    assert f"/usr/share/doc/{rs.NAME}/COPYING" not in listing  # make install's copy, removed
+    main_deb = next(p for p in debs if p.name.startswith(f"{rs.NAME}_"))
+    contents = subprocess.run(["dpkg-deb", "-c", str(main_deb)], capture_output=True, text=True, check=True).stdout
+    assert "./usr/bin/sample-hello" in contents
+    assert status == (0 if not by_format["rpm"]["lint_errors"] and not by_format["deb"]["lint_errors"] else 1)
