@@ -7,8 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-MANIFEST = """\
-# Test manifest for releases.
+HEADER = """\
 schema: 1
 distribution:
   name: Test distribution
@@ -22,6 +21,9 @@ targets:
     repository: standard
     archs: [x86_64]
 components:
+"""
+
+MANIFEST = "# Test manifest for releases.\n" + HEADER + """\
   - name: libfoo
     summary: A library
     description: A library.

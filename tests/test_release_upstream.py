@@ -19,24 +19,11 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from test_release_support import commit, git
+from test_release_support import HEADER, commit, git
 
 from releasetool.cli import main
 
-MANIFEST = """\
-schema: 1
-distribution:
-  name: Test distribution
-  obs_project: home:test
-  packager: Release Team <release@example.org>
-targets:
-  - name: Debian_12
-    label: Debian 12
-    family: deb
-    project: Debian:12
-    repository: standard
-    archs: [x86_64]
-components:
+MANIFEST = HEADER.replace("{", "{{").replace("}", "}}") + """\
   - name: {name}
     summary: A component
     description: A component.

@@ -166,10 +166,26 @@ def _value_kind(option: Option) -> str:
     return "none" if option.metavar is None else "any"
 
 
+def option_values(tree: Command) -> list[tuple[str, list[str], str]]:
+    """(command path, option flags, value description) for every option that takes a value.
+
+    The description is what both completion scripts print for it: ``choices A B``,
+    ``files``, ``dirs`` or ``any`` (each followed by a space, as the scripts match prefixes).
+    """
+    found = []
+    for command in walk(tree):
+        for option in command.options:
+            kind = _value_kind(option)
+            if kind != "none":
+                what = " ".join(option.choices) if kind == "choices" else ""
+                found.append((" ".join(command.words), option.flags, f"{kind} {what}"))
+    return found
+
+
 def bash_completion(parser: argparse.ArgumentParser) -> str:
     """A bash completion script (``complete -F``) for every command, subcommand and option."""
     tree = command_tree(parser)
-    words_cases, value_cases = [], []
+    words_cases = []
     for command in walk(tree):
         key = " ".join(command.words)
         words = [s.words[-1] for s in command.subcommands]
@@ -177,13 +193,10 @@ def bash_completion(parser: argparse.ArgumentParser) -> str:
         for positional in command.positionals:
             words += positional.choices
         words_cases.append(f'        "{key}") echo "{" ".join(words)}" ;;')
-        for option in command.options:
-            kind = _value_kind(option)
-            if kind == "none":
-                continue
-            what = " ".join(option.choices) if kind == "choices" else ""
-            pattern = "|".join(f'"{key}:{flag}"' for flag in option.flags)
-            value_cases.append(f'        {pattern}) echo "{kind} {what}" ;;')
+    value_cases = []
+    for key, flags, value in option_values(tree):
+        pattern = "|".join(f'"{key}:{flag}"' for flag in flags)
+        value_cases.append(f'        {pattern}) echo "{value}" ;;')
     return f"""# bash completion for releasetool {__version__} (generated from its argparse definitions)
 
 # The words offered after the command path $1 ("" for the top level, "obs submit"...).
@@ -248,19 +261,15 @@ def _zsh_quote(text: str) -> str:
 def zsh_completion(parser: argparse.ArgumentParser) -> str:
     """A zsh completion function (``#compdef releasetool``), with a description for each command."""
     tree = command_tree(parser)
-    cases, value_cases = [], []
+    cases = []
     for command in walk(tree):
         key = " ".join(command.words)
         described = [f"{s.words[-1]}:{s.summary}" for s in command.subcommands]
         flags = [f for o in command.options for f in o.flags]
         cases.append(f"        {_zsh_quote(key)}) reply=({' '.join(_zsh_quote(d) for d in described)});"
                      f" flags=({' '.join(flags)}) ;;")
-        for option in command.options:
-            kind = _value_kind(option)
-            if kind != "none":
-                what = " ".join(option.choices) if kind == "choices" else ""
-                for flag in option.flags:
-                    value_cases.append(f"        {_zsh_quote(key + ':' + flag)}) print -r -- {_zsh_quote(kind + ' ' + what)} ;;")
+    value_cases = [f"        {_zsh_quote(key + ':' + flag)}) print -r -- {_zsh_quote(value)} ;;"
+                   for key, flags, value in option_values(tree) for flag in flags]
     leaves = " ".join(_zsh_quote(" ".join(c.words)) for c in walk(tree)[1:])
     return f"""#compdef releasetool
 # zsh completion for releasetool {__version__} (generated from its argparse definitions)
