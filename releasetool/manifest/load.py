@@ -234,6 +234,7 @@ def _component(c: Any, targets: dict[str, Target]) -> Component:
         license_files=_strs(pk.get("license_files")),
         files=_strs(pk.get("files")),
         remove=_strs(pk.get("remove")),
+        unshipped=tuple((str(u["path"]), _text(u["why"])) for u in pk.get("unshipped") or ()),
         section=str(pk.get("section", "admin")),
         arch=str(pk.get("arch", "any")),
         deb_name=str(pk.get("deb_name", name)),
@@ -247,6 +248,7 @@ def _component(c: Any, targets: dict[str, Target]) -> Component:
                 requires=_per_family(s.get("requires")),
                 files=_strs(s.get("files")),
                 arch=str(s.get("arch", pk.get("arch", "any"))),
+                formats=_strs(s.get("formats")) or ("rpm", "deb"),
             )
             for s in pk.get("subpackages") or ()
         ),

@@ -50,6 +50,10 @@ class Subpackage:
     requires: PerFamily
     files: tuple[str, ...]
     arch: str  # "any" or "all"
+    # The formats that have this package: ("rpm", "deb") by default.  A package of
+    # one format only takes its files from the other packages of that format
+    # (Debian's libqb-tools holds qb-blackbox, which upstream's rpm keeps in libqb).
+    formats: tuple[str, ...] = ("rpm", "deb")
 
 @dataclass(frozen=True)
 class Packaging:
@@ -63,6 +67,9 @@ class Packaging:
     license_files: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
     remove: tuple[str, ...] = ()  # installed paths (files or directories) no package ships, removed after install
+    # Files upstream's spec or Debian's packages ship that these packages do not, each with the reason:
+    # (path template, why).  The real-build check counts them as justified.
+    unshipped: tuple[tuple[str, str], ...] = ()
     section: str = "admin"
     arch: str = "any"
     deb_name: str = ""  # the Debian name of the main binary package; "" means the component's name

@@ -159,6 +159,12 @@ SUBPACKAGE = {
     "requires": Field("map", schema=PER_FAMILY),
     "files": Field("list", items="str", check=None),
     "arch": Field("str", check=one_of(("any", "all"))),
+    "formats": Field("list", items="str"),
+}
+
+UNSHIPPED = {
+    "path": Field("str", required=True, check=check_path_template),
+    "why": Field("str", required=True, check=_one_line),
 }
 
 PACKAGING = {
@@ -172,6 +178,7 @@ PACKAGING = {
     "license_files": Field("list", items="str"),
     "files": Field("list", items="str"),
     "remove": Field("list", items="str"),
+    "unshipped": Field("list", items=UNSHIPPED),
     "section": Field("str"),
     "arch": Field("str", check=one_of(("any", "all"))),
     "deb_name": Field("str", check=_name),

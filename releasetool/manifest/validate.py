@@ -8,6 +8,7 @@ from typing import Any
 
 from releasetool.errors import Problem
 from releasetool.manifest.schema import (
+    FAMILIES,
     OBS_ARCHS,
     SCHEMA_VERSION,
     TARBALL_FORMATS,
@@ -234,6 +235,12 @@ def _check_component(comp: Any, here: str, names: set[str], targets: set[str], o
         subs = packaging.get("subpackages")
         if isinstance(subs, list):
             for s_index, sub in enumerate(subs):
+                formats = sub.get("formats") if hasattr(sub, "get") else None
+                for f_index, fmt in enumerate(formats if isinstance(formats, list) else []):
+                    problem = one_of(FAMILIES)(fmt)
+                    if problem:
+                        out.add(_value_pos(formats, f_index),
+                                f"{here}.packaging.subpackages[{s_index}].formats[{f_index}]", problem)
                 files = sub.get("files") if hasattr(sub, "get") else None
                 for index, item in enumerate(files if isinstance(files, list) else []):
                     problem = check_path_template(item) if isinstance(item, str) else None

@@ -70,12 +70,16 @@ def component_context(manifest: Any, comp: Any, entries: Sequence[Any]) -> dict[
         """Ships a run-time shared library ({libdir}/libX.so.N): rpm needs ldconfig after (un)installing it."""
         return any(re.match(r"^\{libdir\}/[^/]*\.so\.", e.split()[-1]) for e in entries_ if e.strip())
 
-    def files(entries_: Iterable[str], at: str) -> Fields:
+    # A package of one format only takes its files from the other packages of that format.
+    only = {fmt: {e for s in pk.subpackages if tuple(s.formats) == (fmt,) for e in s.files} for fmt in ("rpm", "deb")}
+
+    def files(entries_: Iterable[str], at: str, *, own: tuple[str, ...] = ("rpm", "deb")) -> Fields:
         listed = tuple(entries_)
+        single = len(own) == 1
         return Fields(
             at,
-            rpm=[Verbatim(rf.rpm_path(e, f"{at}.files")) for e in listed],
-            deb=[Verbatim(rf.deb_path(e, f"{at}.files")) for e in listed],
+            rpm=[Verbatim(rf.rpm_path(e, f"{at}.files")) for e in listed if single or e not in only["rpm"]],
+            deb=[Verbatim(rf.deb_path(e, f"{at}.files")) for e in listed if single or e not in only["deb"]],
         )
 
     main_files = files(pk.files, f"{where}.packaging")
@@ -108,7 +112,8 @@ def component_context(manifest: Any, comp: Any, entries: Sequence[Any]) -> dict[
             description=sub.description,
             rpm_requires=_macros(sub.requires.rpm),
             deb_depends=_macros(sub.requires.deb),
-            files=files(sub.files, at),
+            files=files(sub.files, at, own=tuple(sub.formats)),
+            formats=tuple(sub.formats),
             units=[],
             init_scripts=[],
             docs=[],
@@ -120,7 +125,8 @@ def component_context(manifest: Any, comp: Any, entries: Sequence[Any]) -> dict[
         ))
     # A main package with nothing of its own is not built when subpackages carry everything.
     has_main = bool(pk.files or pk.units or pk.init_scripts or pk.docs or not subpackages)
-    packages = ([main] if has_main else []) + subpackages
+    packages = ([main] if has_main else []) + [s for s in subpackages if "deb" in s.formats]
+    subpackages = [s for s in subpackages if "rpm" in s.formats]  # what the spec file has
     _binnmu_safe(packages)
     all_files = [*pk.files, *(f for sub in pk.subpackages for f in sub.files)]
     packaging = Fields(

@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Real upstream releases built with the rendered packaging, compared with what the distributions ship.
+
+For each component and tarball this runs ``releasetool build`` (rpmbuild and
+dpkg-buildpackage, lint of the built packages) and compares:
+
+* on deb, the files of our packages with those of Debian 12's binary packages
+  of the same source (``apt-get download``; documentation directories aside):
+  files Debian ships that ours lack, and files in two of our packages;
+* on rpm, the ``%files`` of upstream's own spec (``NAME.spec.in`` in the
+  tarball, its ``@VARIABLES@`` filled in, expanded by ``rpmspec -P``) with the
+  files of our rpms: upstream's entries that match none of ours.
+
+Usage::
+
+    scripts/upstream-sources.sh                  # Debian 12's .orig tarballs and build dependencies
+    bench/real_builds.py [NAME ...] [--origs DIR] [--json]
+
+Takes minutes per component; prints one table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from releasetool.build import BuildSettings, build_component  # noqa: E402
+
+DEFAULT = ("libqb", "kronosnet", "corosync", "pacemaker", "crmsh", "cluster-glue")
+
+
+def debian_files(source: str, work: Path) -> dict[str, set[str]]:
+    """Files of Debian 12's binary packages built from ``source`` (dbgsym and doc directories aside)."""
+    shown = subprocess.run(["apt-cache", "showsrc", source], capture_output=True, text=True, check=True).stdout
+    binaries = [b.strip() for b in re.search(r"^Binary: (.*)$", shown, re.M).group(1).split(",")]  # type: ignore[union-attr]
+    work.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["apt-get", "download", "-q", *binaries], cwd=work, capture_output=True, check=False)
+    found: dict[str, set[str]] = {}
+    for deb in sorted(work.glob("*.deb")):
+        package = deb.name.split("_", 1)[0]
+        found[package] = _deb_files(deb)
+    return found
+
+
+def _deb_files(deb: Path) -> set[str]:
+    listing = subprocess.run(["dpkg-deb", "-c", str(deb)], capture_output=True, text=True, check=True).stdout
+    files = set()
+    for line in listing.splitlines():
+        if line.startswith("d"):
+            continue
+        path = line.split()[5].removeprefix(".")
+        if path.startswith("/usr/share/doc/") or path.startswith("/usr/lib/debug/"):
+            continue
+        files.add(re.sub(r"\.gz$", "", path))
+    return files
+
+
+def upstream_spec_entries(tarball: Path, name: str, version: str) -> list[str]:
+    """The path entries of the %files sections of upstream's own spec in the tarball, expanded."""
+    with tarfile.open(tarball) as tar:
+        candidates = [m for m in tar.getmembers() if m.isfile() and m.name.count("/") == 1
+                      and m.name.endswith((f"/{name}.spec.in", f"/{name}.spec"))]
+        if not candidates:
+            return []
+        text = tar.extractfile(candidates[0]).read().decode("utf-8", "replace")  # type: ignore[union-attr]
+    text = text.replace("@version@", version).replace("@VERSION@", version)
+    text = re.sub(r"@[A-Za-z_]+@", "1", text)
+    with tempfile.NamedTemporaryFile("w", suffix=".spec", delete=False) as handle:
+        handle.write(text)
+    parsed = subprocess.run(["rpmspec", "-P", handle.name], capture_output=True, text=True, check=False).stdout
+    entries, in_files = [], False
+    for line in parsed.splitlines():
+        if line.startswith("%files"):
+            in_files = True
+            continue
+        if line.startswith("%") and not line.startswith(("%dir", "%config", "%attr", "%ghost", "%verify")):
+            in_files = line.startswith(("%doc", "%license")) and in_files
+            if not line.startswith(("%doc", "%license")):
+                in_files = False
+            continue
+        if in_files and line.strip() and not line.startswith("#"):
+            path = re.sub(r"^(%\w+(\([^)]*\))?\s+)+", "", line.strip())
+            if path.startswith("/"):
+                entries.append(path)
+    return entries
+
+
+def rpm_files(rpms: list[Path]) -> set[str]:
+    files: set[str] = set()
+    for rpm in rpms:
+        if rpm.name.endswith(".src.rpm"):
+            continue
+        listing = subprocess.run(["rpm", "-qlp", str(rpm)], capture_output=True, text=True, check=True).stdout
+        files |= {line for line in listing.splitlines() if line.startswith("/")}
+    return files
+
+
+def covered(entry: str, files: set[str]) -> bool:
+    """An upstream %files entry matched by one of our files (manual pages compressed or not)."""
+    patterns = {entry.rstrip("/"), re.sub(r"\.gz$", "", entry.rstrip("/"))}
+    return any(fnmatch.fnmatchcase(f, p) or fnmatch.fnmatchcase(f, p + "/*") or fnmatch.fnmatchcase(f, p + ".gz")
+               for f in files for p in patterns)
+
+
+def unshipped_patterns(name: str) -> tuple[list[str], list[str]]:
+    """The manifest's justified omissions as rpm paths and Debian paths."""
+    from releasetool import manifest
+    from releasetool.render import filters
+
+    comp = manifest.load(ROOT / "components.yaml").get(name)
+    multiarch = subprocess.run(["dpkg-architecture", "-qDEB_HOST_MULTIARCH"], capture_output=True, text=True,
+                               check=True).stdout.strip()
+    rpm = [subprocess.run(["rpm", "--eval", filters.rpm_path(p)], capture_output=True, text=True,
+                          check=True).stdout.strip() for p, _ in comp.packaging.unshipped]
+    deb = ["/" + filters.deb_path(p).replace("${DEB_HOST_MULTIARCH}", multiarch) for p, _ in comp.packaging.unshipped]
+    return rpm, deb
+
+
+def run(name: str, tarball: Path, work: Path) -> dict[str, object]:
+    version = tarball.name.split("_", 1)[1].split(".orig", 1)[0]
+    outcomes = {o.format: o for o in build_component(ROOT / "components.yaml", name,
+                                                       BuildSettings(tarball=tarball, out=work / "built"))}
+    row: dict[str, object] = {"name": name, "version": version}
+    for fmt, outcome in outcomes.items():
+        row[f"{fmt}_built"] = not outcome.error
+        row[f"{fmt}_lint_errors"] = len(outcome.lint_errors)
+        row[f"{fmt}_lint_warnings"] = len(outcome.lint_warnings)
+        row[f"{fmt}_seconds"] = round(outcome.seconds)
+        row[f"{fmt}_error"] = outcome.error.splitlines()[-3:] if outcome.error else []
+    deb_outcome = outcomes["deb"]
+    ours = {p.path.name.split("_", 1)[0]: _deb_files(p.path) for p in deb_outcome.packages
+            if "-dbgsym_" not in p.path.name}
+    theirs = debian_files(name, work / "debian")
+    all_ours = set().union(*ours.values()) if ours else set()
+    justified_rpm, justified_deb = unshipped_patterns(name)
+    missing = sorted(f for f in (set().union(*theirs.values()) - all_ours if theirs else set())
+                     if not any(fnmatch.fnmatchcase(f, p) for p in justified_deb))
+    seen: dict[str, str] = {}
+    twice = sorted({f for pkg, files in ours.items() for f in files if seen.setdefault(f, pkg) != pkg})
+    row.update(debian_missing=missing, debian_packages=sorted(theirs), our_debs=sorted(ours), in_two_debs=twice)
+    entries = upstream_spec_entries(tarball, name, version)
+    rpms = [p.path for p in outcomes["rpm"].packages]
+    files = rpm_files(rpms)
+    row["upstream_spec_missing"] = [e for e in entries if not covered(e, files)
+                                    and not any(fnmatch.fnmatchcase(e, p) for p in justified_rpm)] if entries else None
+    return row
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"components (default: {', '.join(DEFAULT)})")
+    parser.add_argument("--origs", type=Path, default=ROOT / ".releasetool-cache" / "upstream-src")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="list the missing files")
+    args = parser.parse_args()
+    rows = []
+    for name in args.names or DEFAULT:
+        origs = sorted(args.origs.glob(f"{name}_*.orig.tar.*"))
+        if not origs:
+            print(f"{name}: no .orig tarball in {args.origs} (run scripts/upstream-sources.sh)", file=sys.stderr)
+            return 2
+        with tempfile.TemporaryDirectory(prefix=f"real-build-{name}-") as work:
+            print(f"{name}: building {origs[-1].name} ...", file=sys.stderr, flush=True)
+            rows.append(run(name, origs[-1], Path(work)))
+    if args.json:
+        json.dump(rows, sys.stdout, indent=2)
+        print()
+        return 0
+    print(f"{'component':13} {'version':8} {'rpm':6} {'deb':6} {'!spec':>5} {'!debian':>7} {'twice':>5} "
+          f"{'rpmlint E/W':>11} {'lintian E/W':>11} {'time':>6}")
+    for r in rows:
+        spec_missing = r["upstream_spec_missing"]
+        print(f"{r['name']:13} {r['version']:8} {'ok' if r['rpm_built'] else 'FAIL':6} "
+              f"{'ok' if r['deb_built'] else 'FAIL':6} {'-' if spec_missing is None else len(spec_missing):>5} "  # type: ignore[arg-type]
+              f"{len(r['debian_missing']):>7} {len(r['in_two_debs']):>5} "  # type: ignore[arg-type]
+              f"{r['rpm_lint_errors']:>5}/{r['rpm_lint_warnings']:<5} {r['deb_lint_errors']:>5}/{r['deb_lint_warnings']:<5} "
+              f"{r['rpm_seconds'] + r['deb_seconds']:>5}s")  # type: ignore[operator]
+        if args.verbose:
+            for key in ("rpm_error", "deb_error", "upstream_spec_missing", "debian_missing", "in_two_debs"):
+                for item in r.get(key) or []:  # type: ignore[union-attr]
+                    print(f"    {key}: {item}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
