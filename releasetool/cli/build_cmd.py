@@ -63,7 +63,8 @@ def run_build(args: argparse.Namespace) -> int:
     else:
         rows = []
         for o in outcomes:
-            rows.append([o.format, "ok" if o.ok else "FAILED", str(len(o.packages)),
+            result = "ok" if o.ok else "FAILED" if o.error else "lint errors"
+            rows.append([o.format, result, str(len(o.packages)),
                          str(sum(p.files for p in o.packages)), str(len(o.lint_errors)),
                          str(len(o.lint_warnings)), f"{o.seconds:.0f}s", str(o.log or "")])
         common.print_table(["FORMAT", "RESULT", "PACKAGES", "FILES", "LINT E", "LINT W", "TIME", "LOG"], rows)
