@@ -74,6 +74,10 @@ def upstream_spec_entries(tarball: Path, name: str, version: str) -> list[str]:
             return []
         text = tar.extractfile(candidates[0]).read().decode("utf-8", "replace")  # type: ignore[union-attr]
     text = text.replace("@version@", version).replace("@VERSION@", version)
+    # configure writes "bcond_with" or "bcond_without" for each feature (kronosnet's %@nss@ nss):
+    # upstream's release builds have them all, as the packages here do
+    text = re.sub(r"^%@\w+@ (\w+)", r"%bcond_without \1", text, flags=re.M)
+    text = re.sub(r"^@[A-Za-z_]+@$", "", text, flags=re.M)  # corosync's @ALPHATAG@ lines: a %global or nothing
     text = re.sub(r"@[A-Za-z_]+@", "1", text)
     with tempfile.NamedTemporaryFile("w", suffix=".spec", delete=False) as handle:
         handle.write(text)
