@@ -90,3 +90,16 @@ def test_remove_lets_both_formats_build_and_the_packages_are_listed(project: tup
     contents = subprocess.run(["dpkg-deb", "-c", str(main_deb)], capture_output=True, text=True, check=True).stdout
     assert "./usr/bin/sample-hello" in contents
     assert status == (0 if not by_format["rpm"]["lint_errors"] and not by_format["deb"]["lint_errors"] else 1)
+
+
+def test_a_lint_tool_that_cannot_check_is_an_error(tmp_path: Path) -> None:
+    import re
+
+    from releasetool.build import BuildOutcome, _lint
+
+    broken = tmp_path / "rpmlint.toml"
+    broken.write_text("Filters = [\n")  # not TOML: rpmlint stops before checking anything
+    outcome = BuildOutcome("rpm", True, 0.0)
+    _lint(outcome, ["rpmlint", "-c", str(broken), str(tmp_path)], re.compile(r"^\S+?:(?:\d+:)? ([EW]): (.+)$"))
+    assert len(outcome.lint_errors) == 1
+    assert outcome.lint_errors[0].startswith("rpmlint could not check the packages (status ")

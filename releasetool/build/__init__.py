@@ -297,8 +297,18 @@ def _build_deb(comp: manifest.Component, version: str, source: Path, rendered: P
     return outcome
 
 
+# Exit statuses that mean "checked" (with or without findings): rpmlint says 64 or 66
+# when it found errors, lintian 1; anything else means the tool could not check.
+LINT_CHECKED = {"rpmlint": (0, 64, 66), "lintian": (0, 1)}
+
+
 def _lint(outcome: BuildOutcome, argv: list[str], pattern: re.Pattern[str]) -> None:
     done = proc.run(argv, check=False, timeout=1800)
+    if done.returncode not in LINT_CHECKED.get(argv[0], (0,)):
+        said = (done.stderr or done.stdout).decode("utf-8", "replace").strip().splitlines()[-3:]
+        outcome.lint_errors.append(f"{argv[0]} could not check the packages (status {done.returncode}): "
+                                   + " / ".join(said))
+        return
     for line in done.stdout.decode("utf-8", "replace").splitlines():
         match = pattern.match(line.strip())
         if match:
