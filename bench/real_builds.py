@@ -133,7 +133,8 @@ def unshipped_patterns(name: str) -> tuple[list[str], list[str]]:
 def run(name: str, tarball: Path, work: Path) -> dict[str, object]:
     version = tarball.name.split("_", 1)[1].split(".orig", 1)[0]
     outcomes = {o.format: o for o in build_component(ROOT / "components.yaml", name,
-                                                       BuildSettings(tarball=tarball, out=work / "built"))}
+                                                       BuildSettings(tarball=tarball, out=work / "built",
+                                                                     install_deps=True))}
     row: dict[str, object] = {"name": name, "version": version}
     for fmt, outcome in outcomes.items():
         row[f"{fmt}_built"] = not outcome.error

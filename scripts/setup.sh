@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 # drive the generated completions in real shells; the autotools for the release
 # tarballs upstream makes with `make dist`, and faketime to make one on another day.
 APT_PACKAGES=(git rpm rpmlint dpkg-dev debhelper lintian fakeroot devscripts xz-utils gnupg chromium python3-venv build-essential
-              groff-base man-db zsh tmux autoconf automake libtool autopoint pkgconf gettext faketime)
+              groff-base man-db zsh tmux autoconf automake libtool autopoint pkgconf gettext faketime cpio)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -103,3 +103,73 @@ def test_a_lint_tool_that_cannot_check_is_an_error(tmp_path: Path) -> None:
     _lint(outcome, ["rpmlint", "-c", str(broken), str(tmp_path)], re.compile(r"^\S+?:(?:\d+:)? ([EW]): (.+)$"))
     assert len(outcome.lint_errors) == 1
     assert outcome.lint_errors[0].startswith("rpmlint could not check the packages (status ")
+
+
+# A unified diff; its blank context line is a single space.
+HELLO_PATCH = "\n".join([
+    "Description: greet in the packaged build",
+    "--- a/hello.c",
+    "+++ b/hello.c",
+    "@@ -2,6 +2,6 @@",
+    " ",
+    " int main(void)",
+    " {",
+    '-    puts("hello from sample-hello");',
+    '+    puts("hello from the patched sample-hello");',
+    "     return 0;",
+    " }",
+]) + "\n"
+
+
+def _run_packaged_binary(package: Path, tmp_path: Path) -> str:
+    """Unpack a built package and run its /usr/bin/sample-hello."""
+    root = tmp_path / package.name
+    root.mkdir()
+    if package.suffix == ".deb":
+        subprocess.run(["dpkg-deb", "-x", str(package), str(root)], check=True)
+    else:
+        cpio = subprocess.run(["rpm2cpio", str(package)], capture_output=True, check=True).stdout
+        subprocess.run(["cpio", "-idm", "--quiet"], input=cpio, cwd=root, check=True)
+    return subprocess.run([str(root / "usr" / "bin" / "sample-hello")], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_patches_apply_in_both_formats(project: tuple[Path, Path], tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    manifest, tarball = project
+    edited = tmp_path / "project"
+    subprocess.run(["cp", "-r", str(manifest.parent), str(edited)], check=True)
+    (edited / "patches" / rs.NAME).mkdir(parents=True)
+    (edited / "patches" / rs.NAME / "greet.patch").write_text(HELLO_PATCH)
+    text = (edited / "components.yaml").read_text().replace(
+        "      license_files: [COPYING]\n",
+        "      license_files: [COPYING]\n      remove: [\"{docdir}/sample-hello\"]\n"
+        f"      patches: [patches/{rs.NAME}/greet.patch]\n")
+    (edited / "components.yaml").write_text(text)
+    _, outcomes = _build(edited / "components.yaml", tarball, tmp_path / "built", capsys)
+    by_format = {o["format"]: o for o in outcomes}
+    assert by_format["rpm"]["error"] == "" and by_format["deb"]["error"] == "", outcomes
+    rpm = next(Path(p["path"]) for p in by_format["rpm"]["packages"]
+               if Path(p["path"]).name.startswith(f"{rs.NAME}-{rs.VERSION}-1.x86_64"))
+    deb = next(Path(p["path"]) for p in by_format["deb"]["packages"]
+               if Path(p["path"]).name.startswith(f"{rs.NAME}_{rs.VERSION}-1_"))
+    assert _run_packaged_binary(rpm, tmp_path) == "hello from the patched sample-hello\n"
+    assert _run_packaged_binary(deb, tmp_path) == "hello from the patched sample-hello\n"
+    # the patch travels with the packaging: beside the spec and in debian/patches with its series
+    srpm = next(Path(p["path"]) for p in by_format["rpm"]["packages"] if p["path"].endswith(".src.rpm"))
+    listing = subprocess.run(["rpm", "-qlp", str(srpm)], capture_output=True, text=True, check=True).stdout
+    assert "greet.patch" in listing.split()
+
+
+def test_a_missing_patch_is_one_clear_error(project: tuple[Path, Path], tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    manifest, _ = project
+    edited = tmp_path / "project"
+    subprocess.run(["cp", "-r", str(manifest.parent), str(edited)], check=True)
+    text = (edited / "components.yaml").read_text().replace(
+        "      license_files: [COPYING]\n", "      license_files: [COPYING]\n      patches: [patches/none.patch]\n")
+    (edited / "components.yaml").write_text(text)
+    assert main(["render", "--manifest", str(edited / "components.yaml"), rs.NAME, "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert f"error: components[{rs.NAME}].packaging.patches[0]: cannot read {edited / 'patches/none.patch'}" in err
+    assert not (tmp_path / "r").exists()

@@ -53,6 +53,22 @@ def test_rpmlint_reports_no_errors(rendered: tuple[Path, list[str]], repo_root: 
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def _files_the_patches_touch(patches: Path, tree: Path) -> None:
+    """Give the stand-in source tree the lines each patch expects to find (its context and removed lines)."""
+    if not (patches / "series").exists():
+        return
+    for name in (patches / "series").read_text().split():
+        target: Path | None = None
+        for line in (patches / name).read_text().splitlines():
+            if line.startswith("+++ "):
+                target = tree / line[4:].split("\t")[0].split("/", 1)[1]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.touch()
+            elif target is not None and line[:1] in (" ", "-") and not line.startswith("--- "):
+                with open(target, "a") as handle:
+                    handle.write(line[1:] + "\n")
+
+
 def test_dpkg_source_and_lintian(rendered: tuple[Path, list[str]], tmp_path: Path) -> None:
     out, names = rendered
     dscs = []
@@ -62,6 +78,7 @@ def test_dpkg_source_and_lintian(rendered: tuple[Path, list[str]], tmp_path: Pat
         tree = tmp_path / f"{name}-{version}"
         tree.mkdir()
         (tree / "README").write_text(f"{name} {version}\n")
+        _files_the_patches_touch(out / name / "debian" / "patches", tree)
         # The orig tarball dpkg-source wants beside the tree, then debian/ added to the tree.
         with tarfile.open(tmp_path / f"{name}_{version}.orig.tar.gz", "w:gz") as tar:
             tar.add(tree, arcname=tree.name)

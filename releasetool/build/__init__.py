@@ -35,6 +35,10 @@ from releasetool.release import tarball as tarballs
 
 FORMATS = ("rpm", "deb")
 BUILD_TIMEOUT = 6 * 3600.0
+# Builds see the distribution's programs only, as on a build host (sbuild, mock,
+# OBS): a virtualenv or a pyenv earlier on the user's PATH would otherwise run
+# the build's Python tools (asciidoc's a2x...) with the wrong interpreter.
+BUILD_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 @dataclass(frozen=True)
@@ -137,17 +141,23 @@ def _tarball(loaded: manifest.Manifest, comp: manifest.Component, version: str, 
                              hint="pass --tarball FILE (upstream's or Debian's .orig), --repo CLONE to make it "
                                   f"from the tag, or run `releasetool release {comp.name} {version}`")
     tarballs.check_members(given)
-    with tarfile.open(given) as tar:
+    return with_top_directory(given, prefix, work)
+
+
+def with_top_directory(tarball: Path, top: str, work: Path) -> Path:
+    """``tarball``, or a copy repacked so that its one top directory is ``top`` (files unchanged)."""
+    with tarfile.open(tarball) as tar:
         tops = {m.name.split("/", 1)[0] for m in tar.getmembers() if m.name not in ("", ".")}
-    if tops == {prefix}:
-        return given
+    if tops == {top}:
+        return tarball
     if len(tops) != 1:
-        raise BuildError(f"{given}: not one top directory ({', '.join(sorted(tops)[:3])}...)")
-    log.info("%s: repacking under %s/ (its top directory is %s/)", given.name, prefix, next(iter(tops)))
-    members = tarballs.members_of_tar(given.read_bytes(), top=next(iter(tops)), where=str(given))
-    mtime = int(given.stat().st_mtime)
-    target = work / tarballs.tarball_name(comp.name, version, fmt)
-    target.write_bytes(tarballs.compress(tarballs.pack(members, prefix, mtime), fmt))
+        raise BuildError(f"{tarball}: not one top directory ({', '.join(sorted(tops)[:3])}...)")
+    log.info("%s: repacking under %s/ (its top directory is %s/)", tarball.name, top, next(iter(tops)))
+    members = tarballs.members_of_tar(tarball.read_bytes(), top=next(iter(tops)), where=str(tarball))
+    fmt = "xz" if tarball.name.endswith(".xz") else "gz"
+    target = work / top / f"{top}.tar.{fmt}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(tarballs.compress(tarballs.pack(members, top, int(tarball.stat().st_mtime)), fmt))
     return target
 
 
@@ -223,14 +233,24 @@ def _build_rpm(comp: manifest.Component, version: str, source: Path, rendered: P
         (work / sub).mkdir(parents=True, exist_ok=True)
     url = comp.tarball_url(version)
     source_name = url.rstrip("/").rsplit("/", 1)[-1] if url else source.name
-    shutil.copyfile(source, work / "SOURCES" / source_name)
     spec = work / "SPECS" / f"{comp.name}.spec"
     shutil.copyfile(rendered / f"{comp.name}.spec", spec)
+    for extra in rendered.iterdir():  # the patches the spec names, rendered beside it
+        if extra.is_file() and extra.name != spec.name:
+            shutil.copyfile(extra, work / "SOURCES" / extra.name)
+    # the directory the spec's %setup/%autosetup -n expects (GitHub's REPO-TAG for a tag archive)
+    parsed = proc.run(["rpmspec", "-P", str(spec)], check=False).stdout.decode("utf-8", "replace")
+    # rpmspec -P expands %autosetup into its shell: `rm -rf 'DIR'` before unpacking, `cd 'DIR'` after
+    setup = re.search(r"^rm -rf '([^'/]+)'\n.*?rpmuncompress", parsed, re.M | re.S)
+    if setup:
+        source = with_top_directory(source, setup.group(1), work / "repacked")
+    shutil.copyfile(source, work / "SOURCES" / source_name)
     log_path = work / f"{comp.name}-{version}.rpmbuild.log"
     argv = ["rpmbuild", "-ba", "--nodeps", "--define", f"_topdir {work}"]
     if not settings.check:
         argv += ["--without", "check"]
-    status = _run_logged([*argv, str(spec)], work, proc.environment({"LC_ALL": "C.UTF-8"}), log_path)
+    status = _run_logged([*argv, str(spec)], work, proc.environment({"LC_ALL": "C.UTF-8", "PATH": BUILD_PATH}),
+                         log_path)
     outcome = BuildOutcome("rpm", status == 0, 0.0, log=_keep_log(log_path, out))
     if status != 0:
         outcome.error = f"rpmbuild exited with status {status}:\n{_tail(log_path)}"
@@ -277,7 +297,7 @@ def _build_deb(comp: manifest.Component, version: str, source: Path, rendered: P
     options = os.environ.get("DEB_BUILD_OPTIONS", "")
     if not settings.check:
         options = f"{options} nocheck".strip()
-    env = proc.environment({"DEB_BUILD_OPTIONS": options, "LC_ALL": "C.UTF-8"})
+    env = proc.environment({"DEB_BUILD_OPTIONS": options, "LC_ALL": "C.UTF-8", "PATH": BUILD_PATH})
     status = _run_logged(["dpkg-buildpackage", "-us", "-uc", "-b"], tree, env, log_path)
     outcome = BuildOutcome("deb", status == 0, 0.0, log=_keep_log(log_path, out))
     if status != 0:

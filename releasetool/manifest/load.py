@@ -234,6 +234,7 @@ def _component(c: Any, targets: dict[str, Target]) -> Component:
         license_files=_strs(pk.get("license_files")),
         files=_strs(pk.get("files")),
         remove=_strs(pk.get("remove")),
+        patches=_strs(pk.get("patches")),
         unshipped=tuple((str(u["path"]), _text(u["why"])) for u in pk.get("unshipped") or ()),
         section=str(pk.get("section", "admin")),
         arch=str(pk.get("arch", "any")),

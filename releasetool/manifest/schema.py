@@ -178,6 +178,7 @@ PACKAGING = {
     "license_files": Field("list", items="str"),
     "files": Field("list", items="str"),
     "remove": Field("list", items="str"),
+    "patches": Field("list", items="str", check=None),
     "unshipped": Field("list", items=UNSHIPPED),
     "section": Field("str"),
     "arch": Field("str", check=one_of(("any", "all"))),

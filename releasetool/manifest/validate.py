@@ -225,6 +225,11 @@ def _check_component(comp: Any, here: str, names: set[str], targets: set[str], o
             out.add(_value_pos(comp, "version"), f"{here}.version", f"{version!r} is not a {scheme} version: {exc}")
     packaging = comp.get("packaging")
     if hasattr(packaging, "get"):
+        patches = packaging.get("patches")
+        for index, item in enumerate(patches if isinstance(patches, list) else []):
+            if isinstance(item, str) and (item.startswith("/") or ".." in item.split("/") or not item.endswith((".patch", ".diff"))):
+                out.add(_value_pos(patches, index), f"{here}.packaging.patches[{index}]",
+                        "a patch is a .patch or .diff file under the manifest's directory (e.g. patches/NAME/fix.patch)")
         for list_key in ("files", "remove"):
             files = packaging.get(list_key)
             if isinstance(files, list):

@@ -188,6 +188,23 @@ def _render_template(env: Any, names: Sequence[str], context: dict[str, Any], co
         raise RenderError(f"{comp_name}: {where or template.name}: {exc}", hint="fix the template") from None
 
 
+def _read_patches(manifest_dir: Path, component: Any) -> dict[str, bytes]:
+    """The manifest's patches of ``component`` by file name, in the order they apply."""
+    found: dict[str, bytes] = {}
+    for index, relative in enumerate(component.packaging.patches):
+        path = manifest_dir / relative
+        where = f"components[{component.name}].packaging.patches[{index}]"
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise RenderError(f"{where}: cannot read {path}: {exc.strerror}",
+                              hint="patch paths are relative to the manifest's directory") from None
+        if path.name in found or path.name == "series":
+            raise RenderError(f"{where}: two patches named {path.name}", hint="give each patch its own file name")
+        found[path.name] = data
+    return found
+
+
 def _template_line(exc: BaseException) -> str | None:
     """``TEMPLATE:LINE`` of the innermost template frame of a rendering error."""
     found = None
@@ -230,18 +247,25 @@ def render_component(
     env = environment(manifest_dir)
     context = component_context(manifest, component, history)
     context["by_hand"] = by_hand_steps(env, component) + removal_steps(component)
+    patches = _read_patches(manifest_dir, component)
+    context["patches"] = list(patches)
     name = component.name
     own_templates = component.packaging.templates or name  # whose component templates apply
     out: dict[str, bytes] = {}
     if "spec" in formats:
         _used, text = _render_template(env, [f"spec/{own_templates}.spec.j2", "spec/base.spec.j2"], context, name)
         out[f"{name}.spec"] = text.encode("utf-8")
+        out.update(patches)  # beside the spec: rpmbuild's SOURCES, OBS's package files
     if "debian" in formats:
         for base in DEBIAN_STATIC:
             _used, text = _render_template(env, [f"debian/{own_templates}/{base}.j2", f"debian/{base}.j2"], context, name)
             if base == "control":
                 text = _without_trailing_commas(text)
             out[f"debian/{base}"] = text.encode("utf-8")
+        if patches:
+            for patch_name, data in patches.items():
+                out[f"debian/patches/{patch_name}"] = data
+            out["debian/patches/series"] = "".join(f"{n}\n" for n in patches).encode()
         for package in context["packages"]:
             pkg_context = {**context, "package": package}
             _used, text = _render_template(env, [f"debian/{own_templates}/install.j2", "debian/install.j2"], pkg_context,
