@@ -70,13 +70,9 @@ def upstream_members(path: Path) -> dict[str, bytes]:
 def our_members(comp: manifest.Component, clone: Path, version: str, tag: str) -> tuple[dict[str, bytes], float]:
     commit = proc.git(clone, "rev-parse", f"{tag}^{{commit}}")
     started = time.monotonic()
-    if comp.tarball_method == "dist":
-        command = comp.dist_command or dist.default_command(set(proc.git(clone, "ls-tree", "--name-only", commit)
-                                                                .splitlines()))
-        members, _ = dist.dist_members(clone, commit, comp.name, version, command, tag=tag,
-                                       timezone=comp.dist_timezone)
-    else:
-        members = tarball.archive_members(clone, commit, tag)
+    command = dist.command_for(comp, clone, commit) if comp.tarball_method == "dist" else ""
+    members, _ = dist.upstream_members(clone, commit, comp.name, version, tag, method=comp.tarball_method,
+                                       command=command, timezone=comp.dist_timezone)
     took = time.monotonic() - started
     return {m.path: (b"-> " + m.data if m.symlink else m.data) for m in members}, took
 

@@ -168,13 +168,9 @@ def _make_tarball(comp: manifest.Component, version: str, repo: Path, work: Path
     commit = proc.git(repo, "rev-parse", "--verify", "-q", f"refs/tags/{tag}^{{commit}}", check=False)
     if not commit:
         raise BuildError(f"{repo}: no tag {tag} for {comp.name} {version}")
-    if comp.tarball_method == "dist":
-        command = comp.dist_command or dist.default_command(
-            set(proc.git(repo, "ls-tree", "--name-only", commit).splitlines()))
-        members, _ = dist.dist_members(repo, commit, comp.name, version, command, tag=tag,
-                                       timezone=comp.dist_timezone)
-    else:
-        members = tarballs.archive_members(repo, commit, tag)
+    command = dist.command_for(comp, repo, commit) if comp.tarball_method == "dist" else ""
+    members, _ = dist.upstream_members(repo, commit, comp.name, version, tag, method=comp.tarball_method,
+                                       command=command, timezone=comp.dist_timezone)
     target = work / tarballs.tarball_name(comp.name, version, fmt)
     target.write_bytes(tarballs.compress(tarballs.pack(members, f"{comp.name}-{version}",
                                                         tarballs.commit_time(repo, commit)), fmt))

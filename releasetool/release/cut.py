@@ -232,8 +232,7 @@ def check_release(
         refuse(problem, forceable=True)
     dist_command = comp.dist_command
     if comp.tarball_method == "dist":
-        if not dist_command:
-            dist_command = dist.default_command(set(proc.git(top, "ls-tree", "--name-only", commit).splitlines()))
+        dist_command = dist.command_for(comp, top, commit)
         needed = ["autoreconf", "automake", "libtoolize", "make"] if comp.packaging.build_system == "autotools" else []
         for program in needed:
             if not version_truth.has_tool(program):
@@ -561,14 +560,10 @@ def release_files(plan: ReleasePlan) -> tuple[list[tarball.Member], dict[str, An
     info: dict[str, Any] = {"name": plan.name, "version": plan.version, "tag": plan.tag, "commit": plan.commit,
                             "method": plan.tarball_method,
                             "source_date_epoch": tarball.commit_time(plan.repo, plan.commit)}
-    if plan.tarball_method == "dist":
-        members, made = dist.dist_members(plan.repo, plan.commit, plan.name, plan.version, plan.dist_command,
-                                          tag=plan.tag, timezone=plan.dist_timezone)
-        info.update(command=plan.dist_command, timezone=plan.dist_timezone, dist_output=made,
-                    toolchain=dist.toolchain())
-    else:
-        members = tarball.archive_members(plan.repo, plan.commit, plan.tag)
-        info.update(git=proc.output(["git", "--version"]))
+    members, how = dist.upstream_members(plan.repo, plan.commit, plan.name, plan.version, plan.tag,
+                                         method=plan.tarball_method, command=plan.dist_command,
+                                         timezone=plan.dist_timezone)
+    info.update(how)
     info.update(python=platform.python_version(), zlib=zlib.ZLIB_RUNTIME_VERSION, xz_preset=tarball.XZ_PRESET,
                 gzip_level=tarball.GZIP_LEVEL)
     built = version_truth.built_version(members, name=plan.name)
