@@ -71,7 +71,7 @@ def test_submit_all_then_nothing_to_do(obs: Service, tmp_path: Path, capsys: pyt
     store = obs.service.store
     assert sorted(store.packages("home:Admin:first")) == ["comp00", "comp01", "comp02"]
     files = store.latest("home:Admin:first", "comp01").files
-    assert sorted(files) == ["_service", "comp01.dsc", "comp01.spec", "debian.tar.xz"]
+    assert sorted(files) == ["_service", "comp01.changes", "comp01.dsc", "comp01.spec", "debian.tar.xz"]
     dsc = store.blob(files["comp01.dsc"]).decode()
     assert "DEBTRANSFORM-TAR: comp01-1.0.tar.gz" in dsc
     meta = store.project_meta("home:Admin:first").decode()
@@ -309,7 +309,7 @@ def test_killed_submission_resumes(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         for i in range(4):
             assert revisions(svc, "home:Admin:kill", f"comp{i:02d}") == 1
-            assert len(store.latest("home:Admin:kill", f"comp{i:02d}").files) == 4
+            assert len(store.latest("home:Admin:kill", f"comp{i:02d}").files) == 5
         assert not list((manifest.parent / ".releasetool-cache" / "obs").glob("*.journal"))
         for blob in (out, err, done.stdout.encode(), done.stderr.encode()):
             assert PASSWORD.encode() not in blob

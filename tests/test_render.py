@@ -117,12 +117,26 @@ def test_render_component_paths_and_purity(sample: manifest.Manifest, tmp_path: 
         "debian/changelog", "debian/control", "debian/copyright", "debian/rules", "debian/sample-hello-tools.install",
         "debian/sample-hello.docs", "debian/sample-hello.install", "debian/sample-hello.sysusers",
         "debian/source/format", "debian/upstream/metadata",
-        "debian/watch", "sample-hello.spec",
+        "debian/watch", "sample-hello.changes", "sample-hello.spec",
     ]
     assert all(isinstance(v, bytes) for v in files.values())
     assert render.render_component(sample, comp) == files  # deterministic
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # wrote nothing
-    assert sorted(render.render_component(sample, comp, formats=("spec",))) == ["sample-hello.spec"]
+    assert sorted(render.render_component(sample, comp, formats=("spec",))) == ["sample-hello.changes",
+                                                                                 "sample-hello.spec"]
+
+
+def test_opensuse_changes_from_the_release_history(sample: manifest.Manifest) -> None:
+    import re
+
+    text = render.render_component(sample, sample.get(rs.NAME), formats=("spec",))["sample-hello.changes"].decode()
+    entries = text.split("-" * 67 + "\n")[1:]
+    assert [e.splitlines()[2] for e in entries] == [f"- Update to version {rs.VERSION}:", "- Update to version 1.2.2:"]
+    # the header osc vc writes: date in UTC, then the packager
+    assert entries[0].splitlines()[0] == f"Wed Nov 25 12:00:00 UTC 2026 - {rs.PACKAGER}"
+    assert entries[1].splitlines()[0] == "Mon Mar  2 08:30:00 UTC 2026 - Jörg Müller <joerg@example.org>"
+    assert "  * Greet 100% of users, even with %{macros} and *stars*" in entries[0]
+    assert all(re.fullmatch(r"(  \* |    ).{1,63}", line) for e in entries for line in e.splitlines()[3:] if line)
 
 
 def test_control_and_changelog_parse(sample: manifest.Manifest) -> None:
@@ -292,10 +306,10 @@ def test_cli_render_check_and_dry_run(sample: manifest.Manifest, tmp_path: Path,
     captured = capsys.readouterr()
     assert not out.exists()
     assert f"{out / rs.NAME / (rs.NAME + '.spec')}" in captured.out.splitlines()
-    assert captured.err == f"render {rs.NAME}: would write 12, unchanged 0 ({out / rs.NAME})\n"
+    assert captured.err == f"render {rs.NAME}: would write 13, unchanged 0 ({out / rs.NAME})\n"
 
     assert main(args) == 0
-    assert capsys.readouterr().err == f"render {rs.NAME}: wrote 12, unchanged 0 ({out / rs.NAME})\n"
+    assert capsys.readouterr().err == f"render {rs.NAME}: wrote 13, unchanged 0 ({out / rs.NAME})\n"
     assert main([*args, "--check"]) == 0
     assert capsys.readouterr().err == f"render: 1 component up to date in {out}\n"
 
@@ -311,9 +325,10 @@ def test_cli_json(sample: manifest.Manifest, tmp_path: Path, capsys: pytest.Capt
     assert main(["--manifest", str(sample.path), "render", "--all", "--out", str(out), "--format", "spec",
                  "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data == [{"name": rs.NAME, "directory": str(out / rs.NAME), "written": [f"{rs.NAME}.spec"],
+    assert data == [{"name": rs.NAME, "directory": str(out / rs.NAME),
+                     "written": [f"{rs.NAME}.changes", f"{rs.NAME}.spec"],
                      "unchanged": [], "removed": [], "check": False}]
-    assert sorted(os.listdir(out / rs.NAME)) == [".rendered.json", f"{rs.NAME}.spec"]
+    assert sorted(os.listdir(out / rs.NAME)) == [".rendered.json", f"{rs.NAME}.changes", f"{rs.NAME}.spec"]
 
 
 def test_cli_bad_input(sample: manifest.Manifest, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -156,6 +156,8 @@ def component_context(manifest: Any, comp: Any, entries: Sequence[Any]) -> dict[
                 [c.subject for c in entry.changes] or [f"Update to upstream release {entry.version}"], 79, "- ", "  ")],
             deb_lines=rf.changelog_items(
                 [c.subject for c in entry.changes] or [f"New upstream release {entry.version}"], 78, "  * ", "    "),
+            changes_lines=[Verbatim(line) for line in rf.changelog_items(
+                [c.subject for c in entry.changes], 67, "  * ", "    ")],
         )
         for entry in entries
     ]

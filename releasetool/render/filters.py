@@ -234,6 +234,13 @@ def rpm_date(when: dt.datetime | dt.date) -> str:
     return f"{_DAYS[day.weekday()]} {_MONTHS[day.month - 1]} {day.day:02d} {day.year}"
 
 
+def changes_date(when: dt.datetime) -> str:
+    """``Wed Nov 25 12:00:00 UTC 2026``: the header date of an openSUSE ``.changes`` entry, in UTC."""
+    utc = when.astimezone(dt.UTC) if when.tzinfo else when.replace(tzinfo=dt.UTC)
+    return (f"{_DAYS[utc.weekday()]} {_MONTHS[utc.month - 1]} {utc.day:2d} "
+            f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d} UTC {utc.year}")
+
+
 def deb_date(when: dt.datetime) -> str:
     """``Wed, 25 Nov 2026 12:00:00 +0000``: RFC 5322 as debian/changelog wants it."""
     if when.tzinfo is None:

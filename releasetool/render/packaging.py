@@ -108,6 +108,7 @@ def _environment(search_path: Sequence[Path]) -> Any:
         deb_description=verbatim(rf.deb_description),
         rpm_date=verbatim(rf.rpm_date),
         deb_date=verbatim(rf.deb_date),
+        changes_date=verbatim(rf.changes_date),
         verbatim=Verbatim,
     )
     return env
@@ -256,6 +257,9 @@ def render_component(
         _used, text = _render_template(env, [f"spec/{own_templates}.spec.j2", "spec/base.spec.j2"], context, name)
         out[f"{name}.spec"] = text.encode("utf-8")
         out.update(patches)  # beside the spec: rpmbuild's SOURCES, OBS's package files
+        # openSUSE keeps the changelog in NAME.changes beside the spec (OBS adds it as %changelog)
+        _used, text = _render_template(env, [f"spec/{own_templates}.changes.j2", "spec/changes.j2"], context, name)
+        out[f"{name}.changes"] = text.encode("utf-8")
     if "debian" in formats:
         for base in DEBIAN_STATIC:
             _used, text = _render_template(env, [f"debian/{own_templates}/{base}.j2", f"debian/{base}.j2"], context, name)
