@@ -102,6 +102,11 @@ def build_component(manifest_path: str | Path, name: str, settings: BuildSetting
         work = Path(scratch)
         source = _tarball(loaded, comp, version, settings, work)
         rendered = _render(loaded, comp, version, work / "rendered")
+        if settings.install_deps:
+            # Debian's packages for the rendered Build-Depends; the rpm build (--nodeps)
+            # compiles against the same libraries of this machine, so this comes first.
+            proc.run(["apt-get", "build-dep", "-y", "-q", f"./{rendered.name}"], cwd=rendered.parent,
+                     env=proc.environment({"DEBIAN_FRONTEND": "noninteractive"}), timeout=3600)
         outcomes = []
         for fmt in settings.formats:
             log.info("%s %s: building %s packages", name, version, fmt)
@@ -282,14 +287,6 @@ def _build_deb(comp: manifest.Component, version: str, source: Path, rendered: P
     tree = work / f"{comp.name}-{version}"
     shutil.copytree(rendered / "debian", tree / "debian", dirs_exist_ok=True)
     log_path = work / f"{comp.name}-{version}.dpkg-buildpackage.log"
-    if settings.install_deps:
-        done = proc.run(["apt-get", "build-dep", "-y", "-q", f"./{tree.name}"], cwd=work, check=False,
-                        env=proc.environment({"DEBIAN_FRONTEND": "noninteractive"}))
-        if done.returncode != 0:
-            outcome = BuildOutcome("deb", False, time.monotonic() - started)
-            outcome.error = ("apt-get build-dep failed:\n"
-                             + (done.stderr or done.stdout).decode("utf-8", "replace").strip()[-2000:])
-            return outcome
     options = os.environ.get("DEB_BUILD_OPTIONS", "")
     if not settings.check:
         options = f"{options} nocheck".strip()
