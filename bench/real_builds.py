@@ -116,12 +116,12 @@ def covered(entry: str, files: set[str]) -> bool:
                for f in files for p in patterns)
 
 
-def unshipped_patterns(name: str) -> tuple[list[str], list[str]]:
-    """The manifest's justified omissions as rpm paths and Debian paths."""
+def unshipped_patterns(name: str, version: str) -> tuple[list[str], list[str]]:
+    """The manifest's justified omissions (at ``version``) as rpm paths and Debian paths."""
     from releasetool import manifest
     from releasetool.render import filters
 
-    comp = manifest.load(ROOT / "components.yaml").get(name)
+    comp = manifest.load(ROOT / "components.yaml").get(name).at_version(version)
     multiarch = subprocess.run(["dpkg-architecture", "-qDEB_HOST_MULTIARCH"], capture_output=True, text=True,
                                check=True).stdout.strip()
     rpm = [subprocess.run(["rpm", "--eval", filters.rpm_path(p)], capture_output=True, text=True,
@@ -147,7 +147,7 @@ def run(name: str, tarball: Path, work: Path) -> dict[str, object]:
             if "-dbgsym_" not in p.path.name}
     theirs = debian_files(name, work / "debian")
     all_ours = set().union(*ours.values()) if ours else set()
-    justified_rpm, justified_deb = unshipped_patterns(name)
+    justified_rpm, justified_deb = unshipped_patterns(name, version)
     missing = sorted(f for f in (set().union(*theirs.values()) - all_ours if theirs else set())
                      if not any(fnmatch.fnmatchcase(f, p) for p in justified_deb))
     seen: dict[str, str] = {}

@@ -361,6 +361,31 @@ def compare(scheme: str, a: str, b: str) -> int:
     return int(ka > kb) - int(ka < kb)
 
 
+# A version range: comma-separated clauses, each an operator and a version
+# (">= 2.1, < 3.0"); a version is in the range when every clause holds.
+_RANGE_CLAUSE = re.compile(r"^\s*(<=|>=|<|>|==|!=)\s*(\S+)\s*$")
+_RANGE_HOLDS = {"<": lambda c: c < 0, "<=": lambda c: c <= 0, ">": lambda c: c > 0, ">=": lambda c: c >= 0,
+                "==": lambda c: c == 0, "!=": lambda c: c != 0}
+
+
+def parse_range(spec: str) -> list[tuple[str, str]]:
+    """The clauses of a version range as (operator, version); raises VersionError on bad syntax."""
+    clauses = []
+    for part in spec.split(","):
+        match = _RANGE_CLAUSE.match(part)
+        if not match:
+            raise VersionError(f"{part.strip()!r} is not a version clause",
+                               hint="write an operator (<, <=, >, >=, ==, !=) and a version, "
+                                    "clauses separated by commas: '>= 2.1, < 3.0'")
+        clauses.append((match.group(1), match.group(2)))
+    return clauses
+
+
+def in_range(scheme: str, version: str, spec: str) -> bool:
+    """Whether ``version`` satisfies every clause of the range ``spec``, compared as ``scheme``."""
+    return all(_RANGE_HOLDS[op](compare(scheme, version, bound)) for op, bound in parse_range(spec))
+
+
 # A pre-release marker: rc, alpha, beta, pre or dev, ending at a digit, a
 # separator or the end; a and b only in the PEP 440 spelling, directly followed
 # by a number (1.0a1, 1.0.b2), so that a letter release such as 1.0.2a is not

@@ -18,7 +18,6 @@ repacked under that name, files unchanged.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import shutil
@@ -187,7 +186,7 @@ def _render(loaded: manifest.Manifest, comp: manifest.Component, version: str, o
     from releasetool.release import history as history_mod
     from releasetool.render.packaging import render_component
 
-    at_version = dataclasses.replace(comp, version=version)
+    at_version = comp.at_version(version)
     recorded = history_mod.load(Path(loaded.path).parent, comp.name)
     index = next((i for i, e in enumerate(recorded) if e.version == version), None)
     entries = recorded[index:] if index is not None else \

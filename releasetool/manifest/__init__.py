@@ -26,6 +26,7 @@ from releasetool.manifest.model import (
     SplitSource,
     Subpackage,
     Target,
+    VersionedPackaging,
 )
 from releasetool.manifest.schema import NAME_RE, SCHEMA_VERSION
 from releasetool.manifest.views import all_fields, component_details, component_summary
@@ -42,6 +43,7 @@ __all__ = [
     "SplitSource",
     "Subpackage",
     "Target",
+    "VersionedPackaging",
     "all_fields",
     "cache_dir",
     "component_details",

@@ -19,6 +19,7 @@ from releasetool.manifest.model import (
     SplitSource,
     Subpackage,
     Target,
+    VersionedPackaging,
 )
 from releasetool.manifest.validate import Collector, node_pos, parse_date, validate_tree
 
@@ -222,38 +223,7 @@ def _component(c: Any, targets: dict[str, Target]) -> Component:
             branch=str(s.get("branch", "master")),
             tag_pattern=str(s["tag_pattern"]) if s.get("tag_pattern") else None,
         )
-    pk = c.get("packaging") or {}
-    packaging = Packaging(
-        build_system=str(pk.get("build_system", "autotools")),
-        configure_options=_strs(pk.get("configure_options")),
-        build_requires=_per_family(pk.get("build_requires")),
-        requires=_per_family(pk.get("requires")),
-        units=_strs(pk.get("units")),
-        init_scripts=_strs(pk.get("init_scripts")),
-        docs=_strs(pk.get("docs")),
-        license_files=_strs(pk.get("license_files")),
-        files=_strs(pk.get("files")),
-        remove=_strs(pk.get("remove")),
-        patches=_strs(pk.get("patches")),
-        unshipped=tuple((str(u["path"]), _text(u["why"])) for u in pk.get("unshipped") or ()),
-        section=str(pk.get("section", "admin")),
-        arch=str(pk.get("arch", "any")),
-        deb_name=str(pk.get("deb_name", name)),
-        templates=str(pk.get("templates", "")),
-        subpackages=tuple(
-            Subpackage(
-                name=str(s["name"]),
-                deb_name=str(s.get("deb_name", s["name"])),
-                summary=str(s["summary"]),
-                description=_text(s["description"]),
-                requires=_per_family(s.get("requires")),
-                files=_strs(s.get("files")),
-                arch=str(s.get("arch", pk.get("arch", "any"))),
-                formats=_strs(s.get("formats")) or ("rpm", "deb"),
-            )
-            for s in pk.get("subpackages") or ()
-        ),
-    )
+    packaging = _packaging(c.get("packaging") or {}, name)
     return Component(
         name=name,
         status=str(c.get("status", "active")),
@@ -281,6 +251,77 @@ def _component(c: Any, targets: dict[str, Target]) -> Component:
         notes=_text(c.get("notes")),
         line=node_pos(c)[0] + 1,
     )
+
+
+def _packaging(pk: Any, name: str) -> Packaging:
+    """The packaging mapping of a component as the model, its version ranges each made complete."""
+    return Packaging(
+        build_system=str(pk.get("build_system", "autotools")),
+        configure_options=_strs(pk.get("configure_options")),
+        build_requires=_per_family(pk.get("build_requires")),
+        requires=_per_family(pk.get("requires")),
+        units=_strs(pk.get("units")),
+        init_scripts=_strs(pk.get("init_scripts")),
+        docs=_strs(pk.get("docs")),
+        license_files=_strs(pk.get("license_files")),
+        files=_strs(pk.get("files")),
+        remove=_strs(pk.get("remove")),
+        patches=_strs(pk.get("patches")),
+        unshipped=tuple((str(u["path"]), _text(u["why"])) for u in pk.get("unshipped") or ()),
+        section=str(pk.get("section", "admin")),
+        arch=str(pk.get("arch", "any")),
+        deb_name=str(pk.get("deb_name", name)),
+        templates=str(pk.get("templates", "")),
+        python_subdir=str(pk.get("python_subdir", "")),
+        subpackages=tuple(
+            Subpackage(
+                name=str(s["name"]),
+                deb_name=str(s.get("deb_name", s["name"])),
+                summary=str(s["summary"]),
+                description=_text(s["description"]),
+                requires=_per_family(s.get("requires")),
+                files=_strs(s.get("files")),
+                arch=str(s.get("arch", pk.get("arch", "any"))),
+                formats=_strs(s.get("formats")) or ("rpm", "deb"),
+            )
+            for s in pk.get("subpackages") or ()
+        ),
+        by_version=tuple(VersionedPackaging(str(v["versions"]), _packaging(_within_range(pk, v), name))
+                         for v in pk.get("by_version") or ()),
+    )
+
+
+def _within_range(base: Any, changes: Any) -> dict[str, Any]:
+    """The packaging mapping of a version range: ``base`` with the fields ``changes`` names replaced.
+
+    ``more_files`` adds files to the list instead of replacing it.  Sub-packages
+    are matched by name: the fields a range gives for one replace those of the
+    package of that name; a name the base lacks adds a package;
+    ``omit_subpackages`` names the base's packages these versions do not have.
+    """
+    merged = _with_more_files({k: v for k, v in base.items() if k != "by_version"}, changes)
+    omitted = set(changes.get("omit_subpackages") or ())
+    if "subpackages" in changes or omitted:
+        subs = [dict(s) for s in base.get("subpackages") or () if s["name"] not in omitted]
+        for change in changes.get("subpackages") or ():
+            same = next((s for s in subs if s["name"] == change["name"]), None)
+            if same is None:
+                subs.append(_with_more_files({}, change))
+            else:
+                same.update(_with_more_files(same, change))
+        merged["subpackages"] = subs
+    return merged
+
+
+def _with_more_files(base: Any, changes: Any) -> dict[str, Any]:
+    """``base`` with the fields of ``changes``; its ``more_files`` appended to the files."""
+    merged = dict(base)
+    merged.update({k: v for k, v in changes.items()
+                   if k not in ("versions", "subpackages", "omit_subpackages", "more_files")})
+    if changes.get("more_files"):
+        merged["files"] = [*(merged.get("files") or ()), *changes["more_files"]]
+    return merged
+
 
 def _dependency_order(components: list[Component]) -> dict[str, Component]:
     """Topological order by ``depends``; ties keep manifest order (deterministic)."""

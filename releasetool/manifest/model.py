@@ -75,7 +75,18 @@ class Packaging:
     arch: str = "any"
     deb_name: str = ""  # the Debian name of the main binary package; "" means the component's name
     templates: str = ""  # whose component templates apply ("" means the component's own; "base": none)
+    # A Python package in this subdirectory of the source, built and installed after the main
+    # build with its own setup.py (pacemaker's python/ since 2.1.x's successor layout)
+    python_subdir: str = ""
     subpackages: tuple[Subpackage, ...] = ()
+    # The packaging of the versions in a range, where upstream's build changed: the first range
+    # that holds a version gives its whole packaging (the fields it names replace these).
+    by_version: tuple[VersionedPackaging, ...] = ()
+
+@dataclass(frozen=True)
+class VersionedPackaging:
+    versions: str  # a version range: ">= 2.1, < 3.0"
+    packaging: Packaging  # the packaging of the versions in the range, complete
 
 @dataclass(frozen=True)
 class SplitPath:
@@ -120,6 +131,16 @@ class Component:
     @property
     def active(self) -> bool:
         return self.status == "active"
+
+    def at_version(self, version: str) -> Component:
+        """This component at ``version``, with the packaging of the version range holding it."""
+        from dataclasses import replace
+
+        from releasetool import versions
+
+        packaging = next((v.packaging for v in self.packaging.by_version
+                          if versions.in_range(self.version_scheme, version, v.versions)), self.packaging)
+        return replace(self, version=version, packaging=packaging)
 
     def is_ignored_tag(self, tag: str) -> bool:
         """A tag the manifest says is not a release (a stray or mistaken tag upstream)."""

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from releasetool import spdx
+from releasetool.errors import VersionError
 
 SCHEMA_VERSION = 1
 
@@ -140,6 +141,16 @@ def _relative_dir(value: Any) -> str | None:
         return f"{value!r} must be a relative path inside the repository (no '/', '..' or '.' parts)"
     return None
 
+def _version_range(value: Any) -> str | None:
+    """Clauses such as '>= 2.1, < 3.0' (the versions are checked against the component's scheme)."""
+    from releasetool import versions
+
+    try:
+        versions.parse_range(str(value))
+    except VersionError as exc:
+        return f"{exc} ({exc.hint})" if getattr(exc, "hint", "") else str(exc)
+    return None
+
 def check_path_template(value: Any) -> str | None:
     for placeholder in re.findall(r"\{([^}]*)\}", str(value)):
         if placeholder not in PATH_PLACEHOLDERS:
@@ -184,8 +195,26 @@ PACKAGING = {
     "arch": Field("str", check=one_of(("any", "all"))),
     "deb_name": Field("str", check=_name),
     "templates": Field("str", check=_name),
+    "python_subdir": Field("str", check=_relative_dir),
     "subpackages": Field("list", items=SUBPACKAGE),
 }
+
+# A sub-package as a version range changes it: only the name is required (the
+# fields given replace the base package's; a new name must be complete, which
+# validation checks against the base).
+SUBPACKAGE_CHANGE = {**SUBPACKAGE, "summary": Field("str", check=_one_line),
+                     "description": Field("text", check=_not_empty),
+                     "more_files": Field("list", items="str", check=None)}
+
+# packaging.by_version: the fields that differ for the versions in a range.
+VERSION_RANGE = {
+    "versions": Field("str", required=True, check=_version_range),
+    **{key: field for key, field in PACKAGING.items() if key != "subpackages"},
+    "subpackages": Field("list", items=SUBPACKAGE_CHANGE),
+    "omit_subpackages": Field("list", items="str"),
+    "more_files": Field("list", items="str", check=None),  # added to the files instead of replacing them
+}
+PACKAGING["by_version"] = Field("list", items=VERSION_RANGE)
 
 SPLIT_PATH = {
     "from": Field("str", required=True, check=_relative_dir),

@@ -6,7 +6,7 @@ import datetime as dt
 import difflib
 from typing import Any
 
-from releasetool.errors import Problem
+from releasetool.errors import Problem, VersionError
 from releasetool.manifest.schema import (
     FAMILIES,
     OBS_ARCHS,
@@ -225,34 +225,73 @@ def _check_component(comp: Any, here: str, names: set[str], targets: set[str], o
             out.add(_value_pos(comp, "version"), f"{here}.version", f"{version!r} is not a {scheme} version: {exc}")
     packaging = comp.get("packaging")
     if hasattr(packaging, "get"):
-        patches = packaging.get("patches")
-        for index, item in enumerate(patches if isinstance(patches, list) else []):
-            if isinstance(item, str) and (item.startswith("/") or ".." in item.split("/") or not item.endswith((".patch", ".diff"))):
-                out.add(_value_pos(patches, index), f"{here}.packaging.patches[{index}]",
-                        "a patch is a .patch or .diff file under the manifest's directory (e.g. patches/NAME/fix.patch)")
-        for list_key in ("files", "remove"):
-            files = packaging.get(list_key)
-            if isinstance(files, list):
-                for index, item in enumerate(files):
-                    problem = check_path_template(item) if isinstance(item, str) else None
-                    if problem:
-                        out.add(_value_pos(files, index), f"{here}.packaging.{list_key}[{index}]", problem)
-        subs = packaging.get("subpackages")
-        if isinstance(subs, list):
-            for s_index, sub in enumerate(subs):
-                formats = sub.get("formats") if hasattr(sub, "get") else None
-                for f_index, fmt in enumerate(formats if isinstance(formats, list) else []):
-                    problem = one_of(FAMILIES)(fmt)
-                    if problem:
-                        out.add(_value_pos(formats, f_index),
-                                f"{here}.packaging.subpackages[{s_index}].formats[{f_index}]", problem)
-                files = sub.get("files") if hasattr(sub, "get") else None
+        _check_packaging(packaging, f"{here}.packaging", out)
+        ranges = packaging.get("by_version")
+        for r_index, change in enumerate(ranges if isinstance(ranges, list) else []):
+            if hasattr(change, "get"):
+                _check_version_range(comp, packaging, change, f"{here}.packaging.by_version[{r_index}]", out)
+    if comp.get("status", "active") == "active" and "packaging" not in comp:
+        out.add(node_pos(comp), f"{here}.packaging", "missing required field (an active component is packaged)")
+
+
+def _check_packaging(packaging: Any, where: str, out: Collector) -> None:
+    """Checks of a packaging mapping (or a version range's) that the schema cannot express."""
+    patches = packaging.get("patches")
+    for index, item in enumerate(patches if isinstance(patches, list) else []):
+        if isinstance(item, str) and (item.startswith("/") or ".." in item.split("/") or not item.endswith((".patch", ".diff"))):
+            out.add(_value_pos(patches, index), f"{where}.patches[{index}]",
+                    "a patch is a .patch or .diff file under the manifest's directory (e.g. patches/NAME/fix.patch)")
+    for list_key in ("files", "remove", "more_files"):
+        files = packaging.get(list_key)
+        if isinstance(files, list):
+            for index, item in enumerate(files):
+                problem = check_path_template(item) if isinstance(item, str) else None
+                if problem:
+                    out.add(_value_pos(files, index), f"{where}.{list_key}[{index}]", problem)
+    subs = packaging.get("subpackages")
+    if isinstance(subs, list):
+        for s_index, sub in enumerate(subs):
+            formats = sub.get("formats") if hasattr(sub, "get") else None
+            for f_index, fmt in enumerate(formats if isinstance(formats, list) else []):
+                problem = one_of(FAMILIES)(fmt)
+                if problem:
+                    out.add(_value_pos(formats, f_index),
+                            f"{where}.subpackages[{s_index}].formats[{f_index}]", problem)
+            for list_key in ("files", "more_files"):
+                files = sub.get(list_key) if hasattr(sub, "get") else None
                 for index, item in enumerate(files if isinstance(files, list) else []):
                     problem = check_path_template(item) if isinstance(item, str) else None
                     if problem:
-                        out.add(_value_pos(files, index), f"{here}.packaging.subpackages[{s_index}].files[{index}]", problem)
-    if comp.get("status", "active") == "active" and "packaging" not in comp:
-        out.add(node_pos(comp), f"{here}.packaging", "missing required field (an active component is packaged)")
+                        out.add(_value_pos(files, index), f"{where}.subpackages[{s_index}].{list_key}[{index}]",
+                                problem)
+
+
+def _check_version_range(comp: Any, packaging: Any, change: Any, where: str, out: Collector) -> None:
+    """A by_version entry: its versions under the component's scheme, the packages it names."""
+    _check_packaging(change, where, out)
+    scheme, spec = comp.get("version_scheme"), change.get("versions")
+    if scheme in VERSION_SCHEMES and isinstance(spec, str):
+        from releasetool import versions
+
+        try:
+            for _op, bound in versions.parse_range(spec):
+                versions.parse(scheme, bound)
+        except VersionError as exc:
+            out.add(_value_pos(change, "versions"), f"{where}.versions", f"{spec!r}: {exc}")
+    base_subs = packaging.get("subpackages")
+    known = {s.get("name") for s in base_subs if hasattr(s, "get")} if isinstance(base_subs, list) else set()
+    omitted = change.get("omit_subpackages")
+    for index, name in enumerate(omitted if isinstance(omitted, list) else []):
+        if name not in known:
+            out.add(_value_pos(omitted, index), f"{where}.omit_subpackages[{index}]",
+                    f"no sub-package {name!r} in the component's packaging to omit")
+    subs = change.get("subpackages")
+    for index, sub in enumerate(subs if isinstance(subs, list) else []):
+        if hasattr(sub, "get") and sub.get("name") not in known:
+            for key in ("summary", "description"):
+                if key not in sub:
+                    out.add(node_pos(sub), f"{where}.subpackages[{index}].{key}",
+                            f"missing required field (sub-package {sub.get('name')!r} is new in this range)")
 
 def _check_cycles(components: list[Any], out: Collector) -> None:
     graph: dict[str, list[str]] = {}

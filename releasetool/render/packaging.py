@@ -238,6 +238,7 @@ def render_component(
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise RenderError(f"unknown packaging format {unknown[0]!r}", hint=f"use one of: {', '.join(FORMATS)}")
+    component = component.at_version(component.version)  # the packaging of the version range holding it
     manifest_dir = Path(manifest.path).parent
     if history is None:
         from releasetool.release import history as history_mod
