@@ -54,6 +54,6 @@ for pkg in "${PACKAGES[@]}"; do
   case "$pkg" in libqb|kronosnet|corosync) build_deps+=("$pkg") ;; esac
 done
 if [ ${#build_deps[@]} -gt 0 ]; then
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get build-dep -y -qq "${build_deps[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 build-dep -y -qq "${build_deps[@]}" >/dev/null
 fi
 for pkg in "${PACKAGES[@]}"; do ls "$DIR/${pkg}"_*.orig.tar.*; done

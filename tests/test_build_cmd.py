@@ -105,6 +105,36 @@ def test_a_lint_tool_that_cannot_check_is_an_error(tmp_path: Path) -> None:
     assert outcome.lint_errors[0].startswith("rpmlint could not check the packages (status ")
 
 
+def _deb(tmp_path: Path, depends: str) -> Path:
+    """A one-file binary package with the given Depends."""
+    root = tmp_path / "pkg"
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "usr" / "share" / "sample").mkdir(parents=True)
+    (root / "usr" / "share" / "sample" / "data").write_text("data\n")
+    (root / "DEBIAN" / "control").write_text(
+        "Package: sample-data\nVersion: 1.0-1\nArchitecture: all\nMaintainer: A <a@example.org>\n"
+        f"Depends: {depends}\nDescription: sample data\n sample data for a lint test\n")
+    subprocess.run(["dpkg-deb", "--root-owner-group", "-b", str(root), str(tmp_path / "sample-data_1.0-1_all.deb")],
+                   check=True, capture_output=True)
+    return tmp_path / "sample-data_1.0-1_all.deb"
+
+
+def test_lintian_errors_are_findings_and_a_failed_run_is_not(tmp_path: Path) -> None:
+    import re
+
+    from releasetool.build import LINTIAN, BuildOutcome, _lint
+
+    pattern = re.compile(r"^([EW]): (.+)$")
+    found = BuildOutcome("deb", True, 0.0)
+    # an Essential package without a version: lintian's error
+    _lint(found, [*LINTIAN, str(_deb(tmp_path, "debianutils"))], pattern)
+    assert any("depends-on-essential-package-without-using-version" in e for e in found.lint_errors), found.lint_errors
+    assert not any("could not check" in e for e in found.lint_errors)
+    broken = BuildOutcome("deb", True, 0.0)
+    _lint(broken, [*LINTIAN, str(tmp_path / "missing_1.0_all.deb")], pattern)
+    assert len(broken.lint_errors) == 1 and broken.lint_errors[0].startswith("lintian could not check the packages")
+
+
 # A unified diff; its blank context line is a single space.
 HELLO_PATCH = "\n".join([
     "Description: greet in the packaged build",

@@ -402,6 +402,16 @@ def test_every_build_system_renders_a_valid_spec(sample: manifest.Manifest, tmp_
     assert f"\t{expected_dh}\n" in rules
 
 
+def test_deb_build_system_overrides_debhelpers_guess(sample: manifest.Manifest, capsys: pytest.CaptureFixture[str]) -> None:
+    _edit(sample.path, "build_system: make", "build_system: make\n      deb_build_system: autoconf")
+    loaded = manifest.load(sample.path)
+    rules = render.render_component(loaded, loaded.get(rs.NAME))["debian/rules"].decode()
+    assert "\tdh $@ --buildsystem=autoconf\n" in rules
+    _edit(sample.path, "deb_build_system: autoconf", "deb_build_system: autotools")
+    assert main(["validate", "--manifest", str(sample.path)]) == 2
+    assert f"components[{rs.NAME}].packaging.deb_build_system: " in capsys.readouterr().err
+
+
 def test_relations_between_all_and_any_packages_are_binnmu_safe(sample: manifest.Manifest) -> None:
     _edit(sample.path, "      subpackages:\n",
           '      requires:\n        deb: ["sample-hello-tools (= ${binary:Version})", "other (= ${binary:Version})"]\n'

@@ -104,8 +104,9 @@ def build_component(manifest_path: str | Path, name: str, settings: BuildSetting
         if settings.install_deps:
             # Debian's packages for the rendered Build-Depends; the rpm build (--nodeps)
             # compiles against the same libraries of this machine, so this comes first.
-            proc.run(["apt-get", "build-dep", "-y", "-q", f"./{rendered.name}"], cwd=rendered.parent,
-                     env=proc.environment({"DEBIAN_FRONTEND": "noninteractive"}), timeout=3600)
+            # (another apt run holding dpkg's lock is waited for, not an error)
+            proc.run(["apt-get", "-o", "DPkg::Lock::Timeout=600", "build-dep", "-y", "-q", f"./{rendered.name}"],
+                     cwd=rendered.parent, env=proc.environment({"DEBIAN_FRONTEND": "noninteractive"}), timeout=3600)
         outcomes = []
         for fmt in settings.formats:
             log.info("%s %s: building %s packages", name, version, fmt)
@@ -302,7 +303,7 @@ def _build_deb(comp: manifest.Component, version: str, source: Path, rendered: P
             files = sum(1 for line in contents.splitlines() if not line.startswith("d"))
             outcome.packages.append(BuiltPackage(out / deb.name, files))
         changes = sorted(work.glob("*.changes"))
-        _lint(outcome, ["lintian", "--no-tag-display-limit", *map(str, changes)],
+        _lint(outcome, [*LINTIAN, *map(str, changes)],
               re.compile(r"^([EW]): (.+)$"))
     outcome.seconds = time.monotonic() - started
     outcome.ok = outcome.ok and not outcome.lint_errors
@@ -310,8 +311,10 @@ def _build_deb(comp: manifest.Component, version: str, source: Path, rendered: P
 
 
 # Exit statuses that mean "checked" (with or without findings): rpmlint says 64 or 66
-# when it found errors, lintian 1; anything else means the tool could not check.
-LINT_CHECKED = {"rpmlint": (0, 64, 66), "lintian": (0, 1)}
+# when it found errors; lintian runs with --fail-on none, as its 2 means both "found
+# errors" and "could not read a package".  Anything else: the tool could not check.
+LINT_CHECKED = {"rpmlint": (0, 64, 66), "lintian": (0,)}
+LINTIAN = ["lintian", "--fail-on", "none", "--no-tag-display-limit"]
 
 
 def _lint(outcome: BuildOutcome, argv: list[str], pattern: re.Pattern[str]) -> None:

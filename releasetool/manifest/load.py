@@ -273,6 +273,7 @@ def _packaging(pk: Any, name: str) -> Packaging:
         deb_name=str(pk.get("deb_name", name)),
         templates=str(pk.get("templates", "")),
         python_subdir=str(pk.get("python_subdir", "")),
+        deb_build_system=str(pk.get("deb_build_system", "")),
         subpackages=tuple(
             Subpackage(
                 name=str(s["name"]),

@@ -78,6 +78,9 @@ class Packaging:
     # A Python package in this subdirectory of the source, built and installed after the main
     # build with its own setup.py (pacemaker's python/ since 2.1.x's successor layout)
     python_subdir: str = ""
+    # debhelper's build system (dh --buildsystem) when its guess from the files in the tarball is
+    # wrong: crmsh's tarball has a setup.py and no configure yet, so dh would pick the Python one
+    deb_build_system: str = ""
     subpackages: tuple[Subpackage, ...] = ()
     # The packaging of the versions in a range, where upstream's build changed: the first range
     # that holds a version gives its whole packaging (the fields it names replace these).

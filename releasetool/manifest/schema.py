@@ -31,6 +31,9 @@ TARBALL_FORMATS = ("gz", "xz")
 # GitHub serves for a tag), or the project's dist target run on the tagged tree.
 TARBALL_METHODS = ("git-archive", "dist")
 BUILD_SYSTEMS = ("autotools", "make", "python", "cmake", "meson", "none")
+# debhelper's build systems (dh --buildsystem=NAME), for deb_build_system.
+DEBHELPER_BUILD_SYSTEMS = ("autoconf", "makefile", "cmake", "meson", "pybuild", "python_distutils", "perl_build",
+                           "perl_makemaker", "qmake", "ninja")
 FAMILIES = ("rpm", "deb")
 # OBS architecture names (not Debian's amd64/arm64).
 OBS_ARCHS = ("x86_64", "aarch64", "i586", "armv7l", "ppc64le", "s390x", "riscv64")
@@ -196,6 +199,7 @@ PACKAGING = {
     "deb_name": Field("str", check=_name),
     "templates": Field("str", check=_name),
     "python_subdir": Field("str", check=_relative_dir),
+    "deb_build_system": Field("str", check=one_of(DEBHELPER_BUILD_SYSTEMS)),
     "subpackages": Field("list", items=SUBPACKAGE),
 }
 

@@ -135,6 +135,7 @@ def component_context(manifest: Any, comp: Any, entries: Sequence[Any]) -> dict[
         uses_python=pk.build_system == "python" or bool(pk.python_subdir)
         or any("{python3_sitelib}" in f for f in all_files),
         python_subdir=pk.python_subdir,
+        deb_build_system=pk.deb_build_system,
         rpm_configure_options=[Verbatim(rf.rpm_option(o, f"{where}.packaging.configure_options")) for o in pk.configure_options],
         deb_configure_options=[Verbatim(rf.deb_option(o, f"{where}.packaging.configure_options")) for o in pk.configure_options],
         rpm_build_requires=_macros(pk.build_requires.rpm),
