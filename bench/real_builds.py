@@ -15,6 +15,11 @@ Usage::
 
     scripts/upstream-sources.sh                  # Debian 12's .orig tarballs and build dependencies
     bench/real_builds.py [NAME ...] [--origs DIR] [--json]
+    bench/real_builds.py --clones DIR [NAME ...] # the manifest's versions, released from clones DIR/NAME
+
+With ``--clones``, each component's tarball is the one ``releasetool release``
+makes at the tag of the manifest's version, and Debian 12's packages (where
+Debian has the source) are compared although their version may be older.
 
 Takes minutes per component; prints one table.
 """
@@ -130,8 +135,7 @@ def unshipped_patterns(name: str, version: str) -> tuple[list[str], list[str]]:
     return rpm, deb
 
 
-def run(name: str, tarball: Path, work: Path) -> dict[str, object]:
-    version = tarball.name.split("_", 1)[1].split(".orig", 1)[0]
+def run(name: str, tarball: Path, version: str, work: Path) -> dict[str, object]:
     outcomes = {o.format: o for o in build_component(ROOT / "components.yaml", name,
                                                        BuildSettings(tarball=tarball, out=work / "built",
                                                                      install_deps=True))}
@@ -145,7 +149,7 @@ def run(name: str, tarball: Path, work: Path) -> dict[str, object]:
     deb_outcome = outcomes["deb"]
     ours = {p.path.name.split("_", 1)[0]: _deb_files(p.path) for p in deb_outcome.packages
             if "-dbgsym_" not in p.path.name}
-    theirs = debian_files(name, work / "debian")
+    theirs = debian_files(name, work / "debian") if _debian_has(name) else {}
     all_ours = set().union(*ours.values()) if ours else set()
     justified_rpm, justified_deb = unshipped_patterns(name, version)
     missing = sorted(f for f in (set().union(*theirs.values()) - all_ours if theirs else set())
@@ -161,22 +165,55 @@ def run(name: str, tarball: Path, work: Path) -> dict[str, object]:
     return row
 
 
+def _debian_has(source: str) -> bool:
+    return bool(subprocess.run(["apt-cache", "showsrc", source], capture_output=True, text=True).stdout.strip())
+
+
+def _sources(args: argparse.Namespace) -> list[tuple[str, Path, str]] | str:
+    """(name, tarball, version) to build, or what is missing."""
+    from releasetool import manifest
+    from releasetool.build import tarball_from_clone, version_of_tarball
+
+    loaded = manifest.load(ROOT / "components.yaml")
+    if args.clones:
+        names = args.names or [c.name for c in loaded.components.values() if c.active]
+        found = []
+        scratch = Path(tempfile.mkdtemp(prefix="real-build-tarballs-"))
+        for name in names:
+            comp = loaded.get(name)
+            clone = args.clones / name
+            if not (clone / ".git").exists() and not (clone / "HEAD").exists():
+                return f"{name}: no clone {clone}"
+            print(f"{name}: making the {comp.version} tarball from {clone} ...", file=sys.stderr, flush=True)
+            fmt = comp.tarball_formats[0] if comp.tarball_formats else "gz"
+            found.append((name, tarball_from_clone(comp, comp.version, clone, scratch, fmt), comp.version))
+        return found
+    found = []
+    for name in args.names or DEFAULT:
+        origs = sorted(args.origs.glob(f"{name}_*.orig.tar.*"))
+        if not origs:
+            return f"{name}: no .orig tarball in {args.origs} (run scripts/upstream-sources.sh)"
+        found.append((name, origs[-1], version_of_tarball(name, origs[-1]) or ""))
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"components (default: {', '.join(DEFAULT)})")
     parser.add_argument("--origs", type=Path, default=ROOT / ".releasetool-cache" / "upstream-src")
+    parser.add_argument("--clones", type=Path, help="build the manifest's versions from the clones DIR/NAME")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--verbose", action="store_true", help="list the missing files")
     args = parser.parse_args()
+    sources = _sources(args)
+    if isinstance(sources, str):
+        print(f"error: {sources}", file=sys.stderr)
+        return 2
     rows = []
-    for name in args.names or DEFAULT:
-        origs = sorted(args.origs.glob(f"{name}_*.orig.tar.*"))
-        if not origs:
-            print(f"{name}: no .orig tarball in {args.origs} (run scripts/upstream-sources.sh)", file=sys.stderr)
-            return 2
+    for name, tarball, version in sources:
         with tempfile.TemporaryDirectory(prefix=f"real-build-{name}-") as work:
-            print(f"{name}: building {origs[-1].name} ...", file=sys.stderr, flush=True)
-            rows.append(run(name, origs[-1], Path(work)))
+            print(f"{name}: building {tarball.name} ...", file=sys.stderr, flush=True)
+            rows.append(run(name, tarball, version, Path(work)))
     if args.json:
         json.dump(rows, sys.stdout, indent=2)
         print()

@@ -140,7 +140,7 @@ def _tarball(loaded: manifest.Manifest, comp: manifest.Component, version: str, 
         if released.is_file():
             given = released
         elif settings.repo is not None:
-            return _make_tarball(comp, version, settings.repo, work, fmt)
+            return tarball_from_clone(comp, version, settings.repo, work, fmt)
         else:
             raise BuildError(f"{comp.name} {version}: no tarball (looked for {released})",
                              hint="pass --tarball FILE (upstream's or Debian's .orig), --repo CLONE to make it "
@@ -166,7 +166,8 @@ def with_top_directory(tarball: Path, top: str, work: Path) -> Path:
     return target
 
 
-def _make_tarball(comp: manifest.Component, version: str, repo: Path, work: Path, fmt: str) -> Path:
+def tarball_from_clone(comp: manifest.Component, version: str, repo: Path, work: Path, fmt: str) -> Path:
+    """The tarball ``releasetool release`` would make of ``version``, from a clone that has its tag."""
     from releasetool.release import dist
 
     tag = comp.tag_for(version)
