@@ -25,6 +25,11 @@ EXTRA_INSTALL = ("\tinstall -D -m 0644 README $(DESTDIR)$(prefix)/share/doc/samp
                  "\tinstall -D -m 0644 COPYING $(DESTDIR)$(prefix)/share/doc/sample-hello/COPYING\n")
 
 
+# A file of the source tree at the path the packaging installs another one to:
+# the packages must hold the installed one (dh_install looks in the source tree first).
+SHADOW = ("etc/sample-hello.conf", b"# the source tree's copy, not the installed one\n")
+
+
 def _tarball(path: Path) -> Path:
     """The sample's release tarball, its install target also writing {docdir}/sample-hello."""
     rs.make_tarball(path)
@@ -36,6 +41,9 @@ def _tarball(path: Path) -> Path:
                 data = data.decode().replace("\nclean:", EXTRA_INSTALL + "\nclean:").encode()
                 info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
+        shadow = tarfile.TarInfo(f"{rs.NAME}-{rs.VERSION}/{SHADOW[0]}")
+        shadow.size, shadow.mtime = len(SHADOW[1]), members[0][0].mtime
+        tar.addfile(shadow, io.BytesIO(SHADOW[1]))
     return path
 
 
@@ -89,6 +97,9 @@ def test_remove_lets_both_formats_build_and_the_packages_are_listed(project: tup
     main_deb = next(p for p in debs if p.name.startswith(f"{rs.NAME}_"))
     contents = subprocess.run(["dpkg-deb", "-c", str(main_deb)], capture_output=True, text=True, check=True).stdout
     assert "./usr/bin/sample-hello" in contents
+    unpacked = tmp_path / "unpacked"
+    subprocess.run(["dpkg-deb", "-x", str(main_deb), str(unpacked)], check=True)
+    assert (unpacked / SHADOW[0]).read_text() == rs.SOURCES["hello.conf"]  # what the packaging installed
     assert status == (0 if not by_format["rpm"]["lint_errors"] and not by_format["deb"]["lint_errors"] else 1)
 
 
@@ -122,7 +133,8 @@ def _deb(tmp_path: Path, depends: str) -> Path:
 def test_lintian_errors_are_findings_and_a_failed_run_is_not(tmp_path: Path) -> None:
     import re
 
-    from releasetool.build import LINTIAN, BuildOutcome, _lint
+    from releasetool.build import BuildOutcome, _lint
+    from releasetool.render.lint import LINTIAN
 
     pattern = re.compile(r"^([EW]): (.+)$")
     found = BuildOutcome("deb", True, 0.0)

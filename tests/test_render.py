@@ -151,8 +151,8 @@ def test_control_and_changelog_parse(sample: manifest.Manifest) -> None:
     assert changelog[1].author == "Jörg Müller <joerg@example.org>"
     assert files["debian/source/format"] == b"3.0 (quilt)\n"
     assert files["debian/sample-hello.install"].decode().splitlines() == [
-        "usr/bin/sample-hello", "etc/sample-hello.conf", "${env:DEB_SYSTEMD_UNITDIR}/sample-hello.service",
-        "etc/init.d/sample-hello"]
+        "debian/tmp/usr/bin/sample-hello", "debian/tmp/etc/sample-hello.conf",
+        "debian/tmp/${env:DEB_SYSTEMD_UNITDIR}/sample-hello.service", "debian/tmp/etc/init.d/sample-hello"]
 
 
 def test_main_debian_package_takes_packaging_deb_name(sample: manifest.Manifest) -> None:

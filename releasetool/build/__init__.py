@@ -31,6 +31,7 @@ from releasetool import manifest, proc
 from releasetool.errors import BuildError
 from releasetool.log import log
 from releasetool.release import tarball as tarballs
+from releasetool.render import lint
 
 FORMATS = ("rpm", "deb")
 BUILD_TIMEOUT = 6 * 3600.0
@@ -264,17 +265,11 @@ def _build_rpm(comp: manifest.Component, version: str, source: Path, rendered: P
             listing = proc.output(["rpm", "-qlp", str(rpm)])
             files = 0 if listing.strip() == "(contains no files)" else len(listing.splitlines())
             outcome.packages.append(BuiltPackage(out / rpm.name, files))
-        _lint(outcome, ["rpmlint", *_rpmlint_config(), *[str(p.path) for p in outcome.packages]],
-              re.compile(r"^\S+?:(?:\d+:)? ([EW]): (.+)$"))
+        _lint(outcome, ["rpmlint", *lint.rpmlint_config(), *[str(p.path) for p in outcome.packages]],
+              lint.RPMLINT_LINE)
     outcome.seconds = time.monotonic() - started
     outcome.ok = outcome.ok and not outcome.lint_errors
     return outcome
-
-
-def _rpmlint_config() -> list[str]:
-    from releasetool.render.lint import RPMLINT_CONFIG
-
-    return ["-c", str(RPMLINT_CONFIG)] if RPMLINT_CONFIG.exists() else []
 
 
 def _build_deb(comp: manifest.Component, version: str, source: Path, rendered: Path, work: Path, out: Path,
@@ -304,28 +299,13 @@ def _build_deb(comp: manifest.Component, version: str, source: Path, rendered: P
             files = sum(1 for line in contents.splitlines() if not line.startswith("d"))
             outcome.packages.append(BuiltPackage(out / deb.name, files))
         changes = sorted(work.glob("*.changes"))
-        _lint(outcome, [*LINTIAN, *map(str, changes)],
-              re.compile(r"^([EW]): (.+)$"))
+        _lint(outcome, [*lint.LINTIAN, *map(str, changes)], lint.LINTIAN_LINE)
     outcome.seconds = time.monotonic() - started
     outcome.ok = outcome.ok and not outcome.lint_errors
     return outcome
 
 
-# Exit statuses that mean "checked" (with or without findings): rpmlint says 64 or 66
-# when it found errors; lintian runs with --fail-on none, as its 2 means both "found
-# errors" and "could not read a package".  Anything else: the tool could not check.
-LINT_CHECKED = {"rpmlint": (0, 64, 66), "lintian": (0,)}
-LINTIAN = ["lintian", "--fail-on", "none", "--no-tag-display-limit"]
-
-
 def _lint(outcome: BuildOutcome, argv: list[str], pattern: re.Pattern[str]) -> None:
-    done = proc.run(argv, check=False, timeout=1800)
-    if done.returncode not in LINT_CHECKED.get(argv[0], (0,)):
-        said = (done.stderr or done.stdout).decode("utf-8", "replace").strip().splitlines()[-3:]
-        outcome.lint_errors.append(f"{argv[0]} could not check the packages (status {done.returncode}): "
-                                   + " / ".join(said))
-        return
-    for line in done.stdout.decode("utf-8", "replace").splitlines():
-        match = pattern.match(line.strip())
-        if match:
-            (outcome.lint_errors if match.group(1) == "E" else outcome.lint_warnings).append(match.group(2))
+    report = lint.run_linter(argv, pattern)
+    outcome.lint_errors.extend(report.errors)
+    outcome.lint_warnings.extend(report.warnings)

@@ -22,8 +22,14 @@ from releasetool import proc
 from releasetool.resources import data_path
 
 RPMLINT_CONFIG = data_path("releasetool.render", "rpmlint.toml")
-_RPMLINT_LINE = re.compile(r"^\S+?:(?:\d+:)? ([EW]): (.+)$")
-_LINTIAN_LINE = re.compile(r"^([EW]): (.+)$")
+RPMLINT_LINE = re.compile(r"^\S+?:(?:\d+:)? ([EW]): (.+)$")
+LINTIAN_LINE = re.compile(r"^([EW]): (.+)$")
+# lintian's own exit status 2 means both "found errors" and "could not read a
+# package": with --fail-on none, findings exit 0 and anything else is a failure.
+LINTIAN = ["lintian", "--fail-on", "none", "--tag-display-limit", "0"]
+# Exit statuses that mean "checked" (with or without findings): rpmlint says 64 or 66
+# when it found errors.  Anything else means the tool could not check.
+LINT_CHECKED = {"rpmlint": (0, 64, 66), "lintian": (0,)}
 
 
 @dataclass
@@ -40,13 +46,30 @@ class LintReport:
         return f"{self.tool}: {len(self.errors)} errors, {len(self.warnings)} warnings"
 
 
+def rpmlint_config() -> list[str]:
+    """rpmlint's options for the project's configuration."""
+    return ["-c", str(RPMLINT_CONFIG)] if RPMLINT_CONFIG.exists() else []
+
+
+def run_linter(argv: list[str], pattern: re.Pattern[str], *, what: str = "the packages") -> LintReport:
+    """Run rpmlint or lintian; a run that could not check is an error of the report, not a clean one."""
+    tool = Path(argv[0]).name
+    done = proc.run(argv, check=False, timeout=1800)
+    report = LintReport(tool)
+    if done.returncode not in LINT_CHECKED.get(tool, (0,)):
+        said = (done.stderr or done.stdout).decode("utf-8", "replace").strip().splitlines()[-3:]
+        report.errors.append(f"{tool} could not check {what} (status {done.returncode}): " + " / ".join(said))
+        return report
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        match = pattern.match(line.strip())
+        if match:
+            (report.errors if match.group(1) == "E" else report.warnings).append(match.group(2))
+    return report
+
+
 def rpmlint_spec(spec: Path) -> LintReport:
     """rpmlint on one spec file."""
-    argv = [proc.require("rpmlint"), str(spec)]
-    if RPMLINT_CONFIG.exists():
-        argv[1:1] = ["-c", str(RPMLINT_CONFIG)]
-    done = proc.run(argv, check=False)
-    return _parse("rpmlint", done.stdout.decode("utf-8", "replace"), _RPMLINT_LINE)
+    return run_linter([proc.require("rpmlint"), *rpmlint_config(), str(spec)], RPMLINT_LINE, what=spec.name)
 
 
 def lintian_source(name: str, version: str, tarball: Path, debian_dir: Path) -> LintReport:
@@ -64,15 +87,4 @@ def lintian_source(name: str, version: str, tarball: Path, debian_dir: Path) -> 
         shutil.copytree(debian_dir, tree / "debian", dirs_exist_ok=True)
         proc.run(["dpkg-source", "-b", tree.name], cwd=work)
         dscs = sorted(work.glob("*.dsc"))
-        done = proc.run([lintian, "--no-tag-display-limit", *map(str, dscs)], check=False)
-    return _parse("lintian", done.stdout.decode("utf-8", "replace"), _LINTIAN_LINE)
-
-
-def _parse(tool: str, output: str, pattern: re.Pattern[str]) -> LintReport:
-    report = LintReport(tool)
-    for line in output.splitlines():
-        match = pattern.match(line.strip())
-        if not match:
-            continue
-        (report.errors if match.group(1) == "E" else report.warnings).append(match.group(2))
-    return report
+        return run_linter([lintian, *LINTIAN[1:], *map(str, dscs)], LINTIAN_LINE, what=dscs[0].name)
