@@ -68,6 +68,17 @@ def holder_description() -> str:
     return f"pid {os.getpid()} on {os.uname().nodename} ({command}) since {since}"
 
 
+def manifest_lock_path(manifest_path: str | os.PathLike[str]) -> Path:
+    """The project's lock: every command that writes for a manifest's components holds it."""
+    from pathlib import Path
+
+    manifest = Path(manifest_path)
+    return manifest.parent / f".{manifest.name}.lock"
+
+
+WAIT_NOTICE_AFTER = 5.0  # a run that may wait longer than this says what it waits for
+
+
 @contextlib.contextmanager
 def run_lock(path: str | os.PathLike[str], *, what: str, wait: float = 5.0) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` for the duration of the block.
@@ -80,6 +91,7 @@ def run_lock(path: str | os.PathLike[str], *, what: str, wait: float = 5.0) -> I
     os.makedirs(os.path.dirname(lock_path) or ".", exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + wait
+    announced = False
     try:
         while True:
             try:
@@ -88,6 +100,11 @@ def run_lock(path: str | os.PathLike[str], *, what: str, wait: float = 5.0) -> I
             except OSError as exc:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
+                if wait > WAIT_NOTICE_AFTER and not announced:
+                    announced = True
+                    from releasetool.log import log
+
+                    log.info("waiting for %s, locked by %s", what, _describe_holder(lock_path))
                 if time.monotonic() >= deadline:
                     raise LockError(
                         f"{what} is locked by {_describe_holder(lock_path)}",

@@ -420,7 +420,7 @@ def _tag_date(top: Path, tag: str) -> dt.datetime:
 # ---------------------------------------------------------------------------
 
 def manifest_lock_path(manifest_path: Path) -> Path:
-    return Path(manifest_path).parent / f".{Path(manifest_path).name}.lock"
+    return Path(_fs().manifest_lock_path(manifest_path))
 
 
 @contextlib.contextmanager
