@@ -58,7 +58,7 @@ def register(sub: common.Subcommands) -> None:
         "failed in the last discovery the site is not published and the old one stays.",
         epilog="exit status: 0 published or up to date, 1 refused (too many sources failed), 2 bad input.",
     )
-    p.add_argument("--out", metavar="DIR", type=Path, help="output directory (default: _site beside the manifest)")
+    p.add_argument("--out", metavar="DIR", type=Path, help="output directory (default: _site beside the manifest); a symlink is followed)")
     p.add_argument("--data", metavar="FILE", type=Path,
                    help="discovery data (default: .releasetool-cache/site/site-data.json beside the manifest)")
     p.add_argument("--allow-failures", action="store_true",
@@ -137,7 +137,7 @@ def run_build(args: argparse.Namespace) -> int:
     from releasetool.site.discover import default_state_dir
 
     loaded = manifest.load(common.manifest_path(args))
-    out = args.out or _manifest_dir(args) / "_site"
+    out = common.output_dir(args.out or _manifest_dir(args) / "_site")
     data_path = args.data or default_state_dir(loaded) / DATA_FILE
     report = build_site(loaded, BuildSettings(out=out, data_path=data_path, allow_failures=args.allow_failures,
                                               dry_run=args.dry_run))

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from releasetool.errors import ObsAuthError, ObsError, ObsNotFound, Transient
+from releasetool.errors import ObsAuthError, ObsConfigError, ObsError, ObsNotFound, Transient
+from releasetool.fsutil import text_file_problem
 from releasetool.log import log
 
 # HTTP answers worth another try: a proxy or the API restarting.
@@ -221,10 +222,18 @@ def _configure(settings: Settings) -> str:
     import osc.conf
     import osc.oscerr
 
+    if settings.config:
+        problem = text_file_problem(settings.config)
+        if problem:
+            raise ObsConfigError(f"osc configuration {settings.config}: {problem}",
+                                 hint="give an oscrc: an INI text file with a section per apiurl")
     with _config_lock:
         try:
             osc.conf.get_config(override_conffile=settings.config, override_apiurl=settings.apiurl,
                                 override_no_keyring=True)
+        except UnicodeDecodeError as exc:
+            raise ObsConfigError(f"the osc configuration is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+                                 f"offset {exc.start})", hint="check it with `osc api /about`") from None
         except osc.oscerr.NoConfigfile as exc:
             raise ObsError(f"no osc configuration found ({getattr(exc, 'file', 'oscrc')})",
                            hint="create an oscrc (see `osc --help`) or pass --config FILE") from None
