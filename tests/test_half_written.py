@@ -69,6 +69,10 @@ def test_bad_input_files_are_clean_errors(tmp_path: Path, repo_root: Path) -> No
     binary.write_bytes(BINARY)
     directory = tmp_path / "dir"
     directory.mkdir()
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    not_ini = tmp_path / "oscrc"
+    not_ini.write_text("user: alice\n")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -87,6 +91,13 @@ def test_bad_input_files_are_clean_errors(tmp_path: Path, repo_root: Path) -> No
             "bundle --out a file": ["bundle", "--out", str(binary)],
             "site build --data binary": ["site", "build", "--data", str(binary), "--out", str(tmp_path / "s")],
             "--manifest binary": ["--manifest", str(binary), "validate"],
+            "obs submit --config not INI": ["obs", "submit", "libqb", "--config", str(not_ini), "--dry-run"],
+            "obs serve --faults deep": ["obs", "serve", "--port", "0", "--root", str(tmp_path / "obs"),
+                                        "--faults", str(deep)],
+            "train deep": ["train", str(deep), "--dry-run"],
+            "site discover --cache a file": ["site", "discover", "--offline", "--cache", str(binary)],
+            "site discover --timeout nan": ["site", "discover", "--offline", "--timeout", "nan"],
+            "site discover --timeout inf": ["site", "discover", "--offline", "--timeout", "inf"],
         }
         refused = {}
         for what, argv in cases.items():

@@ -63,6 +63,8 @@ targets:
 components:
 """
 
+KILLS = 20  # random kills of the split run
+
 HOOK = """\
 #!/bin/sh
 # reference-transaction hook of the split kill tests: kill the run while git holds its ref locks
@@ -221,7 +223,7 @@ def test_kill_at_random_moments_is_finished_by_one_rerun(tmp_path: Path, expecte
     rng = random.Random(int(os.environ.get("RELEASETOOL_KILL_SEED", "2008")))
     landed = 0
     with_locks = 0
-    for i in range(12):
+    for i in range(KILLS):
         case = Case(tmp_path / f"random-{i}")
         pristine = tmp_path / f"random-{i}.pristine"
         shutil.copytree(case.root, pristine, symlinks=True)
@@ -236,7 +238,7 @@ def test_kill_at_random_moments_is_finished_by_one_rerun(tmp_path: Path, expecte
         rerun = case.run()
         assert rerun.returncode == 0, (i, rerun.stderr)
         assert case.state() == expected, i
-    assert landed == 12
+    assert landed == KILLS
     print(f"random kills landed: {landed}, left git lock files: {with_locks}")
 
 
@@ -275,6 +277,26 @@ def test_two_runs_at_once_wait_for_each_other(tmp_path: Path, expected: dict[str
         second = case.start()
         errors = [p.communicate(timeout=120)[1].decode() for p in (first, second)]
         assert (first.returncode, second.returncode) == (0, 0), errors
+        assert case.state() == expected
+
+
+@pytest.mark.slow
+def test_a_run_waiting_for_a_killed_one_recovers_and_finishes(tmp_path: Path, expected: dict[str, str]) -> None:
+    """B waits for A's lock; A dies holding git locks; B, now holding the lock, clears them and finishes."""
+    total = count_transactions(tmp_path)
+    for k in (1, total - 1):
+        case = Case(tmp_path / f"waiting-{k}")
+        env = case.arm()
+        first = subprocess.Popen(case.argv(), env=case.env(**env, SPLIT_KILL_AT=str(k)), stderr=subprocess.PIPE,
+                                 start_new_session=True)
+        time.sleep(0.1)
+        second = subprocess.Popen(case.argv(), env=case.env(**env, SPLIT_KILL_AT="0"), stderr=subprocess.PIPE,
+                                  start_new_session=True)
+        assert first.wait(timeout=120) == -signal.SIGKILL
+        assert (case.root / "locks-at-kill").read_text().split(), k
+        err = second.communicate(timeout=120)[1].decode()
+        assert second.returncode == 0, (k, err)
+        assert "left by a killed split run" in err
         assert case.state() == expected
 
 

@@ -292,7 +292,11 @@ def run_serve(args: argparse.Namespace) -> int:
         if problem is not None:
             raise FaultPlanError(f"--faults {args.faults}: {problem}",
                                  hint="write the plan as a list of rules in YAML or JSON, see docs/obs-service.md")
-        faults = load_plan(args.faults)
+        try:
+            faults = load_plan(args.faults)
+        except RecursionError:  # the plan's parser recurses per level of nesting
+            raise FaultPlanError(f"--faults {args.faults}: nested too deep for a fault plan",
+                                 hint="write the plan as a list of rules, see docs/obs-service.md") from None
     _check_port_free(args.host, args.port)
     try:
         service = make_service(args.root, users, host=args.host, port=args.port, build=args.build, faults=faults)

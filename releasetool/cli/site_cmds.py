@@ -8,6 +8,8 @@ from pathlib import Path
 
 from releasetool.cli import common
 
+MAX_TIMEOUT = 3600.0  # seconds for one source; more is a mistake (and overflows the socket timeout)
+
 
 def register(sub: common.Subcommands) -> None:
     site = common.add_command(
@@ -93,11 +95,13 @@ def run_discover(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise SiteError(f"--jobs {args.jobs}: must be 1 or more", hint="for example --jobs 8")
-    if args.timeout <= 0:
-        raise SiteError(f"--timeout {args.timeout:g}: must be more than 0", hint="for example --timeout 10")
+    if not 0 < args.timeout <= MAX_TIMEOUT:  # also false for nan
+        raise SiteError(f"--timeout {args.timeout:g}: must be more than 0 and at most {MAX_TIMEOUT:g} seconds",
+                        hint="for example --timeout 10")
     loaded = manifest.load(common.manifest_path(args))
+    state_dir = common.output_dir(args.cache or default_state_dir(loaded), "--cache")
     settings = DiscoverSettings.from_environment(
-        args.cache or default_state_dir(loaded), offline=args.offline, timeout=args.timeout, jobs=args.jobs,
+        state_dir, offline=args.offline, timeout=args.timeout, jobs=args.jobs,
         obs_api=args.obs_api, obs_config=args.obs_config, dry_run=args.dry_run)
     result = discover(loaded, args.names, settings)
 

@@ -219,6 +219,8 @@ _config_lock = threading.Lock()
 
 def _configure(settings: Settings) -> str:
     """Load osc's configuration once and return the apiurl to use."""
+    import configparser
+
     import osc.conf
     import osc.oscerr
 
@@ -234,6 +236,10 @@ def _configure(settings: Settings) -> str:
         except UnicodeDecodeError as exc:
             raise ObsConfigError(f"the osc configuration is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
                                  f"offset {exc.start})", hint="check it with `osc api /about`") from None
+        except configparser.Error as exc:  # osc reads the file with configparser
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ObsConfigError(f"the osc configuration {settings.config or 'oscrc'} is not an INI file: {first}",
+                                 hint="an oscrc has a [general] section and one [APIURL] section per server") from None
         except osc.oscerr.NoConfigfile as exc:
             raise ObsError(f"no osc configuration found ({getattr(exc, 'file', 'oscrc')})",
                            hint="create an oscrc (see `osc --help`) or pass --config FILE") from None
@@ -246,7 +252,9 @@ def _configure(settings: Settings) -> str:
                            hint="add user and pass to its section of the oscrc (or a credentials manager), "
                                 "or set OSC_USERNAME and OSC_PASSWORD") from None
         except osc.oscerr.ConfigError as exc:
-            raise ObsError(f"the osc configuration {exc.file} cannot be used: {exc.msg}",
+            # osc's message is a page of advice; its first sentence says what is wrong
+            first = next((line for line in str(exc.msg).splitlines() if line.strip()), "incomplete")
+            raise ObsConfigError(f"the osc configuration {exc.file} cannot be used: {first.strip()}",
                            hint="check it with `osc --config FILE api /about`") from None
         except osc.oscerr.OscBaseError as exc:
             raise ObsError(f"the osc configuration cannot be used ({type(exc).__name__})",
