@@ -169,6 +169,12 @@ class Transient(Exception):
 # The local OBS-compatible service (releasetool.obs.service)
 
 
+class ObsConfigError(ObsError):
+    """The osc configuration file given cannot be read: bad input, not a service failure."""
+
+    exit_code = 2
+
+
 class FaultPlanError(ObsError):
     """A fault plan file cannot be read."""
 

@@ -47,6 +47,26 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, mode: int =
     return target
 
 
+def remove_temporaries_under(directory: str | os.PathLike[str]) -> list[str]:
+    """Remove the temporary files :func:`atomic_write` leaves when killed (``.NAME.XXXXXXXX.tmp``) under ``directory``.
+
+    Only for a caller that holds the lock of every writer of ``directory``:
+    a temporary file found then belongs to a run that died.
+    """
+    import re
+
+    shape = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")  # tempfile.mkstemp(prefix=".NAME.", suffix=".tmp")
+    removed = []
+    for root, _dirs, files in os.walk(directory):
+        for name in files:
+            if shape.fullmatch(name):
+                path = os.path.join(root, name)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+                    removed.append(path)
+    return removed
+
+
 def write_if_changed(path: str | os.PathLike[str], data: bytes | str, *, mode: int = 0o644) -> bool:
     """Atomically write ``data`` unless the file already holds exactly these bytes."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
@@ -68,6 +88,54 @@ def holder_description() -> str:
     return f"pid {os.getpid()} on {os.uname().nodename} ({command}) since {since}"
 
 
+def manifest_lock_path(manifest_path: str | os.PathLike[str]) -> Path:
+    """The project's lock: every command that writes for a manifest's components holds it."""
+    from pathlib import Path
+
+    manifest = Path(manifest_path)
+    return manifest.parent / f".{manifest.name}.lock"
+
+
+def output_dir_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` cannot be an output directory, or None when it can (it may not exist yet).
+
+    Every command that writes a directory (render, bundle, release, train,
+    site build) asks this before its first write.  A symlink to a directory
+    is followed: the files land where it points and the link stays.
+    """
+    text = os.fspath(path)
+    if os.path.islink(text) and not os.path.exists(text):
+        return f"{text} is a symbolic link to {os.readlink(text)}, which does not exist"
+    probe = os.path.abspath(text)
+    while not os.path.lexists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        kind = "a regular file" if os.path.isfile(probe) else "not a directory"
+        return f"{probe} is {kind}" + ("" if probe == os.path.abspath(text) else f" (in the path {text})")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"{probe} is not writable"
+    return None
+
+
+def text_file_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` is not a readable UTF-8 text file, or None when it is one."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        return f"cannot read it ({exc.strerror})"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+    if b"\0" in data:
+        return "not text (it holds NUL bytes)"
+    return None
+
+
+WAIT_NOTICE_AFTER = 5.0  # a run that may wait longer than this says what it waits for
+
+
 @contextlib.contextmanager
 def run_lock(path: str | os.PathLike[str], *, what: str, wait: float = 5.0) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` for the duration of the block.
@@ -80,6 +148,7 @@ def run_lock(path: str | os.PathLike[str], *, what: str, wait: float = 5.0) -> I
     os.makedirs(os.path.dirname(lock_path) or ".", exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + wait
+    announced = False
     try:
         while True:
             try:
@@ -88,6 +157,11 @@ def run_lock(path: str | os.PathLike[str], *, what: str, wait: float = 5.0) -> I
             except OSError as exc:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
+                if wait > WAIT_NOTICE_AFTER and not announced:
+                    announced = True
+                    from releasetool.log import log
+
+                    log.info("waiting for %s, locked by %s", what, _describe_holder(lock_path))
                 if time.monotonic() >= deadline:
                     raise LockError(
                         f"{what} is locked by {_describe_holder(lock_path)}",

@@ -56,7 +56,7 @@ def run_build(args: argparse.Namespace) -> int:
 
     formats = ("rpm", "deb") if args.format == "both" else (args.format,)
     settings = BuildSettings(formats=formats, version=args.at_version, tarball=args.tarball, repo=args.repo,
-                             out=args.out, check=args.check, install_deps=args.install_deps)
+                             out=common.output_dir(args.out), check=args.check, install_deps=args.install_deps)
     outcomes = build_component(common.manifest_path(args), args.name, settings)
     if args.json:
         common.print_json([o.to_json() for o in outcomes])

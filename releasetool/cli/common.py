@@ -161,6 +161,24 @@ def add_command(
     )
 
 
+def output_dir(path: str | os.PathLike[str], option: str = "--out") -> Any:
+    """The directory a command writes to, checked before anything is written (a UsageError if unusable).
+
+    A symlink is followed (the files land in the directory it points at and
+    the link stays), the same for every command.
+    """
+    from pathlib import Path
+
+    from releasetool.errors import UsageError
+    from releasetool.fsutil import output_dir_problem
+
+    problem = output_dir_problem(path)
+    if problem is not None:
+        raise UsageError(f"{option} {os.fspath(path)}: {problem}",
+                         hint="give a directory, or a path where one can be made")
+    return Path(path).resolve() if os.path.islink(path) else Path(path)
+
+
 def manifest_path(args: argparse.Namespace) -> str:
     return args.manifest or os.environ.get("RELEASETOOL_MANIFEST") or DEFAULT_MANIFEST
 

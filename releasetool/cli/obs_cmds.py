@@ -247,6 +247,27 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse a port that is out of range or taken, before the service starts (a clean exit 2)."""
+    import socket
+
+    from releasetool.errors import UsageError
+
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port {port}: not a TCP port (0 to 65535)", hint="pick another --port, or 0 for a free one")
+    if port == 0:
+        return
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            # as the service's server does: a port left in TIME_WAIT is usable
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                         hint="pick another --port, or 0 for a free one") from None
+
+
 def run_serve(args: argparse.Namespace) -> int:
 
     from releasetool.errors import ObsError, ReleasetoolError
@@ -263,9 +284,20 @@ def run_serve(args: argparse.Namespace) -> int:
         users = {"Admin": "opensuse"}
     faults = None
     if args.faults:
+        from releasetool.errors import FaultPlanError
+        from releasetool.fsutil import text_file_problem
         from releasetool.obs.service.faults import load_plan
 
-        faults = load_plan(args.faults)
+        problem = text_file_problem(args.faults)
+        if problem is not None:
+            raise FaultPlanError(f"--faults {args.faults}: {problem}",
+                                 hint="write the plan as a list of rules in YAML or JSON, see docs/obs-service.md")
+        try:
+            faults = load_plan(args.faults)
+        except RecursionError:  # the plan's parser recurses per level of nesting
+            raise FaultPlanError(f"--faults {args.faults}: nested too deep for a fault plan",
+                                 hint="write the plan as a list of rules, see docs/obs-service.md") from None
+    _check_port_free(args.host, args.port)
     try:
         service = make_service(args.root, users, host=args.host, port=args.port, build=args.build, faults=faults)
     except OSError as exc:

@@ -93,7 +93,7 @@ def register(sub: common.Subcommands) -> None:
     )
     p.add_argument("--from", dest="source", metavar="DIR", type=Path,
                    help="where the NAME-VERSION/ release directories are (default: dist/ beside the manifest)")
-    p.add_argument("--out", metavar="DIR", type=Path, help="the download area (default: downloads/ beside the manifest)")
+    p.add_argument("--out", metavar="DIR", type=Path, help="the download area (default: downloads/ beside the manifest); a symlink is followed)")
     p.add_argument("--upstream-dir", metavar="DIR", type=Path,
                    help="upstream's published tarballs, named as in the manifest's tarball URL: used for the "
                         "components with no release in --from, when they match the manifest's tarball_sha256")
@@ -130,7 +130,7 @@ def _release_options(p: argparse.ArgumentParser, *, repo: bool = True) -> None:
     p.add_argument("--packager", metavar="'NAME <MAIL>'",
                    help="the changelog identity (default: git's user.name and user.email)")
     default_out = "dist/ beside the manifest" if repo else "the train file's out, else dist/ beside the manifest"
-    p.add_argument("--out", metavar="DIR", type=Path, help=f"base directory of NAME-VERSION/ (default: {default_out})")
+    p.add_argument("--out", metavar="DIR", type=Path, help=f"base directory of NAME-VERSION/ (default: {default_out}; a symlink is followed)")
     p.add_argument("--no-lint", action="store_true", help="do not stop on init-script findings")
     p.add_argument("--force", action="store_true",
                    help="release even when VERSION is not greater than the latest release, the manifest "
@@ -246,7 +246,8 @@ def run_train(args: argparse.Namespace) -> int:
 def run_bundle(args: argparse.Namespace) -> int:
     from releasetool.release import bundle
 
-    result = bundle.build_bundle(common.manifest_path(args), source=args.source, out=args.out, dry_run=args.dry_run,
+    out = common.output_dir(args.out) if args.out else None
+    result = bundle.build_bundle(common.manifest_path(args), source=args.source, out=out, dry_run=args.dry_run,
                                  upstream_dir=args.upstream_dir, fetch=args.fetch, allow_missing=args.allow_missing)
     if args.json:
         common.print_json(result.to_json())

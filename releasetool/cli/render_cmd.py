@@ -45,7 +45,7 @@ def register(sub: common.Subcommands) -> None:
     )
     p.add_argument("names", nargs="*", metavar="NAME", help="components to render")
     p.add_argument("--all", action="store_true", help="render every active component")
-    p.add_argument("--out", metavar="DIR", default="rendered", help="output directory (default: rendered)")
+    p.add_argument("--out", metavar="DIR", default="rendered", help="output directory (default: rendered); a symlink is followed)")
     p.add_argument("--format", choices=("spec", "debian", "both"), default="both",
                    help="what to render (default: both)")
     p.add_argument("--check", action="store_true",
@@ -66,7 +66,7 @@ def run_render(args: argparse.Namespace) -> int:
     loaded = manifest.load(common.manifest_path(args))
     components = loaded.select(args.names, all_=args.all)
     formats = render.FORMATS if args.format == "both" else (args.format,)
-    outcomes = render.render_all(loaded, components, args.out, formats=formats,
+    outcomes = render.render_all(loaded, components, common.output_dir(args.out), formats=formats,
                                  check=args.check, dry_run=args.dry_run)
     if args.json:
         common.print_json([o.to_json() for o in outcomes])

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from releasetool.cli import common
 
+MAX_TIMEOUT = 3600.0  # seconds for one source; more is a mistake (and overflows the socket timeout)
+
 
 def register(sub: common.Subcommands) -> None:
     site = common.add_command(
@@ -58,7 +60,7 @@ def register(sub: common.Subcommands) -> None:
         "failed in the last discovery the site is not published and the old one stays.",
         epilog="exit status: 0 published or up to date, 1 refused (too many sources failed), 2 bad input.",
     )
-    p.add_argument("--out", metavar="DIR", type=Path, help="output directory (default: _site beside the manifest)")
+    p.add_argument("--out", metavar="DIR", type=Path, help="output directory (default: _site beside the manifest); a symlink is followed)")
     p.add_argument("--data", metavar="FILE", type=Path,
                    help="discovery data (default: .releasetool-cache/site/site-data.json beside the manifest)")
     p.add_argument("--allow-failures", action="store_true",
@@ -93,11 +95,13 @@ def run_discover(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise SiteError(f"--jobs {args.jobs}: must be 1 or more", hint="for example --jobs 8")
-    if args.timeout <= 0:
-        raise SiteError(f"--timeout {args.timeout:g}: must be more than 0", hint="for example --timeout 10")
+    if not 0 < args.timeout <= MAX_TIMEOUT:  # also false for nan
+        raise SiteError(f"--timeout {args.timeout:g}: must be more than 0 and at most {MAX_TIMEOUT:g} seconds",
+                        hint="for example --timeout 10")
     loaded = manifest.load(common.manifest_path(args))
+    state_dir = common.output_dir(args.cache or default_state_dir(loaded), "--cache")
     settings = DiscoverSettings.from_environment(
-        args.cache or default_state_dir(loaded), offline=args.offline, timeout=args.timeout, jobs=args.jobs,
+        state_dir, offline=args.offline, timeout=args.timeout, jobs=args.jobs,
         obs_api=args.obs_api, obs_config=args.obs_config, dry_run=args.dry_run)
     result = discover(loaded, args.names, settings)
 
@@ -137,7 +141,7 @@ def run_build(args: argparse.Namespace) -> int:
     from releasetool.site.discover import default_state_dir
 
     loaded = manifest.load(common.manifest_path(args))
-    out = args.out or _manifest_dir(args) / "_site"
+    out = common.output_dir(args.out or _manifest_dir(args) / "_site")
     data_path = args.data or default_state_dir(loaded) / DATA_FILE
     report = build_site(loaded, BuildSettings(out=out, data_path=data_path, allow_failures=args.allow_failures,
                                               dry_run=args.dry_run))

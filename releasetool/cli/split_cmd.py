@@ -25,6 +25,13 @@ component are combined under their target directories.
 
 A map of split commits is kept in the repository's git dir, so re-splitting
 after new commits only reads those.
+
+Two runs on the same manifest, cache clone or repository wait for each other
+(up to half an hour).  A run killed at any moment is finished by running the
+same command again: the git lock files it left behind are removed (only
+those: the run marks a repository before each git command that locks refs),
+and a half-made cache clone is made again.  A shallow clone is refused: its
+split would be another, shorter history.
 """
 
 EPILOG = """\

@@ -151,7 +151,9 @@ def _cache_write(key: str, loaded: Manifest) -> None:
     from releasetool.fsutil import atomic_write
 
     try:
-        atomic_write(cache_dir() / f"{key}.pickle", pickle.dumps(loaded, protocol=pickle.HIGHEST_PROTOCOL))
+        # private: the manifest may hold what only its owner should read
+        atomic_write(cache_dir() / f"{key}.pickle", pickle.dumps(loaded, protocol=pickle.HIGHEST_PROTOCOL),
+                     mode=0o600)
     except OSError:
         pass  # a read-only cache only costs speed
 

@@ -71,6 +71,12 @@ def one_of(values: tuple[str, ...]) -> Check:
 
 def _url(value: Any) -> str | None:
     parts = urlsplit(str(value))
+    if "@" in parts.netloc and (parts.password is not None or parts.scheme in ("http", "https")):
+        # The manifest is copied into the site, the packaging and every cache;
+        # a password (or a token in the user name) in it would go everywhere.
+        masked = parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]).geturl()
+        return (f"{masked!r} has credentials in it: write the URL without them and let git find them "
+                "(a credential helper: `git config credential.helper store`, or ~/.netrc)")
     if parts.scheme not in URL_SCHEMES:
         return f"{value!r} is not a URL (scheme one of: {', '.join(URL_SCHEMES)})"
     if parts.scheme != "file" and not parts.netloc:

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from releasetool.errors import ObsAuthError, ObsError, ObsNotFound, Transient
+from releasetool.errors import ObsAuthError, ObsConfigError, ObsError, ObsNotFound, Transient
+from releasetool.fsutil import text_file_problem
 from releasetool.log import log
 
 # HTTP answers worth another try: a proxy or the API restarting.
@@ -218,13 +219,27 @@ _config_lock = threading.Lock()
 
 def _configure(settings: Settings) -> str:
     """Load osc's configuration once and return the apiurl to use."""
+    import configparser
+
     import osc.conf
     import osc.oscerr
 
+    if settings.config:
+        problem = text_file_problem(settings.config)
+        if problem:
+            raise ObsConfigError(f"osc configuration {settings.config}: {problem}",
+                                 hint="give an oscrc: an INI text file with a section per apiurl")
     with _config_lock:
         try:
             osc.conf.get_config(override_conffile=settings.config, override_apiurl=settings.apiurl,
                                 override_no_keyring=True)
+        except UnicodeDecodeError as exc:
+            raise ObsConfigError(f"the osc configuration is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+                                 f"offset {exc.start})", hint="check it with `osc api /about`") from None
+        except configparser.Error as exc:  # osc reads the file with configparser
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ObsConfigError(f"the osc configuration {settings.config or 'oscrc'} is not an INI file: {first}",
+                                 hint="an oscrc has a [general] section and one [APIURL] section per server") from None
         except osc.oscerr.NoConfigfile as exc:
             raise ObsError(f"no osc configuration found ({getattr(exc, 'file', 'oscrc')})",
                            hint="create an oscrc (see `osc --help`) or pass --config FILE") from None
@@ -237,7 +252,9 @@ def _configure(settings: Settings) -> str:
                            hint="add user and pass to its section of the oscrc (or a credentials manager), "
                                 "or set OSC_USERNAME and OSC_PASSWORD") from None
         except osc.oscerr.ConfigError as exc:
-            raise ObsError(f"the osc configuration {exc.file} cannot be used: {exc.msg}",
+            # osc's message is a page of advice; its first sentence says what is wrong
+            first = next((line for line in str(exc.msg).splitlines() if line.strip()), "incomplete")
+            raise ObsConfigError(f"the osc configuration {exc.file} cannot be used: {first.strip()}",
                            hint="check it with `osc --config FILE api /about`") from None
         except osc.oscerr.OscBaseError as exc:
             raise ObsError(f"the osc configuration cannot be used ({type(exc).__name__})",

@@ -107,6 +107,9 @@ def build_bundle(
     sources = BundleSources(Path(source) if source else manifest_path.parent / DIST_DIR,
                             upstream_dir=upstream_dir, fetch=fetch, allow_missing=allow_missing)
     out = Path(out) if out else manifest_path.parent / DOWNLOADS_DIR
+    problem = fsutil.output_dir_problem(out)
+    if problem is not None:
+        raise ReleaseError(f"download area {out}: {problem}", hint="give --out a directory")
     if dry_run:
         return _collect(loaded, sources, out, write=False)
     with fsutil.run_lock(out.parent / f".{out.name}.lock", what=f"download area {out}"):

@@ -239,6 +239,16 @@ def check_release(
                 problems.append(f"{name}: the dist tarball needs {program}, which is not installed "
                                 "(`make setup` installs the autotools)")
 
+    # Everything the run will write must be writable before the tag is made.
+    out_base = Path(options.out) if options.out else manifest_path.parent / DIST_DIR
+    problem = _fs().output_dir_problem(out_base.resolve() / f"{name}-{version}")
+    if problem is not None:
+        problems.append(f"{name}: cannot write the release files: {problem} (give --out a directory)")
+    try:
+        history.load(manifest_path.parent, name)
+    except ReleaseError as exc:
+        problems.append(f"{name}: {exc.message} ({exc.hint})" if exc.hint else f"{name}: {exc.message}")
+
     if problems:
         return None, problems
 
@@ -253,7 +263,6 @@ def check_release(
         if not release_notes.edited:
             return None, [f"{name}: the release notes are empty (lines starting with '#' do not count); "
                           "nothing was written"]
-    out_base = Path(options.out) if options.out else manifest_path.parent / DIST_DIR
     return ReleasePlan(
         name=name, version=version, scheme=scheme, manifest_path=manifest_path, repo=top, git_dir=git_dir,
         branch=branch, commit=commit, subject=subject, tag=tag, tag_exists=tag_exists,
@@ -420,7 +429,7 @@ def _tag_date(top: Path, tag: str) -> dt.datetime:
 # ---------------------------------------------------------------------------
 
 def manifest_lock_path(manifest_path: Path) -> Path:
-    return Path(manifest_path).parent / f".{Path(manifest_path).name}.lock"
+    return Path(_fs().manifest_lock_path(manifest_path))
 
 
 @contextlib.contextmanager

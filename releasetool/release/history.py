@@ -81,7 +81,7 @@ def load(manifest_dir: Path, name: str) -> list[ReleaseEntry]:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return []
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise ReleaseError(f"{path}: cannot read release history: {exc}", hint="restore it from git") from None
     try:
         entries = [ReleaseEntry.from_json(e) for e in raw.get("releases", [])]

@@ -69,6 +69,9 @@ def load_train(path: str | Path) -> Train:
         mark = getattr(exc, "problem_mark", None)
         where = f"{train_path}:{mark.line + 1}" if mark else str(train_path)
         raise ReleaseError(f"{where}: YAML syntax error: {getattr(exc, 'problem', None) or exc}") from None
+    except RecursionError:
+        raise ReleaseError(f"{train_path}: YAML nesting too deep for a train file",
+                           hint="see `releasetool train --help` for the format") from None
     problems: list[str] = []
     if not isinstance(data, dict):
         raise ReleaseError(f"{train_path}: expected a mapping with 'releases: {{name: version}}'",

@@ -464,7 +464,7 @@ def render_all(
     again with the same inputs skips what was already written, and the journal
     is removed when the run completes.
     """
-    from releasetool.fsutil import Journal, run_lock
+    from releasetool.fsutil import Journal, remove_temporaries_under, run_lock
 
     rendered = [(comp.name, render_component(manifest, comp, formats=formats)) for comp in components]
     if check or dry_run:
@@ -473,6 +473,9 @@ def render_all(
     outcomes = []
     with run_lock(out / ".render.lock", what=f"rendering into {out}"):
         journal = Journal(out / JOURNAL, plan_id(rendered))
+        for name, _ in rendered:  # what a killed run was writing when it died
+            for stray in remove_temporaries_under(out / name):
+                log.info("render %s: removed %s, left by an interrupted run", name, stray)
         for name, files in rendered:
             if name in journal:
                 log.info("render %s: already written by the interrupted run", name)

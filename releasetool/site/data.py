@@ -48,6 +48,36 @@ from releasetool.errors import SiteError
 
 SCHEMA = 1
 DATA_FILE = "site-data.json"
+# Bounds on JSON read from upstream or from the data file: site-data.json
+# nests 6 levels, a GitHub answer fewer; a document beyond them is hostile or broken.
+MAX_JSON_DEPTH = 64
+MAX_DATA_BYTES = 64 * 1024 * 1024
+
+
+def parse_json(text: str, *, where: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads(text)``, or a SiteError naming ``where`` when it is not JSON or nests too deep.
+
+    The decoder itself stops at the interpreter's recursion limit; the
+    explicit bound keeps whatever is accepted shallow enough for every later
+    step (merging, writing, rendering) to handle without recursion trouble.
+    """
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise SiteError(f"{where}: JSON nested deeper than {max_depth} levels") from None
+    except ValueError:
+        raise SiteError(f"{where}: not JSON") from None
+    level = [value] if isinstance(value, (dict, list)) else []
+    depth = 0
+    while level:  # breadth first, one level of containers at a time: no recursion
+        depth += 1
+        if depth > max_depth:
+            break
+        level = [v for item in level for v in (item.values() if isinstance(item, dict) else item)
+                 if isinstance(v, (dict, list))]
+    else:
+        return value
+    raise SiteError(f"{where}: JSON nested deeper than {max_depth} levels")
 
 
 def _opt_str(value: Any) -> str | None:
@@ -203,13 +233,22 @@ class SiteData:
 def load(path: str | Path) -> SiteData | None:
     """The data file at ``path``, or None when there is none yet."""
     data_path = Path(path)
+    hint = "delete it and run `releasetool site discover`"
     try:
-        raw = json.loads(data_path.read_text(encoding="utf-8"))
+        with data_path.open("rb") as handle:
+            body = handle.read(MAX_DATA_BYTES + 1)
+        if len(body) > MAX_DATA_BYTES:
+            raise SiteError(f"{data_path}: larger than {MAX_DATA_BYTES // (1024 * 1024)} MiB: not site data",
+                            hint=hint)
+        text = body.decode("utf-8")
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise SiteError(f"{data_path}: cannot read site data: {exc}",
-                        hint="delete it and run `releasetool site discover`") from None
+        raise SiteError(f"{data_path}: cannot read site data: {exc}", hint=hint) from None
+    try:
+        raw = parse_json(text, where=f"{data_path}: cannot read site data")
+    except SiteError as exc:
+        raise SiteError(exc.message, hint=hint) from None
     return SiteData.from_json(raw, where=str(data_path))
 
 

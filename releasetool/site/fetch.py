@@ -1,4 +1,4 @@
-"""HTTP for discovery: timeouts, revalidation, an on-disk cache, one request per URL a run.
+"""HTTP for discovery: total deadlines, revalidation, an on-disk cache, one request per URL a run.
 
 Each answer with an ``ETag`` or ``Last-Modified`` is kept in the cache
 directory; the next run sends ``If-None-Match`` / ``If-Modified-Since`` and a
@@ -109,6 +109,39 @@ class Fetcher:
         return session
 
     def _fetch(self, url: str, accept: str | None, extra: dict[str, str]) -> Answer:
+        """One request with a total deadline: connect, headers and the whole body within ``timeout``.
+
+        The socket timeout only bounds each read, and a server that trickles a
+        byte now and then never trips it; so the request runs in a thread of
+        its own and the caller waits at most ``timeout``.  A request past its
+        deadline is abandoned: it stops at its next read (the thread is a
+        daemon and never keeps the process alive) and its answer is dropped.
+        """
+        session = self._session()
+        outcome: list[Answer | BaseException] = []
+        finished = threading.Event()
+        abandoned = threading.Event()
+
+        def work() -> None:
+            try:
+                outcome.append(self._request(session, url, accept, extra, abandoned))
+            except BaseException as exc:  # handed to the waiting caller
+                outcome.append(exc)
+            finally:
+                finished.set()
+
+        threading.Thread(target=work, name="fetch", daemon=True).start()
+        if not finished.wait(self.timeout):
+            abandoned.set()
+            self._local.session = None  # the abandoned request may still use it
+            raise SiteError(f"timed out after {self.timeout:g} s: {shown(url)}")
+        result = outcome[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def _request(self, session: Any, url: str, accept: str | None, extra: dict[str, str],
+                 abandoned: threading.Event) -> Answer:
         import requests
 
         cached = self._cache_read(url)
@@ -122,7 +155,7 @@ class Fetcher:
                 headers["If-Modified-Since"] = cached["last_modified"]
         log.debug("GET %s", shown(url))
         try:
-            with self._session().get(url, headers=headers, timeout=self.timeout, stream=True,
+            with session.get(url, headers=headers, timeout=self.timeout, stream=True,
                                      allow_redirects=True) as response:
                 if response.status_code == 304 and cached:
                     return Answer(url, str(cached["body"]), 304, str(cached.get("content_type", "")))
@@ -130,6 +163,8 @@ class Fetcher:
                     raise SiteError(f"HTTP {response.status_code} from {shown(url)}")
                 body = b""
                 for chunk in response.iter_content(65536):
+                    if abandoned.is_set():
+                        raise SiteError(f"abandoned past its deadline: {shown(url)}")
                     body += chunk
                     if len(body) > MAX_BODY:
                         raise SiteError(f"answer larger than {MAX_BODY // (1024 * 1024)} MiB from {shown(url)}")
@@ -142,7 +177,7 @@ class Fetcher:
             raise SiteError(f"cannot connect: {shown(url)} ({_reason(exc)})") from None
         except requests.RequestException as exc:
             raise SiteError(f"request failed: {shown(url)} ({type(exc).__name__})") from None
-        if etag or modified:
+        if (etag or modified) and not abandoned.is_set():
             self._cache_write(url, {"url": shown(url), "etag": etag, "last_modified": modified,
                                     "content_type": content_type, "body": text})
         return Answer(url, text, 200, content_type)

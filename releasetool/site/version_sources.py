@@ -10,7 +10,6 @@ bytes without a traceback.
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from typing import Any
@@ -19,7 +18,7 @@ from urllib.parse import quote, unquote, urlsplit
 from releasetool import proc, versions
 from releasetool.errors import CommandError, SiteError, ToolMissingError, VersionError
 from releasetool.manifest import Component
-from releasetool.site.data import Release
+from releasetool.site.data import Release, parse_json
 from releasetool.site.fetch import Fetcher, Once, shown
 
 GITHUB_API = "https://api.github.com"
@@ -141,10 +140,7 @@ def github_releases(comp: Component, fetcher: Fetcher, api: str = GITHUB_API, to
 
 def parse_github_releases(comp: Component, text: str, *, where: str) -> list[Release]:
     """Releases from a GitHub ``/repos/O/R/releases`` answer (drafts skipped)."""
-    try:
-        items = json.loads(text)
-    except ValueError:
-        raise SiteError(f"malformed answer from {where}: not JSON") from None
+    items = parse_json(text, where=f"malformed answer from {where}")
     if not isinstance(items, list):
         message = items.get("message") if isinstance(items, dict) else None
         raise SiteError(f"malformed answer from {where}: expected a list of releases"

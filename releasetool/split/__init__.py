@@ -40,7 +40,7 @@ import time
 from releasetool.errors import SplitError
 from releasetool.fsutil import run_lock
 from releasetool.log import log
-from releasetool.split import cache
+from releasetool.split import cache, recover
 from releasetool.split.engine import (
     KIND_PRESET,
     KIND_TREE,
@@ -52,7 +52,10 @@ from releasetool.split.engine import (
 )
 from releasetool.split.gitio import CommitRecord, Git
 
-__all__ = ["PathMap", "SplitResult", "check_paths", "split_repository"]
+__all__ = ["LOCK_WAIT", "PathMap", "SplitResult", "check_paths", "split_repository"]
+
+# Two splits of one repository wait for each other (seconds) rather than fail.
+LOCK_WAIT = 1800.0
 
 
 
@@ -123,9 +126,16 @@ def split_repository(
     git = Git(repo, rev)
     rev_oid = git.rev_oid
     try:
+        if git.shallow:
+            raise SplitError(
+                f"{git.repo} is a shallow clone: its split would miss the history before the cut",
+                hint=f"fetch the whole history first: git -C {git.repo} fetch --unshallow",
+            )
         if branch is not None:
             _check_branch_name(git, branch)
-        with run_lock(os.path.join(git.git_dir, "releasetool", "split.lock"), what=f"repository {git.repo}"):
+        with run_lock(os.path.join(git.git_dir, "releasetool", "split.lock"), what=f"repository {git.repo}",
+                      wait=LOCK_WAIT):
+            recover.clear_stale_locks(git.git_dir)
             result = _split_locked(git, maps, rev, rev_oid, annotate.encode(), use_cache=use_cache,
                                    branch=branch, force=force, dry_run=dry_run)
     finally:
@@ -183,7 +193,8 @@ def _split_locked(git: Git, maps: list[PathMap], rev: str, rev_oid: str, annotat
         return result
     git.write_objects(splitter.tree_objects + splitter.objects)
     if ref_update is not None:
-        git.update_refs([ref_update], f"releasetool split {maps[0].source}")
+        with recover.git_writes(git.git_dir, f"update-ref {ref_update[0]}"):
+            git.update_refs([ref_update], f"releasetool split {maps[0].source}")
     if mode == "cached" and rev_oid in tips:
         return result  # nothing new to remember
     if rev_oid not in tips:

@@ -22,9 +22,11 @@ in one ``git push --atomic``; ``origin`` means the component's ``git`` URL.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,10 +34,10 @@ from urllib.parse import urlsplit
 
 from releasetool import proc
 from releasetool.errors import CommandError, GitError, SplitError
-from releasetool.fsutil import run_lock
+from releasetool.fsutil import manifest_lock_path, run_lock
 from releasetool.log import log
 from releasetool.manifest import Component, Manifest
-from releasetool.split import PathMap, SplitResult, split_repository
+from releasetool.split import LOCK_WAIT, PathMap, SplitResult, recover, split_repository
 from releasetool.split.gitio import Git, write_loose
 
 OBJ_TAG = 4
@@ -106,10 +108,16 @@ def split_components(manifest: Manifest, names: list[str], *, all_: bool, option
     cache_dir = Path(options.cache_dir).expanduser() if options.cache_dir else default_cache_dir()
     reports = []
     fetched: set[Path] = set()  # components split from one repository share one fetch
-    for i, comp in enumerate(chosen, 1):
-        if len(chosen) > 1:
-            log.info("[%d/%d] %s", i, len(chosen), comp.name)
-        reports.append(split_component(manifest, comp, cache_dir, options, fetched=fetched))
+    with contextlib.ExitStack() as stack:
+        if not options.dry_run:
+            # The project's lock, as release and train take it: two split runs of
+            # one manifest (which push to the same repositories) wait for each other.
+            stack.enter_context(run_lock(manifest_lock_path(manifest.path), what=f"manifest {manifest.path}",
+                                         wait=LOCK_WAIT))
+        for i, comp in enumerate(chosen, 1):
+            if len(chosen) > 1:
+                log.info("[%d/%d] %s", i, len(chosen), comp.name)
+            reports.append(split_component(manifest, comp, cache_dir, options, fetched=fetched))
     return reports
 
 
@@ -130,6 +138,19 @@ def split_component(manifest: Manifest, comp: Component, cache_dir: Path, option
             _dry_split(report, clone, paths, rev, branch, options)
         _log_actions(report)
         return report
+    # One lock on the clone for the whole fetch, split, tags and push: runs from
+    # other manifests that share this cache wait too.
+    with run_lock(clone.parent / f"{clone.name}.lock", what=f"split cache {clone}", wait=LOCK_WAIT):
+        _split_in_clone(report, comp, clone, source, rev, paths, pattern, options, fetched)
+    _log_actions(report)
+    return report
+
+
+def _split_in_clone(report: ComponentReport, comp: Component, clone: Path, source: str, rev: str,
+                    paths: list[PathMap], pattern: str, options: Options, fetched: set[Path] | None) -> None:
+    assert comp.split is not None
+    branch = report.branch
+    _prepare_clone(clone)
     if fetched is None or clone not in fetched:
         _fetch(clone, source)
         report.actions.append(f"fetched {source} into {clone}")
@@ -148,11 +169,10 @@ def split_component(manifest: Manifest, comp: Component, cache_dir: Path, option
         refspecs = [f"+refs/heads/{branch}:refs/heads/{comp.split.branch}" if options.force
                     else f"refs/heads/{branch}:refs/heads/{comp.split.branch}"]
         refspecs += [f"{ref}:refs/tags/{ref.rsplit('/', 1)[-1]}" for ref in tag_refs]
-        proc.run(["git", "-C", str(clone), "push", "--atomic", "--quiet", remote, *refspecs])
+        with recover.git_writes(str(clone), f"push to {remote}", also=_local_git_dir(remote)):
+            proc.run(["git", "-C", str(clone), "push", "--atomic", "--quiet", remote, *refspecs])
         report.pushed_to = remote
         report.actions.append(f"pushed {branch} and {len(tag_refs)} tags to {remote}")
-    _log_actions(report)
-    return report
 
 
 def _source_url(manifest: Manifest, repository: str) -> str:
@@ -199,17 +219,51 @@ def _log_actions(report: ComponentReport) -> None:
                     "history); not re-created", report.name, tag, ", ".join(report.paths))
 
 
+def _prepare_clone(clone: Path) -> None:
+    """A whole bare clone at ``clone`` (the caller holds its lock), free of a killed run's git locks.
+
+    The clone is made under a temporary name and renamed into place once git
+    has initialised it, so a kill never leaves a half-made clone at ``clone``;
+    one left by an older releasetool, or damaged since, is made again (the
+    cache holds nothing the source does not).
+    """
+    if clone.exists() and not _is_bare_repository(clone):
+        log.warning("split cache %s is not a whole git repository (a run was killed while making it); "
+                    "making it again", clone)
+        shutil.rmtree(clone)
+    if not clone.exists():
+        partial = clone.with_name(f".{clone.name}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        clone.parent.mkdir(parents=True, exist_ok=True)
+        proc.run(["git", "init", "-q", "--bare", str(partial)])
+        # git's automatic gc would go on in the background after we return, holding locks
+        proc.run(["git", "-C", str(partial), "config", "gc.autoDetach", "false"])
+        os.rename(partial, clone)
+    recover.clear_stale_locks(str(clone))
+
+
+def _is_bare_repository(path: Path) -> bool:
+    done = proc.run(["git", "-C", str(path), "rev-parse", "--is-bare-repository"], check=False)
+    return done.returncode == 0 and done.stdout.strip() == b"true" and (path / "objects").is_dir()
+
+
+def _local_git_dir(remote: str) -> str | None:
+    """The git dir of a push target on this machine (a path or file:// URL), else None."""
+    path = remote.removeprefix("file://") if remote.startswith("file://") else remote
+    if urlsplit(path).scheme or re.match(r"^[\w.-]+@[\w.-]+:", path) or not os.path.isdir(path):
+        return None
+    done = proc.run(["git", "-C", path, "rev-parse", "--absolute-git-dir"], check=False)
+    return done.stdout.decode().strip() if done.returncode == 0 else None
+
+
 def _fetch(clone: Path, source: str) -> None:
-    with run_lock(clone.parent / f"{clone.name}.lock", what=f"split cache {clone}"):
-        if not (clone / "HEAD").exists():
-            clone.parent.mkdir(parents=True, exist_ok=True)
-            proc.run(["git", "init", "-q", "--bare", str(clone)])
-        try:
+    try:
+        with recover.git_writes(str(clone), f"fetch {source}"):
             proc.run(["git", "-C", str(clone), "fetch", "--quiet", "--prune", "--no-tags", source,
                       "+refs/heads/*:refs/source/heads/*", "+refs/tags/*:refs/source/tags/*"])
-        except CommandError as exc:
-            raise GitError(f"cannot fetch {source}: {exc.message}",
-                           hint="check the component's split.repository in the manifest") from exc
+    except CommandError as exc:
+        raise GitError(f"cannot fetch {source}: {exc.message}",
+                       hint="check the component's split.repository in the manifest") from exc
 
 
 def _recreate_tags(report: ComponentReport, comp: Component, clone: Path, result: SplitResult,
@@ -241,7 +295,9 @@ def _recreate_tags(report: ComponentReport, comp: Component, clone: Path, result
             if existing.get(dest) != new:
                 updates.append((dest, new, existing.get(dest)))
                 report.tags_created.append(name)
-        git.update_refs(updates, f"releasetool split --tags {comp.name}")
+        if updates:
+            with recover.git_writes(git.git_dir, f"update-ref refs/split-tags/{comp.name}/"):
+                git.update_refs(updates, f"releasetool split --tags {comp.name}")
     finally:
         git.close()
     if report.tags_created:

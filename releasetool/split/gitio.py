@@ -104,12 +104,12 @@ class Git:
         # The common dir is shared by all work trees of a repository; --git-path
         # objects follows GIT_OBJECT_DIRECTORY.  Both may come relative to repo.
         args = ["git", "-C", self.repo, "rev-parse", "--absolute-git-dir", "--git-common-dir",
-                "--git-path", "objects"]
+                "--git-path", "objects", "--is-shallow-repository"]
         if rev is not None:
             args += ["--verify", "-q", f"{rev}^{{commit}}"]
         done = proc.run(args, check=False)
         lines = done.stdout.decode().splitlines()
-        if len(lines) < 3:
+        if len(lines) < 4:
             raise GitError(
                 f"not a git repository: {self.repo}",
                 hint="give --repo the path of a git checkout or bare repository",
@@ -117,12 +117,15 @@ class Git:
         # plain strings, not pathlib: the quick commands do not import it
         self.git_dir = os.path.realpath(os.path.join(self.repo, lines[1]))
         self.objects_path = os.path.realpath(os.path.join(self.repo, lines[2]))
+        # A shallow clone lacks the history before its cut: its split would be
+        # a different, shorter history with other commit ids.
+        self.shallow = lines[3] == "true"
         self.rev_oid = ""
         if rev is not None:
-            if done.returncode != 0 or len(lines) < 4:
+            if done.returncode != 0 or len(lines) < 5:
                 raise GitError(f"unknown revision {rev!r} in {self.repo}",
                                hint="give --rev a branch, tag or commit id that exists there")
-            self.rev_oid = lines[3]
+            self.rev_oid = lines[4]
 
     # -- one-shot commands -------------------------------------------------
     def run(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
