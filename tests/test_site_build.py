@@ -352,6 +352,10 @@ def test_checksum_signature_and_notes_links_only_for_files_that_exist(manifest: 
         "https://example.org/dl/widget-2.0.notes.md")
     page, _, _ = _links(widget, Release("2.0", "v2.0", url="https://github.com/acme/widget/releases/tag/v2.0"))
     assert page.changelog == "https://github.com/acme/widget/releases/tag/v2.0"
+    # the manifest records the digest of upstream's tarball of its own version (bundle checks it)
+    recorded = Component(**{**widget.__dict__, "tarball_sha256": "0f" * 32})
+    assert _links(recorded, Release(widget.version, "v1.0.0"))[1] == "0f" * 32
+    assert _links(recorded, Release("2.0", "v2.0"))[1] is None
     archive = Component(**{**gizmo.__dict__, "tarball": "https://github.com/a/gizmo/archive/v{version}/gizmo-{version}.tar.gz"})
     generated, _, _ = _links(archive, Release("0.5", "v0.5"))
     assert (generated.tarball, generated.checksum, generated.signature, generated.changelog) == (

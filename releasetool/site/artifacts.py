@@ -261,6 +261,8 @@ def annotate(comps: list[Component], entries: dict[str, ComponentData], *, state
         if entry is None:
             continue
         for release in entry.releases:
+            if release.version == comp.version and comp.tarball_sha256 and not release.sha256:
+                release.sha256 = comp.tarball_sha256  # recorded in the manifest: nothing to fetch
             url = tarball_url(comp, release.version)
             if url and urlsplit(url).scheme in ("http", "https") and not release.sha256:
                 work.append((comp, release, url))

@@ -21,7 +21,8 @@ discovery run.  Layout (schema 1)::
           "latest_prerelease": RELEASE | null,    # only when newer than latest_stable
           "releases": [RELEASE, ...],             # newest first
           "sources": {"git": SOURCE, "github": SOURCE, "tarballs": SOURCE, "obs": SOURCE},
-          "obs": {"version": "2.0.8", "results": {"openSUSE_Tumbleweed/x86_64": "succeeded"}} | null
+          "obs": {"version": "2.0.8", "deb_version": "2.0.8",  # the spec's and the .dsc's (upstream part)
+                  "results": {"openSUSE_Tumbleweed/x86_64": "succeeded"}} | null
         }
       }
     }

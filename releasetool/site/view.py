@@ -368,6 +368,8 @@ def _links(comp: Component, release: Release, repo: str | None = None,
     """
     tarball = checksum = signature = changelog = None
     sha256 = release.sha256 if release.sha256 and _DIGEST.match(release.sha256) else None
+    if sha256 is None and release.version == comp.version and comp.tarball_sha256:
+        sha256 = comp.tarball_sha256  # the manifest's record of upstream's published tarball of its version
     size = release.size
     url = artifacts.tarball_url(comp, release.version)
     if url:
