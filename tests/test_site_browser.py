@@ -139,6 +139,23 @@ def test_a_visitor_reads_the_table_and_follows_a_component(browser: Browser, sit
 
 
 SHOTS = [("index", ""), ("component", "c/widget.html")]
+_LABELS_FIT = """() => {
+    const short = [];
+    for (const cell of document.querySelectorAll('tbody [data-label]')) {
+        const label = getComputedStyle(cell, '::before');
+        if (label.content === 'none' || getComputedStyle(cell).display === 'table-cell') continue;  // not a card
+        const probe = document.createElement('div');
+        probe.textContent = cell.dataset.label;
+        Object.assign(probe.style, {position: 'absolute', visibility: 'hidden', width: label.width,
+                                    font: label.font, lineHeight: label.lineHeight});
+        document.body.appendChild(probe);
+        const cellBox = cell.getBoundingClientRect();
+        const needed = probe.getBoundingClientRect().height + parseFloat(getComputedStyle(cell).paddingTop);
+        if (cellBox.height + 0.5 < needed) short.push(cell.dataset.label + ': ' + cellBox.height + ' < ' + needed);
+        probe.remove();
+    }
+    return short;
+}"""
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -154,6 +171,9 @@ def test_every_page_fits_every_width_and_axe_finds_nothing(browser: Browser, sit
             assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches") == (scheme == "dark")
             # nothing wider than the screen: tables turn into cards, long words wrap
             assert page.evaluate("document.documentElement.scrollWidth") <= width, (path, width)
+            # on a phone every cell is at least as tall as its column's name beside it (no label runs
+            # into the next row): the name set in the label's own width and font, measured
+            assert page.evaluate(_LABELS_FIT) == [], (path, width)
             page.add_script_tag(path=str(AXE))
             found = page.evaluate("""async () => {
                 const r = await axe.run(document, {resultTypes: ['violations']});
