@@ -48,6 +48,7 @@ CHECKSUM_SUFFIXES = (".sha256", ".sha256sum")
 CHECKSUM_FILES = ("SHA256SUMS", "sha256sums.txt")
 SIGNATURE_SUFFIXES = (".asc", ".sig")
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
+_URL_SAFE = re.compile(r"^[A-Za-z0-9._+~-]*$")  # a version that needs no percent-encoding in a URL
 # Media types of the tarball formats (for feed enclosures).
 MEDIA_TYPES = ((".tar.gz", "application/gzip"), (".tgz", "application/gzip"), (".tar.xz", "application/x-xz"),
                (".tar.bz2", "application/x-bzip2"), (".tar.zst", "application/zstd"), (".zip", "application/zip"))
@@ -61,7 +62,7 @@ def tarball_url(comp: Component, version: str) -> str | None:
     """The manifest's tarball URL of one version (the version percent-encoded)."""
     if not comp.tarball:
         return None
-    plain = version if re.match(r"^[A-Za-z0-9._+~-]*$", version) else quote(version, safe="~+.-_")
+    plain = version if _URL_SAFE.match(version) else quote(version, safe="~+.-_")
     return comp.tarball.replace("{version}", plain).replace("{name}", comp.name)
 
 

@@ -100,15 +100,21 @@ def cells(comp: Component, targets: list[Target], obs: dict[str, Any], build_sta
     found_results = obs.get("results")
     results: dict[Any, Any] = found_results if isinstance(found_results, dict) else {}
     found = []
+    known: dict[str | None, str] = {}  # version -> status: most targets share one or two versions
+
+    def status_of(version: str | None) -> str:
+        if version not in known:
+            known[version] = status(comp, version, stable, history)
+        return known[version]
+
     for target in targets:
         built = any(str(code) == "succeeded" for key, code in results.items()
                     if str(key).split("/", 1)[0] == target.name)
         version = (deb_version if target.family == "deb" else rpm_version) if built else None
         distro = shipped.get(target.name)
         found.append(PackagedCell(target=target.name, label=target.label, family=target.family, version=version,
-                                  status=status(comp, version, stable, history),
-                                  build_state=build_states.get(target.name), distro_version=distro,
-                                  distro_status=status(comp, distro, stable, history)))
+                                  status=status_of(version), build_state=build_states.get(target.name),
+                                  distro_version=distro, distro_status=status_of(distro)))
     return found
 
 
@@ -130,9 +136,13 @@ def status(comp: Component, version: str | None, stable: _Release | None, histor
     return "legacy" if _maintained_series_head(comp, version, history) else "outdated"
 
 
+_SERIES = re.compile(r"^(?:\d+:)?(\d+)\.(\d+)")
+
+
+@functools.lru_cache(maxsize=4096)
 def series(version: str) -> str | None:
     """The release series of a version: its first two numbers (``2.1.9`` -> ``2.1``)."""
-    found = re.match(r"^(?:\d+:)?(\d+)\.(\d+)", version)
+    found = _SERIES.match(version)
     return f"{found.group(1)}.{found.group(2)}" if found else None
 
 
