@@ -107,6 +107,16 @@ def test_versions_json_has_packaged_versions_digests_commits_and_source_state(bu
                                         "checked_at": "2024-06-10T12:00:00Z", "last_success_at": None,
                                         "error": "not found"}}
     assert (widget["feed"], widget["json"], widget["badge"]) == ("c/widget.atom", "c/widget.json", "c/widget.svg")
+    # the schema holds the new fields to their form
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    for path, bad in ((("latest_stable", "sha256"), "not hex"), (("latest_stable", "commit"), "abc"),
+                      (("packaged", 0, "status"), "stale"), (("sources", "git", "ok"), "yes")):
+        broken = json.loads(json.dumps(versions))
+        node = broken["components"][0] if path[0] != "sources" else broken["components"][1]
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = bad
+        assert not validator.is_valid(broken), path
 
 
 def test_each_component_has_its_json_feed_and_badges(built: Path) -> None:
