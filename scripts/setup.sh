@@ -41,6 +41,17 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' --config-settings editable_mode=compat
   touch "$stamp"
 fi
+# axe-core, the accessibility checker the page's browser test runs inside
+# Chromium, from the npm registry (npm comes with Debian's nodejs).
+AXE_VERSION=4.14.1
+axe_dir=.releasetool-cache/npm
+if [ ! -f "$axe_dir/node_modules/axe-core/axe.min.js" ] || ! grep -q "\"version\": \"$AXE_VERSION\"" "$axe_dir/node_modules/axe-core/package.json"; then
+  command -v npm >/dev/null || { SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"; $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null; }
+  echo "setup: installing axe-core $AXE_VERSION from npm into $axe_dir" >&2
+  mkdir -p "$axe_dir"
+  npm install --silent --no-save --no-audit --no-fund --prefix "$axe_dir" "axe-core@$AXE_VERSION" >/dev/null
+fi
+
 # Byte-compile the package now: with PYTHONDONTWRITEBYTECODE set (as on many
 # build machines) Python would otherwise compile every module on every start.
 # Up-to-date .pyc files are left alone, so this costs well under a second.

@@ -117,24 +117,30 @@ def local_http() -> Iterator[HTTPServer]:
             server.stop()
 
 
+WIDGET_COMMITS = ("3f1c0a9e" * 5, "9b2e77d1" * 5, "c0ffee12" * 5)
+WIDGET_SHA256 = "5d41402abc4b2a76b9719d911017c592" * 2
+
+
 def site_data_file(path: Path, **overrides: Any) -> Path:
     """Discovery data as a run would write it: widget fresh with a newer pre-release, gizmo stale."""
     widget = ComponentData(
         name="widget", origin="upstream", checked_at="2024-06-10T12:00:00Z", last_success_at="2024-06-10T12:00:00Z",
         releases=[
-            Release("1.2.0-rc1", "v1.2.0-rc1", "2024-04-01", prerelease=True),
+            Release("1.2.0-rc1", "v1.2.0-rc1", "2024-04-01", prerelease=True, commit=WIDGET_COMMITS[0]),
             Release("1.1.0", "v1.1.0", "2024-03-01", url="https://github.com/acme/widget/releases/tag/v1.1.0",
-                    files=["widget-1.1.0.tar.gz", "widget-1.1.0.tar.gz.sha256"]),
-            Release("1.0.0", "v1.0.0", "2023-12-01"),
+                    files=["widget-1.1.0.tar.gz", "widget-1.1.0.tar.gz.sha256"], commit=WIDGET_COMMITS[1],
+                    sha256=WIDGET_SHA256, size=123456),
+            Release("1.0.0", "v1.0.0", "2023-12-01", commit=WIDGET_COMMITS[2]),
         ],
-        obs={"version": "1.1.0", "results": {"openSUSE_Tumbleweed/x86_64": "succeeded",
-                                             "openSUSE_Tumbleweed/aarch64": "failed",
-                                             "Debian_12/x86_64": "succeeded"}},
+        obs={"version": "1.1.0", "deb_version": "1.0.0",
+             "results": {"openSUSE_Tumbleweed/x86_64": "succeeded", "openSUSE_Tumbleweed/aarch64": "failed",
+                         "Fedora_41/x86_64": "building", "Debian_12/x86_64": "succeeded"}},
     )
     widget.latest_stable, widget.latest_prerelease = widget.releases[1], widget.releases[0]
     gizmo = ComponentData(
         name="gizmo", origin="upstream", checked_at="2024-06-10T12:00:00Z", last_success_at="2024-06-07T11:00:00Z",
-        stale=True, errors=["git: git ls-remote failed for https://git.example.org/gizmo.git: not found"],
+        stale=True, errors=["git: git ls-remote failed for https://git.example.org/gizmo.git: fatal: unable to access "
+                            "'https://git.example.org/gizmo.git/': Could_not_resolve_host:git.example.org_(after_3_tries)"],
         releases=[Release("0.5", "v0.5", "2022-10-10")],
         sources={"git": SourceResult(url="https://git.example.org/gizmo.git", ok=False,
                                      checked_at="2024-06-10T12:00:00Z", error="not found")},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import xml.etree.ElementTree as ET
@@ -73,14 +74,16 @@ def test_without_data_the_page_shows_the_manifest_versions(manifest: Path, tmp_p
     assert build(manifest, out, tmp_path / "none.json") == 0
     assert capsys.readouterr().err.splitlines() == [
         f"no discovery data at {tmp_path / 'none.json'}: the page shows the manifest's versions",
-        f"published 8 files to {out}",
+        f"published 29 files to {out}",
     ]
     versions = validate_site(out)
     assert versions["from_manifest_only"] is True
     assert [c["latest_stable"]["version"] for c in versions["components"]] == ["1.0.0", "2.0", "0.5"]
     index = (out / "index.html").read_text()
     assert "<strong>Offline data.</strong>" in index
-    assert sorted(p.name for p in (out / "c").iterdir()) == ["gadget.html", "gizmo.html", "widget.html"]
+    assert sorted(p.name for p in (out / "c").glob("*.html")) == ["gadget.html", "gizmo.html", "widget.html"]
+    # each component: its page, JSON, feed, a badge of its own and one for each of the 4 targets
+    assert len(list((out / "c").iterdir())) == 3 * (4 + 4)
 
 
 def test_the_page_shows_discovered_data(manifest: Path, tmp_path: Path) -> None:
@@ -102,11 +105,12 @@ def test_the_page_shows_discovered_data(manifest: Path, tmp_path: Path) -> None:
     assert versions["components"][1]["origin"] == "manifest"
     repos = {r["name"]: r["states"] for r in versions["repositories"]}
     assert repos["openSUSE_Tumbleweed"] == {"failed": 1} and repos["Debian_12"] == {"succeeded": 1}
+    assert repos["Fedora_41"] == {"building": 1}
     page = (out / "c" / "widget.html").read_text()
     assert "sudo zypper addrepo https://download.opensuse.org/repositories/network:/ha-clustering:/Stable/" \
            "openSUSE_Tumbleweed/network:ha-clustering:Stable.repo" in page
     assert "sudo apt install widget-tools" in page  # the Debian name of the main package
-    assert "sudo dnf install widget\n" in page
+    assert '<span class="cmd">sudo dnf install widget</span>\n' in page
     assert 'id="history"' in page
     feed = ET.fromstring((out / "releases.atom").read_bytes())
     titles = [e.findtext(f"{ATOM}title") for e in feed.iter(f"{ATOM}entry")]
@@ -178,11 +182,11 @@ def test_a_rebuild_is_a_no_op_and_a_change_is_swapped_in(manifest: Path, tmp_pat
     assert build(manifest, out, data) == 0
     capsys.readouterr()
     assert build(manifest, out, data) == 0
-    assert capsys.readouterr().err.splitlines() == [f"{out} is up to date (8 files)"]
+    assert capsys.readouterr().err.splitlines() == [f"{out} is up to date (29 files)"]
     old_inode = out.stat().st_ino
     site_data_file(data, generated_at="2024-06-11T12:00:05Z")
     assert build(manifest, out, data, "--dry-run") == 0
-    assert capsys.readouterr().err.splitlines() == [f"dry run: would publish 8 files to {out}"]
+    assert capsys.readouterr().err.splitlines() == [f"dry run: would publish 29 files to {out}"]
     assert out.stat().st_ino == old_inode
     assert build(manifest, out, data) == 0
     assert out.stat().st_ino != old_inode  # a new directory took the old one's place
@@ -205,8 +209,8 @@ def test_a_killed_build_leaves_the_old_site_and_a_rerun_finishes(manifest: Path,
     site_data_file(data, generated_at="2024-06-12T00:00:00Z")
     real_write = site_build._write_tree
 
-    def half_written(root: Path, files: dict[str, bytes]) -> None:
-        real_write(root, dict(list(files.items())[:3]))
+    def half_written(root: Path, files: dict[str, bytes], links: dict[str, str] | None = None) -> None:
+        real_write(root, dict(list(files.items())[:3]), links)
         raise Killed
 
     monkeypatch.setattr(site_build, "_write_tree", half_written)
@@ -333,26 +337,33 @@ def test_a_second_build_at_once_is_refused_naming_the_holder(manifest: Path, tmp
     assert not out.exists()
 
 
-def test_checksum_and_signature_links_follow_what_is_known(manifest: Path) -> None:
+def test_checksum_signature_and_notes_links_only_for_files_that_exist(manifest: Path) -> None:
     from releasetool.site.view import _links
 
     comps = load(manifest).components
     widget, gizmo = comps["widget"], comps["gizmo"]
-    unknown = _links(widget, Release("2.0", "v2.0"))
-    assert (unknown.checksum, unknown.signature) == ("https://example.org/dl/SHA256SUMS",
-                                                     "https://example.org/dl/widget-2.0.tar.gz.asc")
-    listed = _links(widget, Release("2.0", "v2.0", files=["widget-2.0.tar.gz", "SHA256SUMS"]))
-    assert (listed.checksum, listed.signature) == ("https://example.org/dl/SHA256SUMS", None)
+    unknown, _, _ = _links(widget, Release("2.0", "v2.0"))
+    assert (unknown.tarball, unknown.checksum, unknown.signature, unknown.changelog) == (
+        "https://example.org/dl/widget-2.0.tar.gz", None, None, None)  # nothing listed: nothing guessed
+    listed, _, _ = _links(widget, Release("2.0", "v2.0", files=["widget-2.0.tar.gz", "SHA256SUMS",
+                                                               "widget-2.0.tar.gz.asc", "widget-2.0.notes.md"]))
+    assert (listed.checksum, listed.signature, listed.changelog) == (
+        "https://example.org/dl/SHA256SUMS", "https://example.org/dl/widget-2.0.tar.gz.asc",
+        "https://example.org/dl/widget-2.0.notes.md")
+    page, _, _ = _links(widget, Release("2.0", "v2.0", url="https://github.com/acme/widget/releases/tag/v2.0"))
+    assert page.changelog == "https://github.com/acme/widget/releases/tag/v2.0"
+    # the manifest records the digest of upstream's tarball of its own version (bundle checks it)
+    recorded = Component(**{**widget.__dict__, "tarball_sha256": "0f" * 32})
+    assert _links(recorded, Release(widget.version, "v1.0.0"))[1] == "0f" * 32
+    assert _links(recorded, Release("2.0", "v2.0"))[1] is None
     archive = Component(**{**gizmo.__dict__, "tarball": "https://github.com/a/gizmo/archive/v{version}/gizmo-{version}.tar.gz"})
-    generated = _links(archive, Release("0.5", "v0.5"))
-    assert (generated.tarball, generated.checksum, generated.signature) == (
-        "https://github.com/a/gizmo/archive/v0.5/gizmo-0.5.tar.gz", None, None)
-    assert generated.changelog == "c/gizmo.html#history"
+    generated, _, _ = _links(archive, Release("0.5", "v0.5"))
+    assert (generated.tarball, generated.checksum, generated.signature, generated.changelog) == (
+        "https://github.com/a/gizmo/archive/v0.5/gizmo-0.5.tar.gz", None, None, None)
 
 
-def test_a_local_download_area_links_a_signature_only_when_it_is_there(tmp_path: Path) -> None:
+def test_a_local_download_area_is_linked_into_the_site_never_as_file_urls(tmp_path: Path) -> None:
     from releasetool.site.data import ComponentData
-    from releasetool.site.view import _links
 
     area = tmp_path / "download area"  # a space: the URL has it percent-encoded
     area.mkdir()
@@ -360,17 +371,12 @@ def test_a_local_download_area_links_a_signature_only_when_it_is_there(tmp_path:
         component("widget", git="https://github.com/acme/widget.git", version="1.1.0", released="2024-03-01",
                   tarball=f"{area.as_uri()}/widget-{{version}}.tar.gz")])
     for version in ("1.0.0", "1.1.0"):
-        (area / f"widget-{version}.tar.gz").write_bytes(b"tarball")
+        (area / f"widget-{version}.tar.gz").write_bytes(f"tarball {version}".encode())
     (area / "widget-1.0.0.tar.gz.asc").write_text("signature")  # 1.1.0 was released without signing
-    widget = load(manifest).components["widget"]
-    base = area.as_uri()
-    assert _links(widget, Release("1.0.0", "v1.0.0")).signature == f"{base}/widget-1.0.0.tar.gz.asc"
-    assert _links(widget, Release("1.1.0", "v1.1.0")).signature is None
-    # a listing that names a signature the area does not have changes nothing
-    listed = Release("1.1.0", "v1.1.0", files=["widget-1.1.0.tar.gz", "widget-1.1.0.tar.gz.asc"])
-    assert _links(widget, listed).signature is None
-
-    releases = [Release("1.1.0", "v1.1.0", "2024-03-01"), Release("1.0.0", "v1.0.0", "2023-12-01")]
+    (area / "widget-1.1.0.notes.md").write_text("# widget 1.1.0\n")
+    (area / "SHA256SUMS").write_text("")
+    releases = [Release("1.2.0", "v1.2.0", "2024-05-01"), Release("1.1.0", "v1.1.0", "2024-03-01"),
+                Release("1.0.0", "v1.0.0", "2023-12-01")]
     data = SiteData(generated_at="2024-06-10T12:00:05Z", sources_total=1, components={"widget": ComponentData(
         name="widget", origin="upstream", checked_at="2024-06-10T12:00:00Z", last_success_at="2024-06-10T12:00:00Z",
         releases=releases, latest_stable=releases[0])})
@@ -378,11 +384,27 @@ def test_a_local_download_area_links_a_signature_only_when_it_is_there(tmp_path:
     out = tmp_path / "_site"
     assert build(manifest, out, tmp_path / "site-data.json") == 0
     versions = validate_site(out)
-    assert versions["components"][0]["latest_stable"]["signature"] is None
-    assert [r["signature"] for r in versions["components"][0]["releases"]] == [None, f"{base}/widget-1.0.0.tar.gz.asc"]
-    assert ".asc" not in (out / "index.html").read_text()  # the latest release has no signature
-    page = (out / "c" / "widget.html").read_text()
-    assert page.count(".asc") == 1 and f'href="{base}/widget-1.0.0.tar.gz.asc"' in page
+    rows = {r["version"]: r for r in versions["components"][0]["releases"]}
+    assert (rows["1.2.0"]["tarball"], rows["1.2.0"]["sha256"]) == (None, None)  # not in the area: no link
+    assert rows["1.1.0"] | {"date": None} == {
+        "version": "1.1.0", "tag": "v1.1.0", "date": None, "prerelease": False,
+        "tarball": "downloads/widget-1.1.0.tar.gz", "checksum": "downloads/SHA256SUMS", "signature": None,
+        "changelog": "downloads/widget-1.1.0.notes.md", "commit": None,
+        "sha256": hashlib.sha256(b"tarball 1.1.0").hexdigest(), "size": len(b"tarball 1.1.0")}
+    assert rows["1.0.0"]["signature"] == "downloads/widget-1.0.0.tar.gz.asc"
+    assert rows["1.0.0"]["changelog"] is None  # no notes file, no GitHub release page known
+    assert (out / "downloads").is_symlink() and (out / "downloads").resolve() == area
+    for page in out.rglob("*.html"):
+        assert "file:" not in page.read_text(), page
+    assert "file:" not in (out / "versions.json").read_text()
+    assert 'href="../downloads/widget-1.0.0.tar.gz.asc"' in (out / "c" / "widget.html").read_text()
+    server, base = serve_in_thread(out)
+    try:  # the site serves the area's files relative to itself
+        answer = requests.get(base + "downloads/widget-1.1.0.tar.gz", timeout=5)
+        assert answer.content == b"tarball 1.1.0"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_cli_json_report_and_serve_errors(manifest: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -390,7 +412,7 @@ def test_cli_json_report_and_serve_errors(manifest: Path, tmp_path: Path, capsys
     data = site_data_file(tmp_path / "site-data.json")
     assert build(manifest, out, data, "--json") == 0
     report = json.loads(capsys.readouterr().out)
-    assert (report["changed"], report["files"], report["mode"], report["stale"]) == (True, 8, "online", ["gizmo"])
+    assert (report["changed"], report["files"], report["mode"], report["stale"]) == (True, 29, "online", ["gizmo"])
     assert main(["--manifest", str(manifest), "site", "serve", "--dir", str(tmp_path / "nothing")]) == 2
     assert capsys.readouterr().err.splitlines() == [
         f"error: {tmp_path / 'nothing'}: no built site here (no index.html)",

@@ -142,9 +142,12 @@ def test_obs_versions_and_build_results(tmp_path: Path, local_http: HTTPServer) 
     manifest = write_manifest(tmp_path / "components.yaml", [
         component("gizmo", git=(tmp_path / "missing").as_uri(), version="0.5")])
     local_http.expect_request(f"/source/{project}/gizmo").respond_with_data(
-        '<directory name="gizmo"><entry name="gizmo.spec" md5="x"/><entry name="gizmo-0.6.tar.gz"/></directory>')
+        '<directory name="gizmo"><entry name="gizmo.spec" md5="x"/><entry name="gizmo-0.6.tar.gz"/>'
+        '<entry name="gizmo.dsc"/></directory>')
     local_http.expect_request(f"/source/{project}/gizmo/gizmo.spec").respond_with_data(
         "Name: gizmo\nVersion:        0.6\nRelease: 0\n")
+    local_http.expect_request(f"/source/{project}/gizmo/gizmo.dsc").respond_with_data(
+        "Format: 3.0 (quilt)\nSource: gizmo\nVersion: 1:0.5.9-3\n")
     local_http.expect_request(f"/build/{project}/_result").respond_with_data(
         '<resultlist state="s"><result project="p" repository="openSUSE_Tumbleweed" arch="x86_64" code="published">'
         '<status package="gizmo" code="succeeded"/></result><result repository="Debian_12" arch="x86_64">'
@@ -152,8 +155,9 @@ def test_obs_versions_and_build_results(tmp_path: Path, local_http: HTTPServer) 
     api = local_http.url_for("/").rstrip("/")
     result = discover(load(manifest), [], DiscoverSettings(state_dir=tmp_path / "state", obs_api=api, timeout=5))
     gizmo = result.components["gizmo"]
-    assert gizmo.obs == {"version": "0.6", "results": {"openSUSE_Tumbleweed/x86_64": "succeeded",
-                                                       "Debian_12/x86_64": "failed"}}
+    # the deb targets are built from the .dsc: its upstream version, epoch and Debian revision dropped
+    assert gizmo.obs == {"version": "0.6", "deb_version": "0.5.9",
+                         "results": {"openSUSE_Tumbleweed/x86_64": "succeeded", "Debian_12/x86_64": "failed"}}
     assert gizmo.errors[0].startswith("git: ")  # the git source failed, the OBS one answered
     assert result.sources_total == 2 and result.sources_failed == 1
 

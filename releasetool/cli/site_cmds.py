@@ -27,9 +27,11 @@ def register(sub: common.Subcommands) -> None:
         help="find every component's releases upstream",
         description="Ask every source the manifest names for each component (git tags with `git ls-remote`,\n"
         "the GitHub releases API for github.com repositories, the directory listing of its tarballs,\n"
-        "and with --obs-api the package in the OBS project), map tags to versions, and write\n"
-        "site-data.json in the state directory. A source that fails keeps its last known data and\n"
-        "marks the component stale; the run always finishes and lists what failed.",
+        "and with --obs-api the package in the OBS project), map tags to versions and their commits,\n"
+        "get the SHA-256 of every release's tarball (upstream's checksum file, else the tarball fetched\n"
+        "and hashed, cached by URL and ETag in sha256.json), and write site-data.json in the state\n"
+        "directory. A source that fails keeps its last known data and marks the component stale; the\n"
+        "run always finishes and lists what failed.",
         epilog="environment: RELEASETOOL_GITHUB_API overrides the GitHub API base URL; GITHUB_TOKEN, when set,\n"
         "is sent to it (never printed or stored).\n"
         "exit status: 0 done (some sources may have failed), 1 more than half of the sources failed,\n"
@@ -54,9 +56,11 @@ def register(sub: common.Subcommands) -> None:
     p = common.add_command(
         site_sub, "build",
         help="render the static site from the discovered data",
-        description="Render index.html, a page per component, versions.json and releases.atom from the\n"
-        "manifest and site-data.json (the manifest's versions when there is no data). The new site is\n"
-        "built beside the old one and swapped in with one rename. When more than half of the sources\n"
+        description="Render index.html, a page per component (with its JSON, Atom feed and SVG badges),\n"
+        "versions.json and releases.atom from the manifest and site-data.json (the manifest's versions\n"
+        "when there is no data). A local download area (file:// tarball URLs) becomes downloads/, a\n"
+        "symbolic link, and its files are linked relative to the site (publish with `cp -rL` or\n"
+        "`rsync -L` to copy them). The new site is built beside the old one and swapped in with one rename. When more than half of the sources\n"
         "failed in the last discovery the site is not published and the old one stays.",
         epilog="exit status: 0 published or up to date, 1 refused (too many sources failed), 2 bad input.",
     )
@@ -72,7 +76,9 @@ def register(sub: common.Subcommands) -> None:
     p = common.add_command(
         site_sub, "serve",
         help="serve the built site on 127.0.0.1",
-        description="Serve the built site on http://127.0.0.1:PORT/ until interrupted.",
+        description="Serve the built site on http://127.0.0.1:PORT/ until interrupted, with ETag and\n"
+        "Last-Modified on every file (answering If-None-Match and If-Modified-Since with 304) and\n"
+        "Access-Control-Allow-Origin: * on the JSON files, the feeds and the badges.",
     )
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
     p.add_argument("--dir", metavar="DIR", type=Path, help="site directory (default: _site beside the manifest)")

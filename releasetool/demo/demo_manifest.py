@@ -56,6 +56,7 @@ def text(*, upstream_url: str, repos_url: str, released: dt.date, obs_project: s
         "distribution:",
         "  name: Demo community distribution",
         f"  obs_project: {obs_project}",
+        "  site_url: http://127.0.0.1:8000  # where `releasetool site serve` shows the page: the feeds' links",
         f"  packager: {PACKAGER}",
         "targets:",
         "  - name: openSUSE_Tumbleweed",

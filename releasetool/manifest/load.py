@@ -251,6 +251,7 @@ def _component(c: Any, targets: dict[str, Target]) -> Component:
         packaging=packaging,
         ignore_tags=_strs(c.get("ignore_tags")),
         notes=_text(c.get("notes")),
+        distro_versions=tuple((str(k), str(v)) for k, v in (c.get("distro_versions") or {}).items()),
         line=node_pos(c)[0] + 1,
     )
 

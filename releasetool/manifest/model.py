@@ -129,6 +129,8 @@ class Component:
     dist_timezone: str = "UTC"  # TZ of the dist command: dates it writes (ChangeLog) follow it
     tarball_sha256: str = ""  # SHA-256 of upstream's published tarball of ``version`` (the ``tarball`` URL)
     notes: str = ""
+    # target name -> the upstream version the distribution itself ships (e.g. Debian 12's own archive)
+    distro_versions: tuple[tuple[str, str], ...] = ()
     line: int = 0
 
     @property

@@ -120,6 +120,14 @@ def _sha256(value: Any) -> str | None:
     return None
 
 
+def _distro_versions(value: Any) -> str | None:
+    """target name -> the upstream version that distribution's own repositories ship."""
+    for key, version in value.items():
+        if not isinstance(version, str) or not version.strip() or any(c.isspace() for c in version):
+            return f"{key}: {version!r} is not a version (one word, e.g. \"2.0.6\", quoted)"
+    return None
+
+
 def _timezone(value: Any) -> str | None:
     """An IANA time zone name the C library knows (the TZ of the dist command)."""
     import zoneinfo
@@ -260,6 +268,7 @@ COMPONENT = {
     "obs_package": Field("str", check=_name),
     "ignore_tags": Field("list", items="str"),
     "targets": Field("list", items="str"),
+    "distro_versions": Field("map", check=_distro_versions),
     "split": Field("map", schema=SPLIT),
     "packaging": Field("map", schema=PACKAGING),
     "notes": Field("text"),

@@ -199,6 +199,13 @@ def _check_component(comp: Any, here: str, names: set[str], targets: set[str], o
                 out.add(_value_pos(value, index), f"{here}.{key}[{index}]", f"unknown {kind} {ref!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
         if key == "depends" and comp.get("name") in value:
             out.add(_value_pos(comp, key), f"{here}.{key}", "a component cannot depend on itself")
+    shipped = comp.get("distro_versions")
+    if hasattr(shipped, "keys"):
+        for ref in shipped:
+            if ref not in targets:
+                close = difflib.get_close_matches(str(ref), sorted(targets), n=1)
+                out.add(_key_pos(shipped, ref), f"{here}.distro_versions.{ref}", f"unknown target {ref!r}"
+                        + (f" (did you mean {close[0]!r}?)" if close else ""))
     formats = comp.get("tarball_formats")
     if isinstance(formats, list):
         for index, fmt in enumerate(formats):

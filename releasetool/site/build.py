@@ -4,9 +4,16 @@ Output (``--out DIR``, default ``_site`` beside the manifest)::
 
     index.html          one table of every component, the download repositories
     c/NAME.html         a page per component: release history, install instructions
+    c/NAME.json         that component's entry of versions.json, alone
+    c/NAME.atom         an Atom feed of its releases
+    c/NAME.svg          a badge of its latest stable version
+    c/NAME-TARGET.svg   a badge of the version packaged for one distribution target
     versions.json       the same data for tools (schema: site/versions.schema.json)
     releases.atom       an Atom feed of releases
     style.css           the only asset (no external ones)
+    downloads           a symbolic link to the local download area, when the
+                        manifest's tarball URLs are file:// ones (publish with
+                        ``cp -rL`` or ``rsync -L`` to copy the files themselves)
 
 The new site is written to a directory beside the old one and swapped in with
 one ``renameat2(RENAME_EXCHANGE)`` (a single rename when there is no old
@@ -39,7 +46,7 @@ from releasetool.manifest import Manifest
 from releasetool.resources import data_path
 from releasetool.site import data as site_data
 from releasetool.site.data import SiteData
-from releasetool.site.view import SiteView, history_rows, site_view
+from releasetool.site.view import SiteView, history_rows, site_view, url_part
 
 SITE_DIR = data_path("releasetool.site", "page")
 STAMP = ".releasetool-build"  # inside the output: the plan the site was built from
@@ -117,7 +124,7 @@ def _build_site(manifest: Manifest, settings: BuildSettings) -> BuildReport:
         _remove_leftovers(out, keep=staging)
         if "staged" not in journal or not staging.is_dir():
             shutil.rmtree(staging, ignore_errors=True)
-            _write_tree(staging, files)
+            _write_tree(staging, files, view.downloads)
             journal.record("staged", dir=staging.name)
         _swap_in(staging, out)
         shutil.rmtree(staging, ignore_errors=True)  # now the previous site
@@ -162,9 +169,15 @@ def render(view: SiteView, site_dir: Path = SITE_DIR) -> dict[str, bytes]:
     env = _environment(site_dir)
     page = env.get_template("component.html.j2")  # compiled before any fork: the children inherit it
     comps = view.components
+    # Each component's JSON once: its own file and versions.json both hold it.
+    comp_json = [_json_text(comp.to_json())[:-1] for comp in comps]
+    head = _json_text(view.head_json())[:-2]  # without the closing "}\n"
 
-    def pages(start: int, end: int) -> list[bytes]:
-        return [page.render(site=view, c=comp, root="../").encode() for comp in comps[start:end]]
+    def pages(start: int, end: int) -> list[tuple[str, bytes]]:
+        out: list[tuple[str, bytes]] = []
+        for comp, text in zip(comps[start:end], comp_json[start:end], strict=True):
+            out += _component_files(view, comp, page, f'{head},"component":{text}}}\n')
+        return out
 
     own, *others = _page_shares(len(comps))
     children: list[_Child] = []
@@ -173,7 +186,7 @@ def render(view: SiteView, site_dir: Path = SITE_DIR) -> dict[str, bytes]:
             children.append(_Child(functools.partial(pages, start, end)))
         index = env.get_template("index.html.j2").render(site=view, root="").encode()
         rendered = pages(*own)
-        versions = versions_json(view).encode()
+        versions = versions_json(view, comp_json).encode()
         atom = feed.atom(view).encode()
         for child in children:
             rendered += child.result()
@@ -181,12 +194,24 @@ def render(view: SiteView, site_dir: Path = SITE_DIR) -> dict[str, bytes]:
         for child in children:
             child.close()
     files = {"index.html": index}
-    files.update(zip([f"c/{comp.name}.html" for comp in comps], rendered, strict=True))
+    files.update(rendered)
     files["versions.json"] = versions
     files["releases.atom"] = atom
     files["style.css"] = (site_dir / "static" / "style.css").read_bytes()
-    files[STAMP] = (_plan_id(files) + "\n").encode()
+    files[STAMP] = (_plan_id(files, view.downloads) + "\n").encode()
     return files
+
+
+def _component_files(view: SiteView, comp: Any, page: Any, json_text: str) -> list[tuple[str, bytes]]:
+    """A component's page, JSON (the head of versions.json and its entry), feed and badges."""
+    from releasetool.site import badge, feed
+
+    out = [(f"c/{comp.name}.html", page.render(site=view, c=comp, root="../").encode()),
+           (f"c/{comp.name}.json", json_text.encode()),
+           (f"c/{comp.name}.atom", feed.component_atom(view, comp).encode()),
+           (f"c/{comp.name}.svg", badge.latest(comp).encode())]
+    out += [(badge.target_file(comp, cell), badge.packaged(comp, cell).encode()) for cell in comp.packaged]
+    return out
 
 
 def _page_shares(count: int) -> list[tuple[int, int]]:
@@ -261,9 +286,20 @@ def _run_and_send(job: Callable[[], Any], fd: int) -> None:
         pipe.write(payload)
 
 
-def versions_json(view: SiteView) -> str:
-    """versions.json; ``<``, ``>`` and ``&`` are written as \\u escapes so the file is inert if served as HTML."""
-    text = json.dumps(view.to_json(), ensure_ascii=False, separators=(",", ":"))  # compact: the C encoder
+def versions_json(view: SiteView, components: list[str] | None = None) -> str:
+    """versions.json; ``<``, ``>`` and ``&`` are written as \\u escapes so the file is inert if served as HTML.
+
+    ``components`` are the components' entries as JSON text, when already made.
+    """
+    if components is None:
+        return _json_text(view.to_json())
+    text = _json_text(view.to_json(components=False))
+    assert text.endswith('"components":[]}\n')  # the last field: the entries go in its brackets
+    return f"{text[:-3]}{','.join(components)}]}}\n"
+
+
+def _json_text(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))  # compact: the C encoder
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026") + "\n"
 
 
@@ -284,11 +320,14 @@ def _environment(site_dir: Path) -> Any:
         auto_reload=False,  # one build: no need to stat each template again for every page
     )
     env.globals["history_rows"] = history_rows
+    env.filters["urlpart"] = url_part
     return env
 
 
-def _plan_id(files: dict[str, bytes]) -> str:
+def _plan_id(files: dict[str, bytes], links: dict[str, str]) -> str:
     digest = hashlib.sha256(__version__.encode())
+    for name in sorted(links):
+        digest.update(b"link\0" + name.encode() + b"\0" + links[name].encode() + b"\0")
     for name in sorted(files):
         if name != STAMP:
             digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
@@ -313,7 +352,7 @@ def _remove_leftovers(out: Path, *, keep: Path | None) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _write_tree(root: Path, files: dict[str, bytes]) -> None:
+def _write_tree(root: Path, files: dict[str, bytes], links: dict[str, str] | None = None) -> None:
     # The tree is invisible until the swap, and a kill before the journal
     # records "staged" makes the next run write it again.  No fsync per file:
     # the site is derived data (a re-run rebuilds it), and 2,000 fsyncs would
@@ -331,6 +370,10 @@ def _write_tree(root: Path, files: dict[str, bytes]) -> None:
                 view = view[os.write(fd, view):]
         finally:
             os.close(fd)
+    for name, target in (links or {}).items():
+        # A local download area is linked in, not copied: the site serves it
+        # relative to itself (never as file:// links a browser refuses).
+        os.symlink(target, root / name, target_is_directory=True)
 
 
 def _swap_in(new: Path, out: Path) -> None:

@@ -21,14 +21,18 @@ discovery run.  Layout (schema 1)::
           "latest_prerelease": RELEASE | null,    # only when newer than latest_stable
           "releases": [RELEASE, ...],             # newest first
           "sources": {"git": SOURCE, "github": SOURCE, "tarballs": SOURCE, "obs": SOURCE},
-          "obs": {"version": "2.0.8", "results": {"openSUSE_Tumbleweed/x86_64": "succeeded"}} | null
+          "obs": {"version": "2.0.8", "deb_version": "2.0.8",  # the spec's and the .dsc's (upstream part)
+                  "results": {"openSUSE_Tumbleweed/x86_64": "succeeded"}} | null
         }
       }
     }
 
     RELEASE = {"version": "2.0.8", "tag": "v2.0.8", "date": "2023-07-24" | null,
                "prerelease": false, "url": "https://..." | null,
-               "files": ["libqb-2.0.8.tar.gz", "libqb-2.0.8.tar.gz.sha256", ...]}
+               "files": ["libqb-2.0.8.tar.gz", "libqb-2.0.8.tar.gz.sha256", ...],
+               "commit": "40 hex digits" | null,          # the commit the tag points at
+               "sha256": "64 hex digits" | null,          # of the tarball the page links
+               "size": 123456 | null}                     # its size in bytes
     SOURCE  = {"url": "...", "ok": true, "checked_at": "...Z", "last_success_at": "...Z" | null,
                "error": null | "what failed", "releases": [RELEASE, ...]}
 
@@ -107,10 +111,14 @@ class Release:
     prerelease: bool = False
     url: str | None = None  # a release page (http/https only)
     files: list[str] = field(default_factory=list)  # file names published with it, when known
+    commit: str | None = None  # the commit the tag points at (an annotated tag peeled)
+    sha256: str | None = None  # of the tarball (site.artifacts), when known
+    size: int | None = None  # of the tarball, in bytes
 
     def to_json(self) -> dict[str, Any]:
         return {"version": self.version, "tag": self.tag, "date": self.date, "prerelease": self.prerelease,
-                "url": self.url, "files": list(self.files)}
+                "url": self.url, "files": list(self.files), "commit": self.commit, "sha256": self.sha256,
+                "size": self.size}
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Release:
@@ -119,8 +127,11 @@ class Release:
         version = str(raw["version"])
         get = raw.get
         date, url, files = get("date"), get("url"), get("files")
+        commit, sha256, size = get("commit"), get("sha256"), get("size")
         return cls(version, str(get("tag") or ""), None if date is None else str(date), bool(get("prerelease")),
-                   None if url is None else str(url), [str(f) for f in files] if files else [])
+                   None if url is None else str(url), [str(f) for f in files] if files else [],
+                   None if commit is None else str(commit), None if sha256 is None else str(sha256),
+                   size if isinstance(size, int) and not isinstance(size, bool) else None)
 
 
 @dataclass

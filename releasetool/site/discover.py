@@ -131,7 +131,7 @@ def _offline(comps: list[Component], previous: SiteData | None) -> SiteData:
 def _online(manifest: Manifest, comps: list[Component], previous: SiteData | None,
             settings: DiscoverSettings, obs_lookup: ObsLookup | None) -> SiteData:
     fetcher = Fetcher(settings.state_dir / "http", timeout=settings.timeout)
-    lister: Once[list[str]] = Once()
+    lister: Once[dict[str, str]] = Once()
     if obs_lookup is None and (settings.obs_api or settings.obs_config):
         api = None
         if settings.obs_config:
@@ -172,10 +172,14 @@ def _online(manifest: Manifest, comps: list[Component], previous: SiteData | Non
                 result.sources_failed += 1
                 result.failures.append({"component": comp.name, "source": kind, "error": outcome.error or ""})
                 log.warning("%s: %s: %s", comp.name, kind, outcome.error)
+    from releasetool.site import artifacts  # the tarballs' SHA-256, once the releases are known
+
+    artifacts.annotate(comps, result.components, state_dir=settings.state_dir, fetcher=fetcher,
+                       timeout=settings.timeout, jobs=settings.jobs)
     return result
 
 
-def _checks(comp: Component, settings: DiscoverSettings, fetcher: Fetcher, lister: Once[list[str]],
+def _checks(comp: Component, settings: DiscoverSettings, fetcher: Fetcher, lister: Once[dict[str, str]],
             obs_lookup: ObsLookup | None) -> list[_Check]:
     def plain(read: Callable[[], list[Release]]) -> Callable[[], tuple[list[Release], dict[str, Any]]]:
         return lambda: (read(), {})
@@ -256,6 +260,8 @@ def _combine(comp: Component, lists: list[list[Release]]) -> list[Release]:
         have.prerelease = have.prerelease or release.prerelease
         have.url = have.url or release.url
         have.files = have.files + [f for f in release.files if f not in have.files]
+        have.commit = have.commit or release.commit
+        have.sha256, have.size = (have.sha256, have.size) if have.sha256 else (release.sha256, release.size)
     ordered = list(merged.values())
     ordered.sort(key=functools.cmp_to_key(lambda a, b: _compare(comp, a.version, b.version)), reverse=True)
     return ordered

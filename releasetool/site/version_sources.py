@@ -63,8 +63,8 @@ def release_for_version(comp: Component, version: str, *, tag: str = "") -> Rele
 
 # -- git tags ------------------------------------------------------------------
 
-def ls_remote_tags(url: str, *, timeout: float = GIT_TIMEOUT) -> list[str]:
-    """The tag names of the repository at ``url``, asked with ``git ls-remote`` (no clone)."""
+def ls_remote_tags(url: str, *, timeout: float = GIT_TIMEOUT) -> dict[str, str]:
+    """The tags of the repository at ``url`` and the commit each points at, asked with ``git ls-remote`` (no clone)."""
     env = proc.environment({"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true"})
     argv = ["git", "-c", "http.lowSpeedLimit=1", "-c", f"http.lowSpeedTime={max(1, int(timeout))}",
             "ls-remote", "--tags", url]
@@ -75,16 +75,24 @@ def ls_remote_tags(url: str, *, timeout: float = GIT_TIMEOUT) -> list[str]:
         raise SiteError(f"git ls-remote failed for {shown(url)}: {detail.replace(url, shown(url))}") from None
     except ToolMissingError:
         raise
-    return parse_ls_remote(out, where=shown(url))
+    return parse_tag_commits(out, where=shown(url))
 
 
 def parse_ls_remote(text: str, *, where: str) -> list[str]:
-    """Tag names from ``git ls-remote --tags`` output.
+    """Tag names from ``git ls-remote --tags`` output."""
+    return list(parse_tag_commits(text, where=where))
+
+
+def parse_tag_commits(text: str, *, where: str) -> dict[str, str]:
+    """Tag name -> the commit it points at, from ``git ls-remote --tags`` output.
 
     An annotated tag is listed twice: ``refs/tags/v1`` (the tag object) and
-    ``refs/tags/v1^{}`` (the commit it peels to); both name one tag.
+    ``refs/tags/v1^{}`` (the commit it peels to); both name one tag, and the
+    peeled line gives its commit.  A lightweight tag is listed once, with the
+    commit itself.
     """
-    tags: dict[str, None] = {}
+    tags: dict[str, str] = {}
+    peeled: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -94,15 +102,23 @@ def parse_ls_remote(text: str, *, where: str) -> list[str]:
         name = ref[len("refs/tags/"):]
         if name.endswith("^{}"):
             name = name[:-3]
-        if name:
-            tags[name] = None
-    return list(tags)
+            if name:
+                peeled[name] = sha
+                tags.setdefault(name, sha)
+        elif name:
+            tags.setdefault(name, sha)
+    return {name: peeled.get(name, sha) for name, sha in tags.items()}
 
 
-def git_releases(comp: Component, lister: Once[list[str]], *, timeout: float = GIT_TIMEOUT) -> list[Release]:
+def git_releases(comp: Component, lister: Once[dict[str, str]], *, timeout: float = GIT_TIMEOUT) -> list[Release]:
     tags = lister(comp.git, lambda: ls_remote_tags(comp.git, timeout=timeout))
-    found = (release_for_tag(comp, tag) for tag in tags)
-    return [r for r in found if r is not None]
+    found: list[Release] = []
+    for tag, commit in tags.items():
+        release = release_for_tag(comp, tag)
+        if release is not None:
+            release.commit = commit
+            found.append(release)
+    return found
 
 
 # -- GitHub releases -------------------------------------------------------------
@@ -266,6 +282,13 @@ class ObsReader:
             spec_text, _ = self._get(["source", self.project, package, spec])
             found = re.search(r"^Version:\s*(\S+)\s*$", spec_text, re.MULTILINE)
             version = found.group(1) if found and "%" not in found.group(1) else None
+        # The Debian packaging's version (debtransform builds the deb targets from NAME.dsc).
+        deb_version = None
+        dsc = f"{package}.dsc" if f"{package}.dsc" in names else next((n for n in names if n.endswith(".dsc")), None)
+        if dsc:
+            dsc_text, _ = self._get(["source", self.project, package, dsc])
+            found = re.search(r"^Version:\s*(\S+)\s*$", dsc_text, re.MULTILINE)
+            deb_version = upstream_of_debian_version(found.group(1)) if found else None
         results: dict[str, str] = {}
         text, url = self._get(["build", self.project, "_result"], {"package": package})
         for result in _xml(text, url).iter("result"):
@@ -273,7 +296,15 @@ class ObsReader:
                 if status.get("package") in (None, package):
                     key = f"{result.get('repository', '?')}/{result.get('arch', '?')}"
                     results[key] = str(status.get("code", "unknown"))
-        return {"version": version, "results": results}
+        return {"version": version, "deb_version": deb_version, "results": results}
+
+
+def upstream_of_debian_version(version: str) -> str | None:
+    """The upstream part of a Debian version: ``1:4.12.0-2`` -> ``4.12.0`` (epoch and revision dropped)."""
+    upstream = version.split(":", 1)[1] if ":" in version.split("-", 1)[0] else version
+    if "-" in upstream:
+        upstream = upstream.rsplit("-", 1)[0]
+    return upstream or None
 
 
 def _xml(text: str, url: str) -> ET.Element:

@@ -13,16 +13,23 @@ import html
 import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
 from markupsafe import Markup
 
 from releasetool.manifest import Component, Manifest, Target
+from releasetool.site import artifacts, packaged
 from releasetool.site import version_sources as sources
-from releasetool.site.data import ComponentData, Release, SiteData, parse_time
+from releasetool.site.artifacts import DownloadArea
+from releasetool.site.data import ComponentData, Release, SiteData, SourceResult, parse_time
+from releasetool.site.packaged import PackagedCell
 
 VERSIONS_SCHEMA = 1
+# Increases with every addition to versions.json (VERSIONS_SCHEMA changes only when
+# a field is removed or changes meaning); site/versions.schema.json lists what each added.
+VERSIONS_REVISION = 2
 DOWNLOAD_BASE = "https://download.opensuse.org/repositories"
 # OBS result codes, grouped for the page: what a user can install, what is on the way, what is broken.
 GOOD_STATES = ("succeeded",)
@@ -77,11 +84,19 @@ class ReleaseView:
     date: str | None
     prerelease: bool
     links: Links
+    commit: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+
+    @property
+    def tarball_type(self) -> str:
+        return artifacts.media_type(self.links.tarball or "")
 
     def to_json(self) -> dict[str, Any]:
         return {"version": self.version, "tag": self.tag, "date": self.date, "prerelease": self.prerelease,
                 "tarball": self.links.tarball, "checksum": self.links.checksum,
-                "signature": self.links.signature, "changelog": self.links.changelog}
+                "signature": self.links.signature, "changelog": self.links.changelog,
+                "commit": self.commit, "sha256": self.sha256, "size": self.size}
 
 
 @dataclass
@@ -122,6 +137,33 @@ class ComponentView:
     obs_version: str | None
     obs_results: dict[str, str]
     install: list[InstallView] = field(default_factory=list)
+    packaged: list[PackagedCell] = field(default_factory=list)
+    sources: dict[str, SourceResult] = field(default_factory=dict)
+
+    @functools.cached_property
+    def packaged_by_target(self) -> dict[str, PackagedCell]:
+        return {cell.target: cell for cell in self.packaged}
+
+    @property
+    def packaged_worst(self) -> str:
+        """The status of the index's summary: the worst of the targets' (unknown only when all are)."""
+        found = {cell.status for cell in self.packaged}
+        return next((s for s in ("outdated", "legacy", "devel", "newest") if s in found), "unknown")
+
+    @property
+    def packaged_summary(self) -> str:
+        """E.g. "newest on 4 of 6", "outdated on 2 of 6", "none built"."""
+        total = len(self.packaged)
+        worst = self.packaged_worst
+        if worst == "unknown":
+            return "none built" if total else "no targets"
+        count = sum(1 for cell in self.packaged if cell.status == worst)
+        return f"{packaged.STATUS_TEXT[worst]} on {count} of {total}"
+
+    def sources_json(self) -> dict[str, dict[str, Any]]:
+        return {kind: {"url": src.url, "ok": src.ok, "checked_at": src.checked_at,
+                       "last_success_at": src.last_success_at, "error": clean(src.error) if src.error else None}
+                for kind, src in self.sources.items()}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -134,6 +176,9 @@ class ComponentView:
             "releases": [r.to_json() for r in self.history],
             "obs": {"version": self.obs_version, "results": dict(self.obs_results)},
             "page": f"c/{self.name}.html",
+            "sources": self.sources_json(),
+            "packaged": [cell.to_json() for cell in self.packaged],
+            "feed": f"c/{self.name}.atom", "json": f"c/{self.name}.json", "badge": f"c/{self.name}.svg",
         }
 
 
@@ -158,6 +203,7 @@ class SiteView:
     sources_failed: int
     components: list[ComponentView]
     repositories: list[RepositoryView]
+    downloads: dict[str, str] = field(default_factory=dict)  # local download areas: link name -> directory
 
     # Both are read by every page: counted once, not once a page.
     @functools.cached_property
@@ -168,17 +214,30 @@ class SiteView:
     def stale_count(self) -> int:
         return sum(1 for c in self.components if c.stale)
 
-    def to_json(self) -> dict[str, Any]:
+    @property
+    def root_url(self) -> str:
+        """The site's absolute URL with a final slash ("" when the manifest gives none)."""
+        return self.site_url.rstrip("/") + "/" if self.site_url else ""
+
+    def head_json(self) -> dict[str, Any]:
+        """The fields versions.json and every c/NAME.json begin with."""
         return {
             "schema_version": VERSIONS_SCHEMA,
+            "schema_revision": VERSIONS_REVISION,
             "generated_at": self.generated_at,
             "mode": self.mode,
             "from_manifest_only": self.fallback or self.mode == "offline",
             "distribution": {"name": self.title, "site_url": self.site_url, "obs_project": self.obs_project},
+        }
+
+    def to_json(self, *, components: bool = True) -> dict[str, Any]:
+        """versions.json (its "components" list empty when ``components`` is false)."""
+        return {
+            **self.head_json(),
             "sources": {"total": self.sources_total, "failed": self.sources_failed},
             "repositories": [{"name": r.name, "label": r.label, "family": r.family, "url": r.url,
                               "states": dict(r.states)} for r in self.repositories],
-            "components": [c.to_json() for c in self.components],
+            "components": [c.to_json() for c in self.components] if components else [],
         }
 
 
@@ -188,17 +247,18 @@ def site_view(manifest: Manifest, data: SiteData, *, fallback: bool = False) -> 
     now = parse_time(data.generated_at) or dt.datetime.now(dt.UTC)
     dist = manifest.distribution
     base = os.environ.get("RELEASETOOL_OBS_DOWNLOAD", DOWNLOAD_BASE).rstrip("/")
+    active = [comp for comp in manifest.components.values() if comp.active]
+    areas = artifacts.download_areas(active)
     comps = []
-    for comp in manifest.components.values():
-        if not comp.active:
-            continue
+    for comp in active:
         entry = data.components.get(comp.name) or from_manifest(comp)
-        comps.append(_component(comp, entry, manifest, now, base))
+        comps.append(_component(comp, entry, manifest, now, base, areas))
     repositories = [_repository(t, dist.obs_project, base, comps) for t in manifest.targets.values()]
     return SiteView(title=dist.name, site_url=dist.site_url, obs_project=dist.obs_project,
                     generated_at=data.generated_at, mode=data.mode, fallback=fallback,
                     sources_total=data.sources_total, sources_failed=data.sources_failed,
-                    components=comps, repositories=repositories)
+                    components=comps, repositories=repositories,
+                    downloads={area.mount: str(area.directory) for area in areas.values()})
 
 
 def repository_url(base: str, project: str, target: str) -> str:
@@ -206,11 +266,14 @@ def repository_url(base: str, project: str, target: str) -> str:
     return f"{base}/{project.replace(':', ':/')}/{target}/"
 
 
-def _component(comp: Component, entry: ComponentData, manifest: Manifest, now: dt.datetime, base: str) -> ComponentView:
+def _component(comp: Component, entry: ComponentData, manifest: Manifest, now: dt.datetime, base: str,
+               areas: dict[Path, DownloadArea] | None = None) -> ComponentView:
     repo = sources.github_repo(comp.git)
-    history = [_release(comp, r, repo) for r in entry.releases]
-    stable = _release_from_history(comp, entry.latest_stable, entry.releases, history, repo)
-    pre = _release_from_history(comp, entry.latest_prerelease, entry.releases, history, repo)
+    directory = artifacts.local_directory(comp.tarball or "")
+    area = areas.get(directory) if areas and directory is not None else None
+    history = [_release(comp, r, repo, area) for r in entry.releases]
+    stable = _release_from_history(comp, entry.latest_stable, entry.releases, history, repo, area)
+    pre = _release_from_history(comp, entry.latest_prerelease, entry.releases, history, repo, area)
     obs = entry.obs if isinstance(entry.obs, dict) else {}
     found = obs.get("results")
     results: dict[object, object] = found if isinstance(found, dict) else {}
@@ -222,9 +285,12 @@ def _component(comp: Component, entry: ComponentData, manifest: Manifest, now: d
         errors=[clean(e) for e in entry.errors], checked_at=entry.checked_at, last_success_at=entry.last_success_at,
         obs_version=clean(str(obs_version)) if obs_version else None,
         obs_results={clean(str(k)): clean(str(v)) for k, v in results.items()},
+        sources=entry.sources,
     )
-    view.install = [_install(comp, t, manifest.distribution.obs_project, base, view.obs_results)
-                    for t in manifest.targets_of(comp)]
+    targets = manifest.targets_of(comp)
+    view.install = [_install(comp, t, manifest.distribution.obs_project, base, view.obs_results) for t in targets]
+    view.packaged = packaged.cells(comp, targets, {**obs, "results": view.obs_results},
+                                   {i.target: i.state for i in view.install}, stable, history)
     return view
 
 
@@ -249,67 +315,84 @@ def history_rows(history: list[ReleaseView], root: str = "../") -> Markup:
         kind = '<span class="badge pre">pre-release</span>' if r.prerelease else "stable"
         links = "".join([f'<li><a href="{esc(url if "://" in url else root + url)}">{label}</a></li>'
                          for label, url in listed])
+        # the digest and the commit are hex digits (checked when the view was made): nothing to escape
+        verify = (f'<span class="hash-label">sha256</span> <code class="hash">{r.sha256}</code>' if r.sha256
+                  else '<span class="none">sha256 not known</span>' if r.links.tarball else "")
+        if r.commit:
+            verify += f'{"<br>" if verify else ""}<span class="hash-label">commit</span> <code class="hash">{r.commit}</code>'
         rows.append(f'<tr>\n<th scope="row" data-label="Version" class="v">{esc(r.version)}</th>\n'
                     f'<td data-label="Date">{date}</td>\n<td data-label="Type">{kind}</td>\n'
+                    f'<td data-label="Verify" class="verify">{verify}</td>\n'
                     f'<td data-label="Links"><ul class="links">{links}</ul></td>\n</tr>\n')
     return Markup("".join(rows))
 
 
 def _release_from_history(comp: Component, release: Release | None, releases: list[Release],
-                          views: list[ReleaseView], repo: str | None) -> ReleaseView | None:
+                          views: list[ReleaseView], repo: str | None,
+                          area: DownloadArea | None = None) -> ReleaseView | None:
     """The view of ``release``: the history's own when the release is in it (the usual case), else a new one."""
     if release is None:
         return None
     for known, view in zip(releases, views, strict=True):
         if known == release:
             return view
-    return _release(comp, release, repo)
+    return _release(comp, release, repo, area)
 
 
-def _release(comp: Component, release: Release, repo: str | None = None) -> ReleaseView:
+_COMMIT = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _release(comp: Component, release: Release, repo: str | None = None,
+             area: DownloadArea | None = None) -> ReleaseView:
+    links, sha256, size = _links(comp, release, repo, area)
     return ReleaseView(version=clean(release.version), tag=clean(release.tag),
                        date=clean(release.date) if release.date else None, prerelease=release.prerelease,
-                       links=_links(comp, release, repo))
+                       links=links, commit=release.commit if release.commit and _COMMIT.match(release.commit) else None,
+                       sha256=sha256, size=size)
 
 
 CHECKSUM_SUFFIXES = (".sha256", ".sha256sum", ".sha512")
 CHECKSUM_FILES = ("SHA256SUMS", "SHA512SUMS", "sha256sums.txt")
-SIGNATURE_SUFFIXES = (".asc", ".sig")
+SIGNATURE_SUFFIXES = artifacts.SIGNATURE_SUFFIXES
 
 
-def _links(comp: Component, release: Release, repo: str | None = None) -> Links:
-    tarball = checksum = signature = None
-    if comp.tarball:
-        tarball = comp.tarball.replace("{version}", url_part(release.version)).replace("{name}", comp.name)
-        directory, filename = tarball.rsplit("/", 1)
-        known = release.files
-        if known:  # the source listed the release's files: link what is there
-            checksum = next((tarball + s for s in CHECKSUM_SUFFIXES if filename + s in known), None) or next(
+def _links(comp: Component, release: Release, repo: str | None = None,
+           area: DownloadArea | None = None) -> tuple[Links, str | None, int | None]:
+    """The release's links (only to files known to exist), and its tarball's SHA-256 and size when known.
+
+    A tarball in a local download area is linked relative to the site (the
+    build links the area in), with the area's own checksum, signature and
+    notes files; elsewhere the checksum, signature and notes links are those
+    the source listed among the release's files, and none when it listed none.
+    """
+    tarball = checksum = signature = changelog = None
+    sha256 = release.sha256 if release.sha256 and _DIGEST.match(release.sha256) else None
+    if sha256 is None and release.version == comp.version and comp.tarball_sha256:
+        sha256 = comp.tarball_sha256  # the manifest's record of upstream's published tarball of its version
+    size = release.size
+    url = artifacts.tarball_url(comp, release.version)
+    if url:
+        directory, filename = url.rsplit("/", 1)
+        if area is not None:
+            facts = area.facts(filename)
+            if facts is not None:  # a version not in the area has nothing to download there
+                tarball, sha256, size = area.link(filename), facts.sha256, facts.size
+                checksum = next((area.link(n) for n in (filename + ".sha256", "SHA256SUMS") if n in area.names), None)
+                signature = area.link(facts.signature) if facts.signature else None
+                notes = f"{comp.name}-{release.version}.notes.md"
+                changelog = area.link(notes) if notes in area.names else None
+        elif url[:8].lower().startswith(("http://", "https://", "ftp://")):
+            tarball = url
+            known = release.files
+            checksum = next((url + s for s in CHECKSUM_SUFFIXES if filename + s in known), None) or next(
                 (f"{directory}/{n}" for n in CHECKSUM_FILES if n in known), None)
-            signature = next((tarball + s for s in SIGNATURE_SUFFIXES if filename + s in known), None)
-        elif "/archive/" not in tarball:
-            # Nothing known: the names `releasetool release` publishes beside a
-            # tarball.  Archives a forge generates on the fly (".../archive/TAG/...")
-            # have neither, so they get no such links.
-            checksum = f"{directory}/SHA256SUMS"
-            signature = tarball + ".asc"
-        if tarball[:5].lower() == "file:":
-            # A local download area: the file itself says whether there is a
-            # signature (a release made without signing has none).
-            signature = next((tarball + s for s in SIGNATURE_SUFFIXES if _local_file_exists(tarball + s)), None)
-    if release.url and release.url.startswith(("http://", "https://")):  # never javascript: or data:
-        changelog = clean(release.url)
-    elif repo and release.tag:
-        changelog = f"https://github.com/{repo}/releases/tag/{url_part(release.tag)}"
-    else:
-        changelog = f"c/{comp.name}.html#history"
-    return Links(tarball=tarball, checksum=checksum, signature=signature, changelog=changelog)
-
-
-def _local_file_exists(url: str) -> bool:
-    """Whether a file:// URL names a file that is there (on this machine: no other host's files are seen)."""
-    parts = urlsplit(url)
-    return parts.netloc in ("", "localhost") and os.path.isfile(unquote(parts.path))
+            signature = next((url + s for s in SIGNATURE_SUFFIXES if filename + s in known), None)
+            notes = f"{comp.name}-{release.version}.notes.md"
+            changelog = f"{directory}/{notes}" if notes in known else None
+    if changelog is None and release.url and release.url.startswith(("http://", "https://")):
+        changelog = clean(release.url)  # the release's page upstream (GitHub's has its notes)
+    return Links(tarball=tarball, checksum=checksum, signature=signature, changelog=changelog), sha256, size
 
 
 def _upstream(comp: Component, repo: str | None) -> str:
@@ -369,7 +452,8 @@ def _install_lines(family: str, label: str, name: str, project: str, base: str) 
     else:
         tool = "dnf"
         lines = (f"sudo dnf config-manager --add-repo {repo_file}", f"sudo dnf install {pkg}")
-    return tool, lines, "".join(html.escape(line) + "\n" for line in lines)
+    # one span a command: a command longer than the block wraps with a hanging indent (style.css)
+    return tool, lines, "".join(f'<span class="cmd">{html.escape(line)}</span>\n' for line in lines)
 
 
 def _install(comp: Component, target: Target, project: str, base: str, results: dict[str, str]) -> InstallView:
