@@ -21,14 +21,25 @@ through commitfilelist, revision history, build results and logs, rebuilds,
 branches and submit requests.  State lives under --root, so a restart loses
 nothing.  Use it to test and to rehearse a release before touching the real
 Build Service.  docs/obs-service.md lists what is covered.
+
+Users log in with HTTP basic authentication against --users-file: one
+NAME:PASSWORD line per user, or NAME:HASH with a hash from `releasetool obs
+hash-password`.  Credentials are checked before a request body is read; a
+body over --max-body MiB is refused with 413; a connection idle or stalled
+for 60 s is closed.
 """
 
 SERVE_EPILOG = """\
 examples:
-  releasetool obs serve --port 3000 --root /tmp/obs --user Admin:opensuse --build
+  printf 'Admin:%s\\n' "$(releasetool obs hash-password < secret)" > users; chmod 600 users
+  releasetool obs serve --port 3000 --root /tmp/obs --users-file users --build
   osc -A http://127.0.0.1:3000 meta prj network:ha-clustering:Stable
+"""
 
-Without --user, the one user is Admin with password opensuse.
+HASH_DESCRIPTION = """\
+Read a password from standard input (the first line; asked for without echo
+on a terminal) and print its pbkdf2-sha256 hash, the form a line of
+`obs serve --users-file` takes after NAME: so that the file holds no password.
 """
 
 
@@ -46,11 +57,17 @@ def register(sub: common.Subcommands) -> None:
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     s.add_argument("--port", type=int, default=3000, help="port to listen on (default: 3000; 0 picks a free one)")
     s.add_argument("--root", default=".obs-service", help="directory holding the service state")
-    s.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD",
-                   help="a user allowed to log in (repeatable)")
+    s.add_argument("--users-file", required=True, metavar="FILE",
+                   help="the users who may log in: NAME:PASSWORD or NAME:HASH lines")
+    s.add_argument("--max-body", type=int, default=256, metavar="MIB",
+                   help="largest request body accepted, in MiB; larger is 413 (default: 256)")
     s.add_argument("--build", action="store_true", help="build committed packages with rpmbuild and dpkg-buildpackage")
     s.add_argument("--faults", metavar="FILE", help="a fault plan (YAML or JSON) to inject errors")
     s.set_defaults(run=run_serve)
+
+    s = common.add_command(obs_sub, "hash-password", help="hash a password for obs serve --users-file",
+                           description=HASH_DESCRIPTION)
+    s.set_defaults(run=run_hash_password)
 
     s = common.add_command(obs_sub, "submit", help="submit rendered packaging to an OBS project",
                            description=SUBMIT_DESCRIPTION, epilog=SUBMIT_EPILOG)
@@ -251,23 +268,19 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from releasetool.errors import ObsError, ReleasetoolError
     from releasetool.obs.service.server import make_service
+    from releasetool.obs.service.users import load_users
 
-    users: dict[str, str] = {}
-    for item in args.user:
-        name, sep, password = item.partition(":")
-        if not sep or not name or not password:
-            raise ReleasetoolError("--user takes NAME:PASSWORD (the value given has no ':' or an empty part)",
-                           hint="e.g. --user Admin:opensuse")
-        users[name] = password
-    if not users:
-        users = {"Admin": "opensuse"}
+    if args.max_body < 1:
+        raise ReleasetoolError(f"--max-body must be at least 1 MiB (got {args.max_body})")
+    users = load_users(args.users_file)
     faults = None
     if args.faults:
         from releasetool.obs.service.faults import load_plan
 
         faults = load_plan(args.faults)
     try:
-        service = make_service(args.root, users, host=args.host, port=args.port, build=args.build, faults=faults)
+        service = make_service(args.root, users, host=args.host, port=args.port, build=args.build, faults=faults,
+                               max_body=args.max_body * 1024 * 1024)
     except OSError as exc:
         raise ObsError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}",
                        hint="pick another --port, or 0 for a free one") from None
@@ -287,4 +300,20 @@ def run_serve(args: argparse.Namespace) -> int:
         pass
     finally:
         service.server_close()
+    return 0
+
+
+def run_hash_password(args: argparse.Namespace) -> int:
+    from releasetool.errors import ReleasetoolError
+    from releasetool.obs.service.users import hash_password
+
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass("password: ")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        raise ReleasetoolError("no password on standard input", hint="e.g. releasetool obs hash-password < FILE")
+    print(hash_password(password))
     return 0
