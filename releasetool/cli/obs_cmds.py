@@ -62,6 +62,9 @@ def register(sub: common.Subcommands) -> None:
     s.add_argument("--max-body", type=int, default=256, metavar="MIB",
                    help="largest request body accepted, in MiB; larger is 413 (default: 256)")
     s.add_argument("--build", action="store_true", help="build committed packages with rpmbuild and dpkg-buildpackage")
+    s.add_argument("--backend", action="store_true",
+                   help="front Debian's OBS backend (obs-server), started under --root: sources, links, "
+                        "scheduling and builds are the backend's (needs root)")
     s.add_argument("--faults", metavar="FILE", help="a fault plan (YAML or JSON) to inject errors")
     s.set_defaults(run=run_serve)
 
@@ -272,22 +275,21 @@ def run_serve(args: argparse.Namespace) -> int:
 
     if args.max_body < 1:
         raise ReleasetoolError(f"--max-body must be at least 1 MiB (got {args.max_body})")
+    if args.backend and args.build:
+        raise ReleasetoolError("--build and --backend exclude each other: with --backend, OBS's scheduler and "
+                               "worker build", hint="drop --build")
     users = load_users(args.users_file)
+    backend = None
+    if args.backend:
+        from releasetool.obs.service.backend import Backend
+
+        backend = Backend(args.root)
+        backend.check()
     faults = None
     if args.faults:
         from releasetool.obs.service.faults import load_plan
 
         faults = load_plan(args.faults)
-    try:
-        service = make_service(args.root, users, host=args.host, port=args.port, build=args.build, faults=faults,
-                               max_body=args.max_body * 1024 * 1024)
-    except OSError as exc:
-        raise ObsError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}",
-                       hint="pick another --port, or 0 for a free one") from None
-    from releasetool.log import log
-    log.info("obs serve: listening on %s (state in %s%s)", service.url, args.root,
-             ", building" if args.build else "")
-    print(service.url, flush=True)
     import signal
 
     def stop(signum: int, frame: object) -> None:
@@ -295,11 +297,29 @@ def run_serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        service.serve_forever(poll_interval=0.2)
+        try:
+            service = make_service(args.root, users, host=args.host, port=args.port, build=args.build,
+                                   faults=faults, max_body=args.max_body * 1024 * 1024)
+        except OSError as exc:
+            raise ObsError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}",
+                           hint="pick another --port, or 0 for a free one") from None
+        try:
+            if backend is not None:
+                from releasetool.obs.service.frontend_routes import Backend as SourceServer
+
+                backend.start()
+                service.backend = SourceServer(backend.srcserver)
+            from releasetool.log import log
+            log.info("obs serve: listening on %s (state in %s%s)", service.url, args.root,
+                     ", building" if args.build else ", fronting the OBS backend" if backend else "")
+            print(service.url, flush=True)
+            service.serve_forever(poll_interval=0.2)
+        finally:
+            service.server_close()
+            if backend is not None:
+                backend.stop()
     except KeyboardInterrupt:
         pass
-    finally:
-        service.server_close()
     return 0
 
 

@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from releasetool.errors import ApiError
 from releasetool.log import log
-from releasetool.obs.service import build_routes, request_routes, source_routes
+from releasetool.obs.service import build_routes, frontend_routes, request_routes, source_routes
 from releasetool.obs.service import xmlshapes as shapes
 from releasetool.obs.service.faults import Faults
 from releasetool.obs.service.store import (
@@ -65,9 +65,12 @@ class ObsService(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], root: Path, users: Mapping[str, str | User], *,
                  build: bool = False, faults: Faults | None = None, max_body: int = MAX_BODY_BYTES,
-                 idle_seconds: float = IDLE_SECONDS) -> None:
+                 idle_seconds: float = IDLE_SECONDS, backend: str | None = None) -> None:
         super().__init__(address, Handler)
         self.store = Store(root)
+        # With the URL of an OBS backend's source server, sources and builds are
+        # the backend's and this service is its frontend (frontend_routes).
+        self.backend = frontend_routes.Backend(backend) if backend else None
         self.users = {name: u if isinstance(u, User) else User(name, u) for name, u in users.items()}
         self.max_body = max_body
         self.idle_seconds = idle_seconds
@@ -359,6 +362,8 @@ class Handler(BaseHTTPRequestHandler):
             ET.SubElement(root, "realname").text = segs[1]
             ET.SubElement(root, "state").text = "confirmed"
             return 200, shapes.to_bytes(root), xml
+        if self.server.backend is not None and segs and segs[0] in ("source", "build", "request", "search"):
+            return frontend_routes.route(self, method, segs, query)
         if segs and segs[0] == "source":
             return source_routes.route(self, method, segs[1:], query)
         if segs and segs[0] == "build":
@@ -426,13 +431,15 @@ def _load_sessions(path: Path, users: dict[str, User]) -> dict[str, dict[str, st
 
 def make_service(root: str | Path, users: Mapping[str, str | User], *, host: str = "127.0.0.1", port: int = 0,
                  build: bool = False, faults: Faults | None = None, max_body: int = MAX_BODY_BYTES,
-                 idle_seconds: float = IDLE_SECONDS) -> ObsService:
+                 idle_seconds: float = IDLE_SECONDS, backend: str | None = None) -> ObsService:
     """A bound, not yet serving service (call ``serve_forever`` or :func:`start_in_thread`).
 
     ``users`` maps a login to its password or to a :class:`User` (from a users file).
+    ``backend`` is the source server URL of an OBS backend to front
+    (:mod:`releasetool.obs.service.backend` starts one).
     """
     return ObsService((host, port), Path(root), users, build=build, faults=faults, max_body=max_body,
-                      idle_seconds=idle_seconds)
+                      idle_seconds=idle_seconds, backend=backend)
 
 
 def start_in_thread(service: ObsService) -> threading.Thread:
