@@ -30,13 +30,13 @@ PROJECT_META = f"""\
 
 
 class Serve:
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, extra: list[str] | None = None) -> None:
         self.base = base
         users = base / "users"
         users.write_text(f"Admin:{ADMIN_PW}\nother:{OTHER_PW}\n")
         users.chmod(0o600)
         self.argv = [sys.executable, "-m", "releasetool", "obs", "serve", "--port", "0", "--root",
-                     str(base / "state"), "--users-file", str(users), "--backend"]
+                     str(base / "state"), "--users-file", str(users), "--backend", *(extra or [])]
         self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         self.url = self.proc.stdout.readline().strip()

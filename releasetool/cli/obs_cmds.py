@@ -65,6 +65,11 @@ def register(sub: common.Subcommands) -> None:
     s.add_argument("--backend", action="store_true",
                    help="front Debian's OBS backend (obs-server), started under --root: sources, links, "
                         "scheduling and builds are the backend's (needs root)")
+    s.add_argument("--debian-base", action="store_true",
+                   help="with --backend: make the Debian:12/standard base project Debian targets build against, "
+                        "from packages apt-get downloads (about 150 MB, once)")
+    s.add_argument("--base-cache", metavar="DIR",
+                   help="where --debian-base keeps the downloaded packages (default: ~/.cache/releasetool/obs-debian-12)")
     s.add_argument("--faults", metavar="FILE", help="a fault plan (YAML or JSON) to inject errors")
     s.set_defaults(run=run_serve)
 
@@ -275,6 +280,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
     if args.max_body < 1:
         raise ReleasetoolError(f"--max-body must be at least 1 MiB (got {args.max_body})")
+    if args.debian_base and not args.backend:
+        raise ReleasetoolError("--debian-base needs --backend: the base project is imported into the OBS backend")
     if args.backend and args.build:
         raise ReleasetoolError("--build and --backend exclude each other: with --backend, OBS's scheduler and "
                                "worker build", hint="drop --build")
@@ -309,6 +316,15 @@ def run_serve(args: argparse.Namespace) -> int:
 
                 backend.start()
                 service.backend = SourceServer(backend.srcserver)
+                service.published = backend.bsdir / "repos"
+                if args.debian_base:
+                    from pathlib import Path
+
+                    from releasetool.obs.service import debian_base
+
+                    cache = Path(args.base_cache) if args.base_cache else debian_base.default_cache()
+                    debian_base.import_base(backend.srcserver, backend.reposerver, debian_base.download(cache),
+                                            backend.arch)
             from releasetool.log import log
             log.info("obs serve: listening on %s (state in %s%s)", service.url, args.root,
                      ", building" if args.build else ", fronting the OBS backend" if backend else "")

@@ -71,6 +71,9 @@ class ObsService(ThreadingHTTPServer):
         # With the URL of an OBS backend's source server, sources and builds are
         # the backend's and this service is its frontend (frontend_routes).
         self.backend = frontend_routes.Backend(backend) if backend else None
+        # What bs_publish writes (``$bsdir/repos``), served read-only without
+        # login under /repositories/, as OBS's download server serves it.
+        self.published: Path | None = None
         self.users = {name: u if isinstance(u, User) else User(name, u) for name, u in users.items()}
         self.max_body = max_body
         self.idle_seconds = idle_seconds
@@ -247,6 +250,10 @@ class Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         self.multi = parse_qs(parts.query, keep_blank_values=True)
         self.server.count(f"{method} {_kind(path, query)}")
+        if method == "GET" and path.startswith("/repositories/") and self.server.published is not None:
+            self.close_connection = self.close_connection or bool(self.headers.get("Content-Length"))
+            self.serve_published(path[len("/repositories/"):])
+            return
         try:
             self._length = self.body_length()
             if self._length is None:
@@ -296,6 +303,49 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # an answer, not a dropped connection, for any bug
             log.exception("obs serve: internal error on %s %s", method, path)
             self.send_error_status(ApiError(500, "internal_error", f"{type(exc).__name__}"))
+
+    def serve_published(self, relative: str) -> None:
+        """A file (or a directory's listing) of the published repositories.
+
+        The layout is bs_publish's, which is the download server's: a project
+        name's ``:`` is followed by ``/`` (``home:/Admin:/dist/Debian_12/``).
+        Only paths inside the published directory are served: no ``..``, no
+        symbolic link leading out.
+        """
+        import html
+        import shutil
+
+        base = self.server.published
+        assert base is not None
+        # Flat Debian repositories name their files "./all/x.deb": "." is dropped.
+        parts = [p for p in relative.split("/") if p and p != "."]
+        if any(p == ".." or "\x00" in p for p in parts):
+            self.send(400, shapes.status("invalid_path", "invalid path"))
+            return
+        target = base.joinpath(*parts)
+        try:
+            resolved = target.resolve(strict=True)
+            inside = resolved == base.resolve() or resolved.is_relative_to(base.resolve())
+        except (FileNotFoundError, RuntimeError, OSError):
+            inside = False
+        if not inside:
+            self.send(404, shapes.status("not_found", f"/repositories/{relative}: not published"))
+            return
+        if resolved.is_dir():
+            if not relative.endswith("/") and relative:
+                self.send(301, b"", headers={"Location": f"/repositories/{relative}/"})
+                return
+            names = sorted(e.name + ("/" if e.is_dir() else "") for e in resolved.iterdir())
+            body = "".join(f'<a href="{html.escape(n)}">{html.escape(n)}</a>\n' for n in names)
+            self.send(200, f"<html><body><pre>\n{body}</pre></body></html>\n".encode(), "text/html; charset=utf-8")
+            return
+        size = resolved.stat().st_size
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        with open(resolved, "rb") as data:
+            shutil.copyfileobj(data, self.wfile, 1024 * 1024)
 
     def authenticate(self) -> str | None:
         """The user of this request, or None after answering 401 (osc then retries with basic auth).
