@@ -11,9 +11,12 @@ cd "$(dirname "$0")/.."
 # the package builds (dpkg-buildpackage requires it; the C compiler and make);
 # groff-base and man-db to check the generated manual page, zsh and tmux to
 # drive the generated completions in real shells; the autotools for the release
-# tarballs upstream makes with `make dist`, and faketime to make one on another day.
+# tarballs upstream makes with `make dist`, and faketime to make one on another day;
+# Debian's Open Build Service backend (servers, scheduler, worker, build script)
+# that `releasetool obs serve` fronts.
 APT_PACKAGES=(git rpm rpmlint dpkg-dev debhelper lintian fakeroot devscripts xz-utils gnupg chromium python3-venv build-essential
-              groff-base man-db zsh tmux autoconf automake libtool autopoint pkgconf gettext faketime cpio)
+              groff-base man-db zsh tmux autoconf automake libtool autopoint pkgconf gettext faketime cpio
+              obs-server obs-worker obs-build)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -423,12 +423,16 @@ def test_submit_wait_reports_broken_builds(obs: Service, tmp_path: Path, capsys:
 
 
 def test_serve_refuses_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["obs", "serve", "--port", "0", "--root", str(tmp_path), "--user", "nopassword"]) == 2
+    users = tmp_path / "users"
+    users.write_text("# who may log in\nAdmin:pw\nnopassword\n")
+    assert main(["obs", "serve", "--port", "0", "--root", str(tmp_path), "--users-file", str(users)]) == 2
     assert capsys.readouterr().err.splitlines()[0] == (
-        "error: --user takes NAME:PASSWORD (the value given has no ':' or an empty part)")
+        f"error: {users}:3: a user line is NAME:PASSWORD (this one has no ':' or no password)")
+    users.write_text("Admin:pw\n")
     plan = tmp_path / "plan.yaml"
     plan.write_text("- request: GET /about\n  effect: explode\n")
-    assert main(["obs", "serve", "--port", "0", "--root", str(tmp_path), "--faults", str(plan)]) == 2
+    assert main(["obs", "serve", "--port", "0", "--root", str(tmp_path), "--users-file", str(users),
+                 "--faults", str(plan)]) == 2
     assert capsys.readouterr().err.splitlines()[0] == (
         f"error: {plan}: rule 1: effect 'explode' is not one of error, error-after, reset, reset-after, delay, dirty")
 

@@ -198,8 +198,10 @@ def test_authentication(obs: Service, tmp_path: Path) -> None:
 
 def test_state_survives_a_restart(tmp_path: Path) -> None:
     root = tmp_path / "state"
+    users = tmp_path / "users"
+    users.write_text(f"Admin:{PASSWORD}\n")
     argv = [sys.executable, "-m", "releasetool", "obs", "serve", "--port", "0", "--root", str(root),
-            "--user", f"Admin:{PASSWORD}"]
+            "--users-file", str(users)]
 
     def start() -> tuple[subprocess.Popen[str], str]:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -227,6 +229,7 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         _, stderr_seen = proc.communicate(timeout=10)
     assert PASSWORD not in stderr_seen
     assert PASSWORD not in json.dumps([p.read_text(errors="replace") for p in root.rglob("*") if p.is_file()])
+    assert PASSWORD not in " ".join(argv)
 
 
 def test_request_without_project_is_answered_in_obs_shape(obs: Service) -> None:
@@ -239,8 +242,10 @@ def test_serve_applies_a_fault_plan_file(tmp_path: Path) -> None:
     plan = tmp_path / "plan.yaml"
     plan.write_text("faults:\n  - request: POST /request\n    query: {cmd: create}\n    effect: error\n"
                     "    status: 401\n")
+    users = tmp_path / "users"
+    users.write_text(f"Admin:{PASSWORD}\n")
     argv = [sys.executable, "-m", "releasetool", "obs", "serve", "--port", "0", "--root", str(tmp_path / "state"),
-            "--user", f"Admin:{PASSWORD}", "--faults", str(plan)]
+            "--users-file", str(users), "--faults", str(plan)]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

@@ -21,14 +21,25 @@ through commitfilelist, revision history, build results and logs, rebuilds,
 branches and submit requests.  State lives under --root, so a restart loses
 nothing.  Use it to test and to rehearse a release before touching the real
 Build Service.  docs/obs-service.md lists what is covered.
+
+Users log in with HTTP basic authentication against --users-file: one
+NAME:PASSWORD line per user, or NAME:HASH with a hash from `releasetool obs
+hash-password`.  Credentials are checked before a request body is read; a
+body over --max-body MiB is refused with 413; a connection idle or stalled
+for 60 s is closed.
 """
 
 SERVE_EPILOG = """\
 examples:
-  releasetool obs serve --port 3000 --root /tmp/obs --user Admin:opensuse --build
+  printf 'Admin:%s\\n' "$(releasetool obs hash-password < secret)" > users; chmod 600 users
+  releasetool obs serve --port 3000 --root /tmp/obs --users-file users --build
   osc -A http://127.0.0.1:3000 meta prj network:ha-clustering:Stable
+"""
 
-Without --user, the one user is Admin with password opensuse.
+HASH_DESCRIPTION = """\
+Read a password from standard input (the first line; asked for without echo
+on a terminal) and print its pbkdf2-sha256 hash, the form a line of
+`obs serve --users-file` takes after NAME: so that the file holds no password.
 """
 
 
@@ -46,11 +57,25 @@ def register(sub: common.Subcommands) -> None:
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     s.add_argument("--port", type=int, default=3000, help="port to listen on (default: 3000; 0 picks a free one)")
     s.add_argument("--root", default=".obs-service", help="directory holding the service state")
-    s.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD",
-                   help="a user allowed to log in (repeatable)")
+    s.add_argument("--users-file", required=True, metavar="FILE",
+                   help="the users who may log in: NAME:PASSWORD or NAME:HASH lines")
+    s.add_argument("--max-body", type=int, default=256, metavar="MIB",
+                   help="largest request body accepted, in MiB; larger is 413 (default: 256)")
     s.add_argument("--build", action="store_true", help="build committed packages with rpmbuild and dpkg-buildpackage")
+    s.add_argument("--backend", action="store_true",
+                   help="front Debian's OBS backend (obs-server), started under --root: sources, links, "
+                        "scheduling and builds are the backend's (needs root)")
+    s.add_argument("--debian-base", action="store_true",
+                   help="with --backend: make the Debian:12/standard base project Debian targets build against, "
+                        "from packages apt-get downloads (about 150 MB, once)")
+    s.add_argument("--base-cache", metavar="DIR",
+                   help="where --debian-base keeps the downloaded packages (default: ~/.cache/releasetool/obs-debian-12)")
     s.add_argument("--faults", metavar="FILE", help="a fault plan (YAML or JSON) to inject errors")
     s.set_defaults(run=run_serve)
+
+    s = common.add_command(obs_sub, "hash-password", help="hash a password for obs serve --users-file",
+                           description=HASH_DESCRIPTION)
+    s.set_defaults(run=run_hash_password)
 
     s = common.add_command(obs_sub, "submit", help="submit rendered packaging to an OBS project",
                            description=SUBMIT_DESCRIPTION, epilog=SUBMIT_EPILOG)
@@ -272,16 +297,22 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from releasetool.errors import ObsError, ReleasetoolError
     from releasetool.obs.service.server import make_service
+    from releasetool.obs.service.users import load_users
 
-    users: dict[str, str] = {}
-    for item in args.user:
-        name, sep, password = item.partition(":")
-        if not sep or not name or not password:
-            raise ReleasetoolError("--user takes NAME:PASSWORD (the value given has no ':' or an empty part)",
-                           hint="e.g. --user Admin:opensuse")
-        users[name] = password
-    if not users:
-        users = {"Admin": "opensuse"}
+    if args.max_body < 1:
+        raise ReleasetoolError(f"--max-body must be at least 1 MiB (got {args.max_body})")
+    if args.debian_base and not args.backend:
+        raise ReleasetoolError("--debian-base needs --backend: the base project is imported into the OBS backend")
+    if args.backend and args.build:
+        raise ReleasetoolError("--build and --backend exclude each other: with --backend, OBS's scheduler and "
+                               "worker build", hint="drop --build")
+    users = load_users(args.users_file)
+    backend = None
+    if args.backend:
+        from releasetool.obs.service.backend import Backend
+
+        backend = Backend(args.root)
+        backend.check()
     faults = None
     if args.faults:
         from releasetool.errors import FaultPlanError
@@ -298,15 +329,6 @@ def run_serve(args: argparse.Namespace) -> int:
             raise FaultPlanError(f"--faults {args.faults}: nested too deep for a fault plan",
                                  hint="write the plan as a list of rules, see docs/obs-service.md") from None
     _check_port_free(args.host, args.port)
-    try:
-        service = make_service(args.root, users, host=args.host, port=args.port, build=args.build, faults=faults)
-    except OSError as exc:
-        raise ObsError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}",
-                       hint="pick another --port, or 0 for a free one") from None
-    from releasetool.log import log
-    log.info("obs serve: listening on %s (state in %s%s)", service.url, args.root,
-             ", building" if args.build else "")
-    print(service.url, flush=True)
     import signal
 
     def stop(signum: int, frame: object) -> None:
@@ -314,9 +336,52 @@ def run_serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        service.serve_forever(poll_interval=0.2)
+        try:
+            service = make_service(args.root, users, host=args.host, port=args.port, build=args.build,
+                                   faults=faults, max_body=args.max_body * 1024 * 1024)
+        except OSError as exc:
+            raise ObsError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}",
+                           hint="pick another --port, or 0 for a free one") from None
+        try:
+            if backend is not None:
+                from releasetool.obs.service.frontend_routes import Backend as SourceServer
+
+                backend.start()
+                service.backend = SourceServer(backend.srcserver)
+                service.published = backend.bsdir / "repos"
+                if args.debian_base:
+                    from pathlib import Path
+
+                    from releasetool.obs.service import debian_base
+
+                    cache = Path(args.base_cache) if args.base_cache else debian_base.default_cache()
+                    debian_base.import_base(backend.srcserver, backend.reposerver, debian_base.download(cache),
+                                            backend.arch)
+            from releasetool.log import log
+            log.info("obs serve: listening on %s (state in %s%s)", service.url, args.root,
+                     ", building" if args.build else ", fronting the OBS backend" if backend else "")
+            print(service.url, flush=True)
+            service.serve_forever(poll_interval=0.2)
+        finally:
+            service.server_close()
+            if backend is not None:
+                backend.stop()
     except KeyboardInterrupt:
         pass
-    finally:
-        service.server_close()
+    return 0
+
+
+def run_hash_password(args: argparse.Namespace) -> int:
+    from releasetool.errors import ReleasetoolError
+    from releasetool.obs.service.users import hash_password
+
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass("password: ")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        raise ReleasetoolError("no password on standard input", hint="e.g. releasetool obs hash-password < FILE")
+    print(hash_password(password))
     return 0

@@ -11,7 +11,10 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from email.message import Message
+
     from releasetool.obs.service.builder import Builder
+    from releasetool.obs.service.frontend_routes import Backend
     from releasetool.obs.service.store import Store
 
 XML = "application/xml; charset=utf-8"
@@ -20,10 +23,12 @@ Answer = tuple[int, bytes, str]
 
 
 class Service(Protocol):
-    """The service behind every request: its state on disk and its builder (None when builds are off)."""
+    """The service behind every request: its state on disk, its builder (None when builds are off)
+    and the OBS backend it fronts (None when it keeps sources and builds itself)."""
 
     store: Store
     builder: Builder | None
+    backend: Backend | None
 
     def package_changed(self, project: str, package: str) -> None: ...
 
@@ -33,6 +38,7 @@ class Request(Protocol):
 
     user: str
     dirty: bool
+    headers: Message
     multi: dict[str, list[str]]  # every value of each query parameter
 
     @property

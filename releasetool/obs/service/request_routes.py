@@ -20,7 +20,7 @@ def route(h: Request, method: str, segs: list[str], query: dict[str, str]) -> An
         if method == "POST" and query.get("cmd") == "create":
             return _create(h)
         if method == "GET":
-            return _collection(h, query)
+            return collection(h, query)
         raise ApiError(400, "illegal_request", "unsupported request operation")
     req = store.request(segs[0])
     if req is None:
@@ -31,7 +31,7 @@ def route(h: Request, method: str, segs: list[str], query: dict[str, str]) -> An
         from releasetool.obs.service.source_routes import source_diff
 
         parts = []
-        for f in _action_fields(req):
+        for f in action_fields(req):
             parts.append(source_diff(h, f["tproject"], f["tpackage"], None if not store.package_exists(
                 f["tproject"], f["tpackage"]) else "latest", f["sproject"], f["spackage"], f["srev"]))
         return 200, b"".join(parts), "text/plain"
@@ -83,7 +83,7 @@ def _create(h: Request) -> Answer:
     return 200, shapes.to_bytes(shapes.request(req)), XML
 
 
-def _action_fields(req: dict[str, Any]) -> list[dict[str, str]]:
+def action_fields(req: dict[str, Any]) -> list[dict[str, str]]:
     found = []
     for raw in req["actions"]:
         action = ET.fromstring(raw)
@@ -116,7 +116,7 @@ def search(h: Request, query: dict[str, str]) -> Answer:
     def keep(req: dict[str, Any]) -> bool:
         if states and req["state"]["name"] not in states:
             return False
-        return any(all(f[fields_of[k]] == v for k, v in conditions.items()) for f in _action_fields(req))
+        return any(all(f[fields_of[k]] == v for k, v in conditions.items()) for f in action_fields(req))
 
     return _render_collection([r for r in h.server.store.requests() if keep(r)])
 
@@ -128,7 +128,7 @@ def _render_collection(found: list[dict[str, Any]]) -> Answer:
     return 200, shapes.to_bytes(root), XML
 
 
-def _collection(h: Request, query: dict[str, str]) -> Answer:
+def collection(h: Request, query: dict[str, str]) -> Answer:
     store = h.server.store
     states = [s for s in (query.get("states") or "").split(",") if s]
     project, package = query.get("project"), query.get("package")
@@ -143,7 +143,7 @@ def _collection(h: Request, query: dict[str, str]) -> Answer:
             continue
         if user and req["creator"] != user:
             continue
-        fields = _action_fields(req)
+        fields = action_fields(req)
         if project:
             sides = []
             for f in fields:
@@ -166,7 +166,7 @@ def _changestate(h: Request, req: dict[str, Any], query: dict[str, str]) -> Answ
         raise ApiError(403, "post_request_no_permission",
                        f"request {req['id']} is already {req['state']['name']}")
     if new == "accepted":
-        for f in _action_fields(req):
+        for f in action_fields(req):
             found = store.find_revision(f["sproject"], f["spackage"], f["srev"])
             if not store.package_exists(f["tproject"], f["tpackage"]):
                 meta = ET.fromstring(store.package_meta(f["sproject"], f["spackage"]))

@@ -1,0 +1,216 @@
+"""The frontend's guard: credentials before bodies, size and framing limits, idle connections, logins."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from releasetool.cli import main
+from releasetool.obs.service.server import ObsService, make_service, start_in_thread
+from releasetool.obs.service.users import User, hash_password, load_users
+
+PASSWORD = "frontend-Pa55"
+AUTH = "Basic " + base64.b64encode(f"Admin:{PASSWORD}".encode()).decode()
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[ObsService]:
+    svc = make_service(tmp_path / "state", {"Admin": PASSWORD}, max_body=4096, idle_seconds=1.0)
+    start_in_thread(svc)
+    yield svc
+    svc.shutdown()
+    svc.server_close()
+
+
+def connect(svc: ObsService) -> socket.socket:
+    host, port = svc.server_address[:2]
+    return socket.create_connection((str(host), port), timeout=10)
+
+
+def read_answer(sock: socket.socket) -> tuple[bytes, bool]:
+    """Everything the service sends until it closes the connection (or 10 s pass), and whether it closed."""
+    data = b""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            return data, False
+        except ConnectionResetError:
+            return data, True
+        if not chunk:
+            return data, True
+        data += chunk
+    return data, False
+
+
+def test_unauthenticated_large_body_is_refused_unread(service: ObsService) -> None:
+    sock = connect(service)
+    # 220 MiB announced, 1 KiB sent: the answer cannot wait for the rest.
+    sock.sendall(b"PUT /source/p/k/big HTTP/1.1\r\nHost: x\r\nContent-Length: 230686720\r\n\r\n" + b"x" * 1024)
+    data, closed = read_answer(sock)
+    assert data.startswith(b"HTTP/1.1 401 ")
+    assert b'WWW-Authenticate: basic realm="API login"' in data
+    assert closed
+    assert service.store.projects() == []
+
+
+def test_small_unauthenticated_body_is_drained_and_the_connection_kept(service: ObsService) -> None:
+    host, port = service.server_address[:2]
+    conn = http.client.HTTPConnection(str(host), port, timeout=10)
+    conn.request("PUT", "/source/p/_meta", body=b"<project name='p'/>")
+    first = conn.getresponse()
+    first.read()
+    assert first.status == 401
+    conn.request("GET", "/about", headers={"Authorization": AUTH})
+    second = conn.getresponse()
+    assert second.status == 200
+    assert b"<about>" in second.read()
+
+
+@pytest.mark.parametrize(("header", "code"), [
+    (b"Content-Length: -1", b"400"),
+    (b"Content-Length: 1e9", b"400"),
+    (b"Content-Length: 5\r\nContent-Length: 6", b"400"),
+    (b"Transfer-Encoding: chunked", b"411"),
+])
+def test_malformed_framing_is_answered_and_closed(service: ObsService, header: bytes, code: bytes) -> None:
+    sock = connect(service)
+    sock.sendall(b"PUT /source/p/_meta HTTP/1.1\r\nHost: x\r\nAuthorization: " + AUTH.encode() + b"\r\n"
+                 + header + b"\r\n\r\n")
+    data, closed = read_answer(sock)
+    assert data.startswith(b"HTTP/1.1 " + code + b" ")
+    assert closed
+
+
+def test_body_over_the_limit_is_413_without_reading_it(service: ObsService) -> None:
+    sock = connect(service)
+    sock.sendall(b"PUT /source/p/k/f HTTP/1.1\r\nHost: x\r\nAuthorization: " + AUTH.encode() + b"\r\n"
+                 b"Content-Length: 5000\r\n\r\n")
+    data, closed = read_answer(sock)
+    assert data.startswith(b"HTTP/1.1 413 ")
+    assert b"over the limit of 4096" in data
+    assert closed
+
+
+def test_idle_and_stalled_connections_are_closed(service: ObsService) -> None:
+    idle = connect(service)
+    started = time.monotonic()
+    data, closed = read_answer(idle)
+    assert (data, closed) == (b"", True)
+    stalled = connect(service)
+    stalled.sendall(b"PUT /source/p/_meta HTTP/1.1\r\nHost: x\r\nAuthorization: " + AUTH.encode() + b"\r\n"
+                    b"Content-Length: 100\r\n\r\n<project")
+    data, closed = read_answer(stalled)
+    assert closed
+    assert not data.startswith(b"HTTP/1.1 200")
+    assert time.monotonic() - started < 10  # within the 1 s idle limit of this service, not held forever
+
+
+def test_failed_logins_are_slowed_and_a_success_resets(service: ObsService) -> None:
+    host, port = service.server_address[:2]
+    bad = "Basic " + base64.b64encode(b"Admin:guess").decode()
+    waits = []
+    for _ in range(3):
+        conn = http.client.HTTPConnection(str(host), port, timeout=30)
+        started = time.monotonic()
+        conn.request("GET", "/about", headers={"Authorization": bad})
+        answer = conn.getresponse()
+        answer.read()
+        waits.append(time.monotonic() - started)
+        assert answer.status == 401
+    assert service.login_failures["127.0.0.1"] == 3
+    assert waits[2] >= 1.0  # 0.25 s, 0.5 s, 1 s: each failure waits twice as long
+    conn = http.client.HTTPConnection(str(host), port, timeout=30)
+    conn.request("GET", "/about", headers={"Authorization": AUTH})
+    assert conn.getresponse().status == 200
+    assert "127.0.0.1" not in service.login_failures
+
+
+def test_a_changed_password_ends_the_sessions(tmp_path: Path) -> None:
+    root = tmp_path / "state"
+    first = make_service(root, {"Admin": PASSWORD})
+    start_in_thread(first)
+    host, port = first.server_address[:2]
+    conn = http.client.HTTPConnection(str(host), port, timeout=10)
+    conn.request("GET", "/about", headers={"Authorization": AUTH})
+    answer = conn.getresponse()
+    answer.read()
+    cookie = (answer.getheader("Set-Cookie") or "").split(";")[0]
+    assert cookie.startswith("openSUSE_session=")
+    conn.request("GET", "/about", headers={"Cookie": cookie})
+    still = conn.getresponse()
+    still.read()
+    assert still.status == 200
+    first.shutdown()
+    first.server_close()
+
+    same = make_service(root, {"Admin": PASSWORD})
+    start_in_thread(same)
+    try:
+        conn = http.client.HTTPConnection(str(same.server_address[0]), same.server_address[1], timeout=10)
+        conn.request("GET", "/about", headers={"Cookie": cookie})
+        kept = conn.getresponse()
+        kept.read()
+        assert kept.status == 200  # the same password: the session survives a restart
+    finally:
+        same.shutdown()
+        same.server_close()
+
+    changed = make_service(root, {"Admin": "another-password"})
+    start_in_thread(changed)
+    try:
+        conn = http.client.HTTPConnection(str(changed.server_address[0]), changed.server_address[1], timeout=10)
+        conn.request("GET", "/about", headers={"Cookie": cookie})
+        ended = conn.getresponse()
+        ended.read()
+        assert ended.status == 401
+    finally:
+        changed.shutdown()
+        changed.server_close()
+
+
+def test_users_file_with_hashed_and_plain_passwords(tmp_path: Path) -> None:
+    hashed = hash_password("hashed-pw", iterations=1000)
+    users_file = tmp_path / "users"
+    users_file.write_text(f"# users\n\nAdmin:{hashed}\nother:plain-pw\n")
+    users = load_users(users_file)
+    assert users["Admin"].check("hashed-pw")
+    assert not users["Admin"].check("plain-pw")
+    assert users["other"].check("plain-pw")
+    assert not users["other"].check("plain-pw ")
+    assert "hashed-pw" not in users_file.read_text()
+    assert User("a", "x").fingerprint != User("a", "y").fingerprint
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("", "the users file lists no user"),
+    ("Admin:a\nAdmin:b\n", ":2: user Admin is listed twice"),
+    ("bad name:pw\n", ":1: 'bad name' is not a valid login"),
+    ("Admin:pbkdf2-sha256$1$zz$00\n", ":1: the pbkdf2-sha256 hash of Admin is malformed"),
+])
+def test_bad_users_files_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str,
+                                             message: str) -> None:
+    users_file = tmp_path / "users"
+    users_file.write_text(text)
+    assert main(["obs", "serve", "--port", "0", "--root", str(tmp_path / "s"), "--users-file", str(users_file)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err.splitlines()[0]
+    assert "Traceback" not in err
+
+
+def test_hash_password_reads_stdin_and_never_echoes_it() -> None:
+    done = subprocess.run([sys.executable, "-m", "releasetool", "obs", "hash-password"], input="s3cret\n",
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    line = done.stdout.strip()
+    assert line.startswith("pbkdf2-sha256$") and "s3cret" not in done.stdout + done.stderr
+    assert User("Admin", line).check("s3cret")

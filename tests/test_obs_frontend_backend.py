@@ -1,0 +1,182 @@
+"""`obs serve --backend`: releasetool's frontend over Debian's OBS backend, driven by unmodified osc."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from obs_helpers import Service, write_oscrc
+from test_obs_backend import process_groups
+
+pytestmark = pytest.mark.slow  # starts the OBS backend
+
+ADMIN_PW = "admin-Pa55-backend"
+OTHER_PW = "other-Pa55-backend"
+PROJECT = "home:Admin:day"
+PROJECT_META = f"""\
+<project name="{PROJECT}">
+  <title>a packager's day</title>
+  <description>osc against the real backend</description>
+  <repository name="Debian_12">
+    <arch>x86_64</arch>
+  </repository>
+</project>
+"""
+
+
+class Serve:
+    def __init__(self, base: Path, extra: list[str] | None = None) -> None:
+        self.base = base
+        users = base / "users"
+        users.write_text(f"Admin:{ADMIN_PW}\nother:{OTHER_PW}\n")
+        users.chmod(0o600)
+        self.argv = [sys.executable, "-m", "releasetool", "obs", "serve", "--port", "0", "--root",
+                     str(base / "state"), "--users-file", str(users), "--backend", *(extra or [])]
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        self.url = self.proc.stdout.readline().strip()
+        assert self.url.startswith("http://127.0.0.1:"), self.proc.stderr.read() if self.proc.stderr else ""
+        home = base / "home"
+        home.mkdir(exist_ok=True)
+        self.admin = Service(None, self.url, base / "state",  # type: ignore[arg-type]
+                             write_oscrc(base / "oscrc", self.url, password=ADMIN_PW, cookiejar=home / "jar"), home)
+        self.other = Service(None, self.url, base / "state",  # type: ignore[arg-type]
+                             write_oscrc(base / "oscrc-other", self.url, user="other", password=OTHER_PW,
+                                         cookiejar=home / "jar-other"), home)
+
+    def daemon_groups(self) -> set[int]:
+        """The process groups of the backend daemons (children of the serve process)."""
+        groups = set()
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                fields = stat[stat.rindex(")") + 2:].split()
+                if int(fields[1]) == self.proc.pid:
+                    groups.add(int(fields[2]))
+        return groups
+
+    def stop(self) -> str:
+        self.proc.send_signal(signal.SIGTERM)
+        _, err = self.proc.communicate(timeout=60)
+        return err
+
+
+@pytest.fixture(scope="module")
+def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
+    started = Serve(tmp_path_factory.mktemp("obs-backend"))
+    yield started
+    started.stop()
+
+
+def test_project_and_package_meta_go_to_the_backend(serve: Serve, tmp_path: Path) -> None:
+    meta = tmp_path / "prj.xml"
+    meta.write_text(PROJECT_META)
+    serve.admin.osc("meta", "prj", PROJECT, "-F", str(meta))
+    back = serve.admin.osc("meta", "prj", PROJECT).stdout
+    # the creator became the maintainer, as on OBS
+    assert '<person userid="Admin" role="maintainer"/>' in back.replace(" />", "/>")
+    pkg = tmp_path / "pkg.xml"
+    pkg.write_text(f'<package name="hello" project="{PROJECT}"><title>hello</title><description/></package>')
+    serve.admin.osc("meta", "pkg", PROJECT, "hello", "-F", str(pkg))
+    assert 'name="hello"' in serve.admin.osc("meta", "pkg", PROJECT, "hello").stdout
+    # the backend's own store holds it
+    assert (serve.base / "state" / "backend" / "srv" / "projects" / f"{PROJECT}.xml").exists()
+
+
+def test_checkout_add_commit_log(serve: Serve, tmp_path: Path) -> None:
+    serve.admin.osc("co", PROJECT, "hello", cwd=tmp_path)
+    wc = tmp_path / PROJECT / "hello"
+    (wc / "a.txt").write_text("hello\n")
+    serve.admin.osc("add", "a.txt", cwd=wc)
+    serve.admin.osc("ci", "-m", "first", cwd=wc)
+    assert serve.admin.osc("ls", PROJECT, "hello").stdout.split() == ["a.txt"]
+    log = serve.admin.osc("log", PROJECT, "hello").stdout
+    assert "r1 | Admin |" in log and "first" in log
+    assert serve.admin.osc("cat", PROJECT, "hello", "a.txt").stdout == "hello\n"
+
+
+def test_a_second_user_cannot_write_what_he_does_not_maintain(serve: Serve, tmp_path: Path) -> None:
+    done = serve.other.osc("api", "-X", "PUT", f"/source/{PROJECT}/hello/b.txt", "-d", "intruder", check=False)
+    assert done.returncode != 0
+    assert "other is not one of its maintainers" in done.stdout + done.stderr
+    meta = tmp_path / "prj.xml"
+    meta.write_text(PROJECT_META.replace("a packager's day", "taken over"))
+    done = serve.other.osc("meta", "prj", PROJECT, "-F", str(meta), check=False)
+    assert done.returncode != 0
+    assert "taken over" not in serve.admin.osc("meta", "prj", PROJECT).stdout
+    assert serve.admin.osc("ls", PROJECT, "hello").stdout.split() == ["a.txt"]
+
+
+def test_branch_edit_and_submit_without_arguments(serve: Serve, tmp_path: Path) -> None:
+    serve.other.osc("branch", PROJECT, "hello")
+    branch = f"home:other:branches:{PROJECT}"
+    assert "_link" in serve.other.osc("ls", branch, "hello").stdout.split()
+    assert f'project="{PROJECT}"' in serve.other.osc("api", f"/source/{branch}/hello/_link").stdout
+    serve.other.osc("co", branch, "hello", cwd=tmp_path)
+    wc = tmp_path / branch / "hello"
+    (wc / "a.txt").write_text("hello\nfrom the branch\n")
+    serve.other.osc("ci", "-m", "edit in the branch", cwd=wc)
+    created = serve.other.osc("sr", "-m", "please take", "--yes", cwd=wc).stdout
+    assert "created request id" in created
+    request_id = created.split()[-1]
+    shown = serve.admin.osc("rq", "show", "-d", request_id).stdout
+    assert "+from the branch" in shown
+    refused = serve.other.osc("rq", "accept", request_id, "-m", "self-service", check=False)
+    assert refused.returncode != 0
+    serve.admin.osc("rq", "accept", request_id, "-m", "ok")
+    assert "accepted" in serve.admin.osc("rq", "show", request_id).stdout
+    assert serve.admin.osc("cat", PROJECT, "hello", "a.txt").stdout == "hello\nfrom the branch\n"
+    assert f"rq{request_id}" in serve.admin.osc("log", PROJECT, "hello").stdout
+
+
+def test_linkpac_and_copypac(serve: Serve) -> None:
+    serve.admin.osc("linkpac", PROJECT, "hello", PROJECT, "hello-link")
+    assert "_link" in serve.admin.osc("ls", PROJECT, "hello-link").stdout.split()
+    expanded = serve.admin.osc("api", f"/source/{PROJECT}/hello-link?expand=1").stdout
+    assert 'name="a.txt"' in expanded
+    serve.admin.osc("copypac", PROJECT, "hello", PROJECT, "hello-copy")
+    assert serve.admin.osc("cat", PROJECT, "hello-copy", "a.txt").stdout == "hello\nfrom the branch\n"
+
+
+def test_requests_declined_and_revoked(serve: Serve, tmp_path: Path) -> None:
+    branch = f"home:other:branches:{PROJECT}"
+    first = serve.other.osc("sr", branch, "hello", PROJECT, "hello", "-m", "again", "--yes").stdout.split()[-1]
+    serve.admin.osc("rq", "decline", first, "-m", "no")
+    assert "declined" in serve.admin.osc("rq", "show", first).stdout
+    second = serve.other.osc("sr", branch, "hello", PROJECT, "hello", "-m", "once more", "--yes").stdout.split()[-1]
+    serve.other.osc("rq", "revoke", second, "-m", "changed my mind")
+    assert "revoked" in serve.admin.osc("rq", "show", second).stdout
+
+
+def test_rebuild_goes_to_the_scheduler(serve: Serve) -> None:
+    serve.admin.osc("rebuild", PROJECT, "hello")
+    refused = serve.other.osc("rebuild", PROJECT, "hello", check=False)
+    assert refused.returncode != 0
+
+
+def test_names_that_would_escape_are_refused(serve: Serve) -> None:
+    for path in ("/source/..%2F..%2Fx/_meta", "/source/home:Admin:day/..%2F..%2Fx/_meta"):
+        done = serve.admin.osc("api", "-X", "PUT", path, "-d", "<project name='x'/>", check=False)
+        assert done.returncode != 0
+        assert "invalid" in (done.stdout + done.stderr).lower()
+    assert not list((serve.base / "state").parent.glob("x*"))
+
+
+def test_sigterm_stops_every_backend_process(tmp_path: Path) -> None:
+    own = Serve(tmp_path)
+    groups = own.daemon_groups()
+    assert len(groups) == 6
+    started = time.monotonic()
+    own.stop()
+    assert own.proc.returncode == 0
+    assert [pid for pid, group in process_groups().items() if group in groups] == []
+    assert time.monotonic() - started < 30
+    assert ADMIN_PW not in " ".join(own.argv)
