@@ -73,6 +73,9 @@ def test_bad_input_files_are_clean_errors(tmp_path: Path, repo_root: Path) -> No
     deep.write_text("[" * 100_000 + "]" * 100_000)
     not_ini = tmp_path / "oscrc"
     not_ini.write_text("user: alice\n")
+    users = tmp_path / "users"
+    users.write_text("Admin:a-password\n")
+    serve = ["obs", "serve", "--users-file", str(users), "--root", str(tmp_path / "obs")]
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -82,18 +85,16 @@ def test_bad_input_files_are_clean_errors(tmp_path: Path, repo_root: Path) -> No
             "obs submit --config dir": ["obs", "submit", "libqb", "--config", str(directory), "--dry-run"],
             "site discover --obs-config binary": ["site", "discover", "libqb", "--obs-config", str(binary),
                                                   "--obs-api", "http://127.0.0.1:9", "--cache", str(tmp_path / "c")],
-            "obs serve --faults binary": ["obs", "serve", "--port", "0", "--root", str(tmp_path / "obs"),
-                                          "--faults", str(binary)],
-            "obs serve on a port in use": ["obs", "serve", "--port", str(port), "--root", str(tmp_path / "obs")],
-            "obs serve --port 99999": ["obs", "serve", "--port", "99999", "--root", str(tmp_path / "obs")],
+            "obs serve --faults binary": [*serve, "--port", "0", "--faults", str(binary)],
+            "obs serve on a port in use": [*serve, "--port", str(port)],
+            "obs serve --port 99999": [*serve, "--port", "99999"],
             "render --out a file": ["render", "libqb", "--out", str(binary)],
             "site build --out a file": ["site", "build", "--out", str(binary)],
             "bundle --out a file": ["bundle", "--out", str(binary)],
             "site build --data binary": ["site", "build", "--data", str(binary), "--out", str(tmp_path / "s")],
             "--manifest binary": ["--manifest", str(binary), "validate"],
             "obs submit --config not INI": ["obs", "submit", "libqb", "--config", str(not_ini), "--dry-run"],
-            "obs serve --faults deep": ["obs", "serve", "--port", "0", "--root", str(tmp_path / "obs"),
-                                        "--faults", str(deep)],
+            "obs serve --faults deep": [*serve, "--port", "0", "--faults", str(deep)],
             "train deep": ["train", str(deep), "--dry-run"],
             "site discover --cache a file": ["site", "discover", "--offline", "--cache", str(binary)],
             "site discover --timeout nan": ["site", "discover", "--offline", "--timeout", "nan"],

@@ -114,7 +114,8 @@ def test_a_trickling_server_is_cut_at_the_total_deadline(tmp_path: Path, trickle
     assert done.returncode == 0, done.stderr
     assert f"slowpoke: tarballs: timed out after 2 s: {slow}" in done.stderr
     # the server kept the connection alive with bytes well inside any per-read timeout
-    assert trickler.connections == 1 and trickler.sent >= 4
+    # (the listing; the SHA-256 of a tarball there is one more read, with its own deadline)
+    assert trickler.connections in (1, 2) and trickler.sent >= 4
     # ... and the run ended at the deadline, not when the server stops (it never does)
     assert took < 30, took
     data = json.loads((tmp_path / "state" / "site-data.json").read_text())

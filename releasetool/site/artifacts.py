@@ -40,7 +40,7 @@ from releasetool.errors import SiteError
 from releasetool.log import log
 from releasetool.manifest import Component
 from releasetool.site.data import ComponentData, Release
-from releasetool.site.fetch import USER_AGENT, Fetcher, shown
+from releasetool.site.fetch import USER_AGENT, Fetcher, shown, within_deadline
 
 CACHE_FILE = "sha256.json"
 MAX_TARBALL = 1 << 30  # a "tarball" larger than 1 GiB is not one we hash
@@ -206,7 +206,14 @@ class DigestCache:
 
 
 def hash_remote(url: str, cache: DigestCache, *, timeout: float) -> tuple[str, int]:
-    """The SHA-256 and size of the file at ``url``, streamed (revalidated against the cache first)."""
+    """The SHA-256 and size of the file at ``url``, streamed (revalidated against the cache first).
+
+    The whole download has the total deadline ``timeout``, as every upstream read.
+    """
+    return within_deadline(timeout, url, lambda abandoned: _hash_remote(url, cache, timeout, abandoned))
+
+
+def _hash_remote(url: str, cache: DigestCache, timeout: float, abandoned: threading.Event) -> tuple[str, int]:
     import requests
 
     known = cache.get(url)
@@ -224,6 +231,8 @@ def hash_remote(url: str, cache: DigestCache, *, timeout: float) -> tuple[str, i
             digest = hashlib.sha256()
             size = 0
             for chunk in response.iter_content(1 << 20):
+                if abandoned.is_set():
+                    raise SiteError(f"abandoned past its deadline: {shown(url)}")
                 digest.update(chunk)
                 size += len(chunk)
                 if size > MAX_TARBALL:
@@ -233,7 +242,7 @@ def hash_remote(url: str, cache: DigestCache, *, timeout: float) -> tuple[str, i
         raise SiteError(f"timed out after {timeout:g} s: {shown(url)}") from None
     except requests.RequestException as exc:
         raise SiteError(f"request failed: {shown(url)} ({type(exc).__name__})") from None
-    if etag or modified:  # without a validator the next run could not tell a changed file: not cached
+    if (etag or modified) and not abandoned.is_set():  # without a validator a change is not seen: not cached
         cache.put(url, {"etag": etag, "last_modified": modified, "sha256": digest.hexdigest(), "size": size})
     return digest.hexdigest(), size
 

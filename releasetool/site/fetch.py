@@ -109,36 +109,14 @@ class Fetcher:
         return session
 
     def _fetch(self, url: str, accept: str | None, extra: dict[str, str]) -> Answer:
-        """One request with a total deadline: connect, headers and the whole body within ``timeout``.
-
-        The socket timeout only bounds each read, and a server that trickles a
-        byte now and then never trips it; so the request runs in a thread of
-        its own and the caller waits at most ``timeout``.  A request past its
-        deadline is abandoned: it stops at its next read (the thread is a
-        daemon and never keeps the process alive) and its answer is dropped.
-        """
+        """One request with a total deadline: connect, headers and the whole body within ``timeout``."""
         session = self._session()
-        outcome: list[Answer | BaseException] = []
-        finished = threading.Event()
-        abandoned = threading.Event()
-
-        def work() -> None:
-            try:
-                outcome.append(self._request(session, url, accept, extra, abandoned))
-            except BaseException as exc:  # handed to the waiting caller
-                outcome.append(exc)
-            finally:
-                finished.set()
-
-        threading.Thread(target=work, name="fetch", daemon=True).start()
-        if not finished.wait(self.timeout):
-            abandoned.set()
-            self._local.session = None  # the abandoned request may still use it
-            raise SiteError(f"timed out after {self.timeout:g} s: {shown(url)}")
-        result = outcome[0]
-        if isinstance(result, BaseException):
-            raise result
-        return result
+        try:
+            return within_deadline(self.timeout, url,
+                                   lambda abandoned: self._request(session, url, accept, extra, abandoned))
+        except SiteError:
+            self._local.session = None  # an abandoned request may still use it
+            raise
 
     def _request(self, session: Any, url: str, accept: str | None, extra: dict[str, str],
                  abandoned: threading.Event) -> Answer:
@@ -214,6 +192,38 @@ class Fetcher:
         except OSError:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def within_deadline(timeout: float, url: str, request: Callable[[threading.Event], T]) -> T:
+    """``request(abandoned)`` finished within ``timeout`` seconds, or a SiteError.
+
+    The socket timeout only bounds each read, and a server that trickles a
+    byte now and then never trips it; so the request runs in a thread of its
+    own and the caller waits at most ``timeout``.  A request past its deadline
+    is abandoned: ``abandoned`` is set, the request stops at its next read
+    (the thread is a daemon and never keeps the process alive) and its answer
+    is dropped.
+    """
+    outcome: list[T | BaseException] = []
+    finished = threading.Event()
+    abandoned = threading.Event()
+
+    def work() -> None:
+        try:
+            outcome.append(request(abandoned))
+        except BaseException as exc:  # handed to the waiting caller
+            outcome.append(exc)
+        finally:
+            finished.set()
+
+    threading.Thread(target=work, name="fetch", daemon=True).start()
+    if not finished.wait(timeout):
+        abandoned.set()
+        raise SiteError(f"timed out after {timeout:g} s: {shown(url)}")
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
 
 
 def _reason(exc: Exception) -> str:
