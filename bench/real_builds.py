@@ -73,8 +73,10 @@ def _deb_files(deb: Path) -> set[str]:
 def upstream_spec_entries(tarball: Path, name: str, version: str) -> list[str]:
     """The path entries of the %files sections of upstream's own spec in the tarball, expanded."""
     with tarfile.open(tarball) as tar:
-        candidates = [m for m in tar.getmembers() if m.isfile() and m.name.count("/") == 1
-                      and m.name.endswith((f"/{name}.spec.in", f"/{name}.spec"))]
+        # NAME.spec.in or NAME.spec; cluster-glue has one spec per family (the rpms follow Fedora's)
+        candidates = sorted((m for m in tar.getmembers() if m.isfile() and m.name.count("/") == 1
+                             and m.name.endswith((f"/{name}.spec.in", f"/{name}.spec", f"/{name}-fedora.spec"))),
+                            key=lambda m: m.name.endswith("-fedora.spec"))
         if not candidates:
             return []
         text = tar.extractfile(candidates[0]).read().decode("utf-8", "replace")  # type: ignore[union-attr]

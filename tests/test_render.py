@@ -155,6 +155,20 @@ def test_control_and_changelog_parse(sample: manifest.Manifest) -> None:
         "debian/tmp/${env:DEB_SYSTEMD_UNITDIR}/sample-hello.service", "debian/tmp/etc/init.d/sample-hello"]
 
 
+def test_a_dir_entry_is_the_directory_alone_on_debian(sample: manifest.Manifest) -> None:
+    """dh_install copies a directory with its contents: %dir goes to debian/PACKAGE.dirs."""
+    _edit(sample.path, '        - "{bindir}/sample-hello"\n',
+          '        - "{bindir}/sample-hello"\n        - "%dir {datadir}/sample-hello"\n'
+          '        - "%dir %attr(750, root, root) {localstatedir}/lib/sample-hello"\n')
+    loaded = manifest.load(sample.path)
+    files = render.render_component(loaded, loaded.get(rs.NAME))
+    assert files["debian/sample-hello.dirs"].decode().splitlines() == ["usr/share/sample-hello", "var/lib/sample-hello"]
+    install = files["debian/sample-hello.install"].decode().splitlines()
+    assert not [line for line in install if "usr/share/sample-hello" in line or "var/lib" in line], install
+    assert "%dir %{_datadir}/sample-hello" in files[f"{rs.NAME}.spec"].decode()
+    assert "debian/sample-hello-tools.dirs" not in files
+
+
 def test_main_debian_package_takes_packaging_deb_name(sample: manifest.Manifest) -> None:
     _edit(sample.path, "    packaging:\n      build_system: make\n",
           "    packaging:\n      build_system: make\n      deb_name: hello-daemon\n")

@@ -76,10 +76,14 @@ def component_context(manifest: Any, comp: Any, entries: Sequence[Any]) -> dict[
     def files(entries_: Iterable[str], at: str, *, own: tuple[str, ...] = ("rpm", "deb")) -> Fields:
         listed = tuple(entries_)
         single = len(own) == 1
+        deb = [e for e in listed if single or e not in only["deb"]]
         return Fields(
             at,
             rpm=[Verbatim(rf.rpm_path(e, f"{at}.files")) for e in listed if single or e not in only["rpm"]],
-            deb=[Verbatim(rf.deb_path(e, f"{at}.files")) for e in listed if single or e not in only["deb"]],
+            # dh_install copies a directory with everything in it: a %dir entry (the
+            # directory alone) goes to debian/PACKAGE.dirs instead
+            deb=[Verbatim(rf.deb_path(e, f"{at}.files")) for e in deb if not rf.is_dir_entry(e)],
+            deb_dirs=[Verbatim(rf.deb_path(e, f"{at}.files")) for e in deb if rf.is_dir_entry(e)],
         )
 
     main_files = files(pk.files, f"{where}.packaging")

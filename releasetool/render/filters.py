@@ -115,6 +115,11 @@ def rpm_path(entry: str, where: str = "files") -> str:
     return directive + _substitute(path.replace("%", "%%"), RPM_DIRS, where)
 
 
+def is_dir_entry(entry: str) -> bool:
+    """A ``%dir`` entry: the directory alone, without what is in it."""
+    return "%dir" in split_directive(entry.strip())[0].split()
+
+
 def deb_path(entry: str, where: str = "files") -> str:
     """A manifest file entry as a dh_install source path (relative to debian/tmp)."""
     _directive, path = split_directive(entry.strip())

@@ -277,6 +277,8 @@ def render_component(
                                            name)
             if text.strip():
                 out[f"debian/{package.deb_name}.install"] = text.encode("utf-8")
+            if package.files.deb_dirs:
+                out[f"debian/{package.deb_name}.dirs"] = "".join(f"{d}\n" for d in package.files.deb_dirs).encode()
             if getattr(package, "docs", None):
                 _used, text = _render_template(env, [f"debian/{own_templates}/docs.j2", "debian/docs.j2"], pkg_context,
                                                name)
