@@ -375,6 +375,9 @@ def test_a_local_download_area_is_linked_into_the_site_never_as_file_urls(tmp_pa
     (area / "widget-1.0.0.tar.gz.asc").write_text("signature")  # 1.1.0 was released without signing
     (area / "widget-1.1.0.notes.md").write_text("# widget 1.1.0\n")
     (area / "SHA256SUMS").write_text("")
+    # the area's index.json (as bundle writes it) is read rather than hashing the file again
+    (area / "index.json").write_text(json.dumps({"components": [{"name": "widget", "version": "1.0.0", "files": [
+        {"name": "widget-1.0.0.tar.gz", "size": 99, "sha256": "e3" * 32, "signature": "widget-1.0.0.tar.gz.asc"}]}]}))
     releases = [Release("1.2.0", "v1.2.0", "2024-05-01"), Release("1.1.0", "v1.1.0", "2024-03-01"),
                 Release("1.0.0", "v1.0.0", "2023-12-01")]
     data = SiteData(generated_at="2024-06-10T12:00:05Z", sources_total=1, components={"widget": ComponentData(
@@ -392,6 +395,7 @@ def test_a_local_download_area_is_linked_into_the_site_never_as_file_urls(tmp_pa
         "changelog": "downloads/widget-1.1.0.notes.md", "commit": None,
         "sha256": hashlib.sha256(b"tarball 1.1.0").hexdigest(), "size": len(b"tarball 1.1.0")}
     assert rows["1.0.0"]["signature"] == "downloads/widget-1.0.0.tar.gz.asc"
+    assert (rows["1.0.0"]["sha256"], rows["1.0.0"]["size"]) == ("e3" * 32, 99)
     assert rows["1.0.0"]["changelog"] is None  # no notes file, no GitHub release page known
     assert (out / "downloads").is_symlink() and (out / "downloads").resolve() == area
     for page in out.rglob("*.html"):
