@@ -110,7 +110,7 @@ def test_the_page_shows_discovered_data(manifest: Path, tmp_path: Path) -> None:
     assert "sudo zypper addrepo https://download.opensuse.org/repositories/network:/ha-clustering:/Stable/" \
            "openSUSE_Tumbleweed/network:ha-clustering:Stable.repo" in page
     assert "sudo apt install widget-tools" in page  # the Debian name of the main package
-    assert '<span class="cmd">sudo dnf install widget</span>\n' in page
+    assert '<span class="cmd">sudo dnf install widget</span><span class="nl">\n</span>' in page
     assert 'id="history"' in page
     feed = ET.fromstring((out / "releases.atom").read_bytes())
     titles = [e.findtext(f"{ATOM}title") for e in feed.iter(f"{ATOM}entry")]

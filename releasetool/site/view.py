@@ -451,8 +451,11 @@ def _install_lines(family: str, label: str, name: str, project: str, base: str) 
     else:
         tool = "dnf"
         lines = (f"sudo dnf config-manager --add-repo {repo_file}", f"sudo dnf install {pkg}")
-    # one span a command: a command longer than the block wraps with a hanging indent (style.css)
-    return tool, lines, "".join(f'<span class="cmd">{html.escape(line)}</span>\n' for line in lines)
+    # One block a command: a command longer than the block wraps with a hanging indent (style.css).
+    # The line ends stay in the text, for readers without the style sheet, but are not displayed:
+    # the blocks already end the lines, and a copy gets each command on one line, no blank ones.
+    return tool, lines, "".join(f'<span class="cmd">{html.escape(line)}</span><span class="nl">\n</span>'
+                                for line in lines)
 
 
 def _install(comp: Component, target: Target, project: str, base: str, results: dict[str, str]) -> InstallView:
