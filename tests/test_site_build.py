@@ -433,8 +433,9 @@ _JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_siz
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.sampled_from(["origin", "checked_at", "last_success_at", "stale", "errors", "latest_stable", "releases",
-                        "sources", "obs", "obs.results", "obs.version", "generated_at", "sources_total",
-                        "components"]), _JSON)
+                        "sources", "obs", "obs.results", "obs.version", "obs.deb_version", "generated_at",
+                        "sources_total", "components", "release.sha256", "release.size", "release.commit",
+                        "release.files"]), _JSON)
 def test_a_mutated_data_file_builds_or_gives_one_error(manifest: Path, tmp_path: Path, field: str, value: Any) -> None:
     path = tmp_path / "mutated.json"
     site_data_file(path)
@@ -443,6 +444,8 @@ def test_a_mutated_data_file_builds_or_gives_one_error(manifest: Path, tmp_path:
         raw[field] = value
     elif field.startswith("obs."):
         raw["components"]["widget"]["obs"][field[4:]] = value
+    elif field.startswith("release."):
+        raw["components"]["widget"]["releases"][1][field[8:]] = value
     else:
         raw["components"]["widget"][field] = value
     path.write_text(json.dumps(raw))
@@ -450,9 +453,12 @@ def test_a_mutated_data_file_builds_or_gives_one_error(manifest: Path, tmp_path:
         data, _ = site_build.load_data(load(manifest), path)
         from releasetool.site.view import site_view
 
-        site_build.render(site_view(load(manifest), data))
+        files = site_build.render(site_view(load(manifest), data))
     except SiteError as exc:
         assert exc.message.startswith(f"{path}: ")
+        return
+    # whatever the data file holds, what is published follows the schema
+    jsonschema.Draft202012Validator(SCHEMA).validate(json.loads(files["versions.json"]))
 
 
 def test_every_source_failing_says_the_versions_come_from_the_manifest(manifest: Path, tmp_path: Path) -> None:

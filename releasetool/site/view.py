@@ -280,7 +280,8 @@ def _component(comp: Component, entry: ComponentData, manifest: Manifest, now: d
     obs_version = obs.get("version")
     view = ComponentView(
         name=comp.name, summary=comp.summary, description=comp.description, homepage=comp.homepage,
-        upstream=_upstream(comp, repo), license=comp.license, origin=entry.origin, stable=stable, prerelease=pre,
+        upstream=_upstream(comp, repo), license=comp.license,
+        origin=entry.origin if entry.origin == "upstream" else "manifest", stable=stable, prerelease=pre,
         history=history, stale=entry.stale, stale_age=_age(entry.last_success_at, now) if entry.stale else None,
         errors=[clean(e) for e in entry.errors], checked_at=entry.checked_at, last_success_at=entry.last_success_at,
         obs_version=clean(str(obs_version)) if obs_version else None,
