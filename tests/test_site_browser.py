@@ -119,7 +119,11 @@ def test_a_visitor_reads_the_table_and_follows_a_component(browser: Browser, sit
     history = page.locator("table.history tbody tr th")
     assert history.all_inner_texts() == ["1.2.0-rc1", "1.1.0", "1.0.0"]
     install = page.locator("#install pre").first.inner_text()
-    assert "sudo zypper install widget" in install
+    assert install.splitlines()[-1] == "sudo zypper install widget"
+    # what a reader copies: one command a line, none broken by the wrapping, no blank lines
+    assert install.splitlines() == [
+        "sudo zypper addrepo https://download.opensuse.org/repositories/network:/ha-clustering:/Stable/"
+        "openSUSE_Tumbleweed/network:ha-clustering:Stable.repo", "sudo zypper refresh", "sudo zypper install widget"]
     assert page.locator("pre[aria-label]").count() == 0
     # every install line is shown whole: the block does not scroll sideways
     assert page.locator("#install pre").evaluate_all("ps => ps.every(p => p.scrollWidth <= p.clientWidth)")

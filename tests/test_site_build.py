@@ -110,7 +110,7 @@ def test_the_page_shows_discovered_data(manifest: Path, tmp_path: Path) -> None:
     assert "sudo zypper addrepo https://download.opensuse.org/repositories/network:/ha-clustering:/Stable/" \
            "openSUSE_Tumbleweed/network:ha-clustering:Stable.repo" in page
     assert "sudo apt install widget-tools" in page  # the Debian name of the main package
-    assert '<span class="cmd">sudo dnf install widget</span>\n' in page
+    assert '<span class="cmd">sudo dnf install widget</span><span class="nl">\n</span>' in page
     assert 'id="history"' in page
     feed = ET.fromstring((out / "releases.atom").read_bytes())
     titles = [e.findtext(f"{ATOM}title") for e in feed.iter(f"{ATOM}entry")]
@@ -375,6 +375,9 @@ def test_a_local_download_area_is_linked_into_the_site_never_as_file_urls(tmp_pa
     (area / "widget-1.0.0.tar.gz.asc").write_text("signature")  # 1.1.0 was released without signing
     (area / "widget-1.1.0.notes.md").write_text("# widget 1.1.0\n")
     (area / "SHA256SUMS").write_text("")
+    # the area's index.json (as bundle writes it) is read rather than hashing the file again
+    (area / "index.json").write_text(json.dumps({"components": [{"name": "widget", "version": "1.0.0", "files": [
+        {"name": "widget-1.0.0.tar.gz", "size": 99, "sha256": "e3" * 32, "signature": "widget-1.0.0.tar.gz.asc"}]}]}))
     releases = [Release("1.2.0", "v1.2.0", "2024-05-01"), Release("1.1.0", "v1.1.0", "2024-03-01"),
                 Release("1.0.0", "v1.0.0", "2023-12-01")]
     data = SiteData(generated_at="2024-06-10T12:00:05Z", sources_total=1, components={"widget": ComponentData(
@@ -392,6 +395,7 @@ def test_a_local_download_area_is_linked_into_the_site_never_as_file_urls(tmp_pa
         "changelog": "downloads/widget-1.1.0.notes.md", "commit": None,
         "sha256": hashlib.sha256(b"tarball 1.1.0").hexdigest(), "size": len(b"tarball 1.1.0")}
     assert rows["1.0.0"]["signature"] == "downloads/widget-1.0.0.tar.gz.asc"
+    assert (rows["1.0.0"]["sha256"], rows["1.0.0"]["size"]) == ("e3" * 32, 99)
     assert rows["1.0.0"]["changelog"] is None  # no notes file, no GitHub release page known
     assert (out / "downloads").is_symlink() and (out / "downloads").resolve() == area
     for page in out.rglob("*.html"):
@@ -429,8 +433,9 @@ _JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_siz
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.sampled_from(["origin", "checked_at", "last_success_at", "stale", "errors", "latest_stable", "releases",
-                        "sources", "obs", "obs.results", "obs.version", "generated_at", "sources_total",
-                        "components"]), _JSON)
+                        "sources", "obs", "obs.results", "obs.version", "obs.deb_version", "generated_at",
+                        "sources_total", "components", "release.sha256", "release.size", "release.commit",
+                        "release.files"]), _JSON)
 def test_a_mutated_data_file_builds_or_gives_one_error(manifest: Path, tmp_path: Path, field: str, value: Any) -> None:
     path = tmp_path / "mutated.json"
     site_data_file(path)
@@ -439,6 +444,8 @@ def test_a_mutated_data_file_builds_or_gives_one_error(manifest: Path, tmp_path:
         raw[field] = value
     elif field.startswith("obs."):
         raw["components"]["widget"]["obs"][field[4:]] = value
+    elif field.startswith("release."):
+        raw["components"]["widget"]["releases"][1][field[8:]] = value
     else:
         raw["components"]["widget"][field] = value
     path.write_text(json.dumps(raw))
@@ -446,9 +453,12 @@ def test_a_mutated_data_file_builds_or_gives_one_error(manifest: Path, tmp_path:
         data, _ = site_build.load_data(load(manifest), path)
         from releasetool.site.view import site_view
 
-        site_build.render(site_view(load(manifest), data))
+        files = site_build.render(site_view(load(manifest), data))
     except SiteError as exc:
         assert exc.message.startswith(f"{path}: ")
+        return
+    # whatever the data file holds, what is published follows the schema
+    jsonschema.Draft202012Validator(SCHEMA).validate(json.loads(files["versions.json"]))
 
 
 def test_every_source_failing_says_the_versions_come_from_the_manifest(manifest: Path, tmp_path: Path) -> None:

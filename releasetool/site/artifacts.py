@@ -106,7 +106,7 @@ class DownloadArea:
                     if isinstance(item, dict) and isinstance(item.get("name"), str):
                         size, digest, signature = item.get("size"), item.get("sha256"), item.get("signature")
                         area.files[item["name"]] = AreaFile(
-                            size=size if isinstance(size, int) else None,
+                            size=size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None,
                             sha256=digest if isinstance(digest, str) and _DIGEST.match(digest) else None,
                             signature=signature if isinstance(signature, str) and signature in names else None)
         return area

@@ -46,7 +46,7 @@ from releasetool.manifest import Manifest
 from releasetool.resources import data_path
 from releasetool.site import data as site_data
 from releasetool.site.data import SiteData
-from releasetool.site.view import SiteView, history_rows, site_view, url_part
+from releasetool.site.view import ComponentView, SiteView, history_rows, site_view, url_part
 
 SITE_DIR = data_path("releasetool.site", "page")
 STAMP = ".releasetool-build"  # inside the output: the plan the site was built from
@@ -202,7 +202,7 @@ def render(view: SiteView, site_dir: Path = SITE_DIR) -> dict[str, bytes]:
     return files
 
 
-def _component_files(view: SiteView, comp: Any, page: Any, json_text: str) -> list[tuple[str, bytes]]:
+def _component_files(view: SiteView, comp: ComponentView, page: Any, json_text: str) -> list[tuple[str, bytes]]:
     """A component's page, JSON (the head of versions.json and its entry), feed and badges."""
     from releasetool.site import badge, feed
 

@@ -131,7 +131,7 @@ class Release:
         return cls(version, str(get("tag") or ""), None if date is None else str(date), bool(get("prerelease")),
                    None if url is None else str(url), [str(f) for f in files] if files else [],
                    None if commit is None else str(commit), None if sha256 is None else str(sha256),
-                   size if isinstance(size, int) and not isinstance(size, bool) else None)
+                   size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None)
 
 
 @dataclass

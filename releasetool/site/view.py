@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from markupsafe import Markup
 
@@ -271,16 +271,17 @@ def _component(comp: Component, entry: ComponentData, manifest: Manifest, now: d
     repo = sources.github_repo(comp.git)
     directory = artifacts.local_directory(comp.tarball or "")
     area = areas.get(directory) if areas and directory is not None else None
-    history = [_release(comp, r, repo, area) for r in entry.releases]
-    stable = _release_from_history(comp, entry.latest_stable, entry.releases, history, repo, area)
-    pre = _release_from_history(comp, entry.latest_prerelease, entry.releases, history, repo, area)
+    history = [_release(comp, r, area) for r in entry.releases]
+    stable = _release_from_history(comp, entry.latest_stable, entry.releases, history, area)
+    pre = _release_from_history(comp, entry.latest_prerelease, entry.releases, history, area)
     obs = entry.obs if isinstance(entry.obs, dict) else {}
     found = obs.get("results")
     results: dict[object, object] = found if isinstance(found, dict) else {}
     obs_version = obs.get("version")
     view = ComponentView(
         name=comp.name, summary=comp.summary, description=comp.description, homepage=comp.homepage,
-        upstream=_upstream(comp, repo), license=comp.license, origin=entry.origin, stable=stable, prerelease=pre,
+        upstream=_upstream(comp, repo), license=comp.license,
+        origin=entry.origin if entry.origin == "upstream" else "manifest", stable=stable, prerelease=pre,
         history=history, stale=entry.stale, stale_age=_age(entry.last_success_at, now) if entry.stale else None,
         errors=[clean(e) for e in entry.errors], checked_at=entry.checked_at, last_success_at=entry.last_success_at,
         obs_version=clean(str(obs_version)) if obs_version else None,
@@ -328,24 +329,22 @@ def history_rows(history: list[ReleaseView], root: str = "../") -> Markup:
 
 
 def _release_from_history(comp: Component, release: Release | None, releases: list[Release],
-                          views: list[ReleaseView], repo: str | None,
-                          area: DownloadArea | None = None) -> ReleaseView | None:
+                          views: list[ReleaseView], area: DownloadArea | None = None) -> ReleaseView | None:
     """The view of ``release``: the history's own when the release is in it (the usual case), else a new one."""
     if release is None:
         return None
     for known, view in zip(releases, views, strict=True):
         if known == release:
             return view
-    return _release(comp, release, repo, area)
+    return _release(comp, release, area)
 
 
 _COMMIT = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
-def _release(comp: Component, release: Release, repo: str | None = None,
-             area: DownloadArea | None = None) -> ReleaseView:
-    links, sha256, size = _links(comp, release, repo, area)
+def _release(comp: Component, release: Release, area: DownloadArea | None = None) -> ReleaseView:
+    links, sha256, size = _links(comp, release, area)
     return ReleaseView(version=clean(release.version), tag=clean(release.tag),
                        date=clean(release.date) if release.date else None, prerelease=release.prerelease,
                        links=links, commit=release.commit if release.commit and _COMMIT.match(release.commit) else None,
@@ -357,7 +356,7 @@ CHECKSUM_FILES = ("SHA256SUMS", "SHA512SUMS", "sha256sums.txt")
 SIGNATURE_SUFFIXES = artifacts.SIGNATURE_SUFFIXES
 
 
-def _links(comp: Component, release: Release, repo: str | None = None,
+def _links(comp: Component, release: Release,
            area: DownloadArea | None = None) -> tuple[Links, str | None, int | None]:
     """The release's links (only to files known to exist), and its tarball's SHA-256 and size when known.
 
@@ -375,10 +374,11 @@ def _links(comp: Component, release: Release, repo: str | None = None,
     if url:
         directory, filename = url.rsplit("/", 1)
         if area is not None:
-            facts = area.facts(filename)
+            name = unquote(filename)  # the file's name on disk
+            facts = area.facts(name)
             if facts is not None:  # a version not in the area has nothing to download there
-                tarball, sha256, size = area.link(filename), facts.sha256, facts.size
-                checksum = next((area.link(n) for n in (filename + ".sha256", "SHA256SUMS") if n in area.names), None)
+                tarball, sha256, size = area.link(name), facts.sha256, facts.size
+                checksum = next((area.link(n) for n in (name + ".sha256", "SHA256SUMS") if n in area.names), None)
                 signature = area.link(facts.signature) if facts.signature else None
                 notes = f"{comp.name}-{release.version}.notes.md"
                 changelog = area.link(notes) if notes in area.names else None
@@ -452,8 +452,11 @@ def _install_lines(family: str, label: str, name: str, project: str, base: str) 
     else:
         tool = "dnf"
         lines = (f"sudo dnf config-manager --add-repo {repo_file}", f"sudo dnf install {pkg}")
-    # one span a command: a command longer than the block wraps with a hanging indent (style.css)
-    return tool, lines, "".join(f'<span class="cmd">{html.escape(line)}</span>\n' for line in lines)
+    # One block a command: a command longer than the block wraps with a hanging indent (style.css).
+    # The line ends stay in the text, for readers without the style sheet, but are not displayed:
+    # the blocks already end the lines, and a copy gets each command on one line, no blank ones.
+    return tool, lines, "".join(f'<span class="cmd">{html.escape(line)}</span><span class="nl">\n</span>'
+                                for line in lines)
 
 
 def _install(comp: Component, target: Target, project: str, base: str, results: dict[str, str]) -> InstallView:
