@@ -269,6 +269,7 @@ def _packaging(pk: Any, name: str) -> Packaging:
         license_files=_strs(pk.get("license_files")),
         files=_strs(pk.get("files")),
         remove=_strs(pk.get("remove")),
+        hardlink=_strs(pk.get("hardlink")),
         patches=_strs(pk.get("patches")),
         unshipped=tuple((str(u["path"]), _text(u["why"])) for u in pk.get("unshipped") or ()),
         section=str(pk.get("section", "admin")),

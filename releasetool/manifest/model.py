@@ -67,6 +67,8 @@ class Packaging:
     license_files: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
     remove: tuple[str, ...] = ()  # installed paths (files or directories) no package ships, removed after install
+    # installed directories whose identical files become hard links (rpmlint's files-duplicated-waste)
+    hardlink: tuple[str, ...] = ()
     patches: tuple[str, ...] = ()  # patch files (paths relative to the manifest), applied with -p1 in order
     # Files upstream's spec or Debian's packages ship that these packages do not, each with the reason:
     # (path template, why).  The real-build check counts them as justified.

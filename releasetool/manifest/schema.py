@@ -206,6 +206,7 @@ PACKAGING = {
     "license_files": Field("list", items="str"),
     "files": Field("list", items="str"),
     "remove": Field("list", items="str"),
+    "hardlink": Field("list", items="str"),
     "patches": Field("list", items="str", check=None),
     "unshipped": Field("list", items=UNSHIPPED),
     "section": Field("str"),

@@ -248,7 +248,7 @@ def _check_packaging(packaging: Any, where: str, out: Collector) -> None:
         if isinstance(item, str) and (item.startswith("/") or ".." in item.split("/") or not item.endswith((".patch", ".diff"))):
             out.add(_value_pos(patches, index), f"{where}.patches[{index}]",
                     "a patch is a .patch or .diff file under the manifest's directory (e.g. patches/NAME/fix.patch)")
-    for list_key in ("files", "remove", "more_files"):
+    for list_key in ("files", "remove", "more_files", "hardlink"):
         files = packaging.get(list_key)
         if isinstance(files, list):
             for index, item in enumerate(files):

@@ -261,6 +261,12 @@ def removal_steps(comp: Any) -> list[Fields]:
         steps.append(Fields(at, action="delete", mode="delete", source=None,
                             rpm_source=Verbatim(rf.rpm_option(path, at)), deb_source=Verbatim(rf.deb_rules_path(path, at)),
                             rpm_dest=None, deb_dest=None, rpm_dest_dir=None, deb_dest_dir=None))
+    for index, path in enumerate(comp.packaging.hardlink):
+        at = f"components[{comp.name}].packaging.hardlink[{index}]"
+        # util-linux's hardlink, by content alone (-c): install times and modes may differ
+        steps.append(Fields(at, action="hardlink", mode="hardlink", source=None,
+                            rpm_source=Verbatim(rf.rpm_option(path, at)), deb_source=Verbatim(rf.deb_rules_path(path, at)),
+                            rpm_dest=None, deb_dest=None, rpm_dest_dir=None, deb_dest_dir=None))
     return steps
 
 
