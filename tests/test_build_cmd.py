@@ -215,3 +215,30 @@ def test_a_missing_patch_is_one_clear_error(project: tuple[Path, Path], tmp_path
     err = capsys.readouterr().err
     assert f"error: components[{rs.NAME}].packaging.patches[0]: cannot read {edited / 'patches/none.patch'}" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_the_version_range_holding_the_release_is_what_builds(project: tuple[Path, Path], tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """The base packaging cannot build the sample (its doc directory is in no package, see above);
+    the range holding 1.2.3 removes it and links the identical files it installs; the range of
+    older versions names a patch that does not exist, which would stop the render if it applied."""
+    manifest, tarball = project
+    edited = tmp_path / "project"
+    subprocess.run(["cp", "-r", str(manifest.parent), str(edited)], check=True)
+    path = edited / "components.yaml"
+    path.write_text(path.read_text() + (
+        "      by_version:\n"
+        "        - versions: \"< 1.0\"\n"
+        "          patches: [patches/never-applied.patch]\n"
+        "        - versions: \">= 1.2, < 2\"\n"
+        "          remove: [\"{docdir}/sample-hello/README\"]\n"
+        "          hardlink: [\"{docdir}/sample-hello\"]\n"
+        "          more_files: [\"{docdir}/sample-hello/COPYING\"]\n"))
+    _, outcomes = _build(path, tarball, tmp_path / "built", capsys)
+    by_format = {o["format"]: o for o in outcomes}
+    assert by_format["rpm"]["error"] == "" and by_format["deb"]["error"] == "", outcomes
+    rpm = next(Path(p["path"]) for p in by_format["rpm"]["packages"]
+               if Path(p["path"]).name.startswith(f"{rs.NAME}-{rs.VERSION}-1.x86_64"))
+    listing = subprocess.run(["rpm", "-qlp", str(rpm)], capture_output=True, text=True, check=True).stdout.split()
+    assert "/usr/share/doc/sample-hello/COPYING" in listing and "/usr/share/doc/sample-hello/README" not in listing
+    # (on Debian, dh_missing passing is the proof: without the range, README is in no package)
