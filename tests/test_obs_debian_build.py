@@ -91,10 +91,14 @@ def test_the_base_project_is_debian_12(serve: Serve) -> None:
     assert len(list((BASE_CACHE / "archives").glob("*.deb"))) >= 150
 
 
-def test_a_dsc_is_scheduled_built_published_and_served(serve: Serve, tmp_path: Path) -> None:
-    meta = tmp_path / "prj.xml"
+def make_project(serve: Serve, tmp: Path) -> None:
+    meta = tmp / "prj.xml"
     meta.write_text(project_meta(PROJECT))
     serve.admin.osc("meta", "prj", PROJECT, "-F", str(meta))
+
+
+def test_a_dsc_is_scheduled_built_published_and_served(serve: Serve, tmp_path: Path) -> None:
+    make_project(serve, tmp_path)
     started = time.monotonic()
     upload(serve.admin, tmp_path, "hello", hello_files(tmp_path))
     assert wait_for(serve.admin, "hello", {"succeeded", "failed", "unresolvable", "broken"}) == "succeeded"
@@ -137,6 +141,7 @@ def test_a_dsc_is_scheduled_built_published_and_served(serve: Serve, tmp_path: P
 
 
 def test_an_impossible_build_dependency_is_unresolvable(serve: Serve, tmp_path: Path) -> None:
+    make_project(serve, tmp_path)
     files = hello_files(tmp_path)
     files["hello.dsc"] = files["hello.dsc"].replace(b"debhelper-compat (= 13)",
                                                     b"debhelper-compat (= 13), no-such-package-anywhere")
@@ -147,6 +152,7 @@ def test_an_impossible_build_dependency_is_unresolvable(serve: Serve, tmp_path: 
 
 
 def test_a_disabled_repository_is_disabled(serve: Serve, tmp_path: Path) -> None:
+    make_project(serve, tmp_path)
     pkg = tmp_path / "pkg.xml"
     pkg.write_text(f'<package name="off" project="{PROJECT}"><title>off</title><description/>'
                    '<build><disable repository="Debian_12"/></build></package>')

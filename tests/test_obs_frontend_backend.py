@@ -76,6 +76,33 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     started.stop()
 
 
+def project_with_hello(serve: Serve, tmp: Path, project: str, content: str = "hello\n") -> Path:
+    """``project`` (Admin maintains it) with a package hello holding a.txt, committed with osc; its working copy."""
+    meta = tmp / "prj.xml"
+    meta.write_text(PROJECT_META.replace(PROJECT, project))
+    serve.admin.osc("meta", "prj", project, "-F", str(meta))
+    pkg = tmp / "pkg.xml"
+    pkg.write_text(f'<package name="hello" project="{project}"><title>hello</title><description/></package>')
+    serve.admin.osc("meta", "pkg", project, "hello", "-F", str(pkg))
+    serve.admin.osc("co", project, "hello", cwd=tmp)
+    wc = tmp / project / "hello"
+    (wc / "a.txt").write_text(content)
+    serve.admin.osc("add", "a.txt", cwd=wc)
+    serve.admin.osc("ci", "-m", "first", cwd=wc)
+    return wc
+
+
+def branch_and_edit(serve: Serve, tmp: Path, project: str) -> Path:
+    """``other`` branches project/hello and commits a change in the branch; the branch's working copy."""
+    serve.other.osc("branch", project, "hello")
+    branch = f"home:other:branches:{project}"
+    serve.other.osc("co", branch, "hello", cwd=tmp)
+    wc = tmp / branch / "hello"
+    (wc / "a.txt").write_text("hello\nfrom the branch\n")
+    serve.other.osc("ci", "-m", "edit in the branch", cwd=wc)
+    return wc
+
+
 def test_project_and_package_meta_go_to_the_backend(serve: Serve, tmp_path: Path) -> None:
     meta = tmp_path / "prj.xml"
     meta.write_text(PROJECT_META)
@@ -92,38 +119,38 @@ def test_project_and_package_meta_go_to_the_backend(serve: Serve, tmp_path: Path
 
 
 def test_checkout_add_commit_log(serve: Serve, tmp_path: Path) -> None:
-    serve.admin.osc("co", PROJECT, "hello", cwd=tmp_path)
-    wc = tmp_path / PROJECT / "hello"
-    (wc / "a.txt").write_text("hello\n")
-    serve.admin.osc("add", "a.txt", cwd=wc)
-    serve.admin.osc("ci", "-m", "first", cwd=wc)
-    assert serve.admin.osc("ls", PROJECT, "hello").stdout.split() == ["a.txt"]
-    log = serve.admin.osc("log", PROJECT, "hello").stdout
+    project = "home:Admin:commit"
+    project_with_hello(serve, tmp_path, project)
+    assert serve.admin.osc("ls", project, "hello").stdout.split() == ["a.txt"]
+    log = serve.admin.osc("log", project, "hello").stdout
     assert "r1 | Admin |" in log and "first" in log
-    assert serve.admin.osc("cat", PROJECT, "hello", "a.txt").stdout == "hello\n"
+    assert serve.admin.osc("cat", project, "hello", "a.txt").stdout == "hello\n"
 
 
 def test_a_second_user_cannot_write_what_he_does_not_maintain(serve: Serve, tmp_path: Path) -> None:
-    done = serve.other.osc("api", "-X", "PUT", f"/source/{PROJECT}/hello/b.txt", "-d", "intruder", check=False)
+    project = "home:Admin:guarded"
+    project_with_hello(serve, tmp_path, project)
+    done = serve.other.osc("api", "-X", "PUT", f"/source/{project}/hello/b.txt", "-d", "intruder", check=False)
     assert done.returncode != 0
     assert "other is not one of its maintainers" in done.stdout + done.stderr
     meta = tmp_path / "prj.xml"
-    meta.write_text(PROJECT_META.replace("a packager's day", "taken over"))
-    done = serve.other.osc("meta", "prj", PROJECT, "-F", str(meta), check=False)
+    meta.write_text(PROJECT_META.replace(PROJECT, project).replace("a packager's day", "taken over"))
+    done = serve.other.osc("meta", "prj", project, "-F", str(meta), check=False)
     assert done.returncode != 0
-    assert "taken over" not in serve.admin.osc("meta", "prj", PROJECT).stdout
-    assert serve.admin.osc("ls", PROJECT, "hello").stdout.split() == ["a.txt"]
+    assert "taken over" not in serve.admin.osc("meta", "prj", project).stdout
+    done = serve.other.osc("api", "-X", "PUT", "/source/Top:Level/_meta", "-d",
+                           "<project name='Top:Level'><title/><description/></project>", check=False)
+    assert done.returncode != 0
+    assert serve.admin.osc("ls", project, "hello").stdout.split() == ["a.txt"]
 
 
 def test_branch_edit_and_submit_without_arguments(serve: Serve, tmp_path: Path) -> None:
-    serve.other.osc("branch", PROJECT, "hello")
-    branch = f"home:other:branches:{PROJECT}"
+    project = "home:Admin:branched"
+    project_with_hello(serve, tmp_path, project)
+    wc = branch_and_edit(serve, tmp_path, project)
+    branch = f"home:other:branches:{project}"
     assert "_link" in serve.other.osc("ls", branch, "hello").stdout.split()
-    assert f'project="{PROJECT}"' in serve.other.osc("api", f"/source/{branch}/hello/_link").stdout
-    serve.other.osc("co", branch, "hello", cwd=tmp_path)
-    wc = tmp_path / branch / "hello"
-    (wc / "a.txt").write_text("hello\nfrom the branch\n")
-    serve.other.osc("ci", "-m", "edit in the branch", cwd=wc)
+    assert f'project="{project}"' in serve.other.osc("api", f"/source/{branch}/hello/_link").stdout
     created = serve.other.osc("sr", "-m", "please take", "--yes", cwd=wc).stdout
     assert "created request id" in created
     request_id = created.split()[-1]
@@ -133,33 +160,42 @@ def test_branch_edit_and_submit_without_arguments(serve: Serve, tmp_path: Path) 
     assert refused.returncode != 0
     serve.admin.osc("rq", "accept", request_id, "-m", "ok")
     assert "accepted" in serve.admin.osc("rq", "show", request_id).stdout
-    assert serve.admin.osc("cat", PROJECT, "hello", "a.txt").stdout == "hello\nfrom the branch\n"
-    assert f"rq{request_id}" in serve.admin.osc("log", PROJECT, "hello").stdout
+    assert serve.admin.osc("cat", project, "hello", "a.txt").stdout == "hello\nfrom the branch\n"
+    assert f"rq{request_id}" in serve.admin.osc("log", project, "hello").stdout
 
 
-def test_linkpac_and_copypac(serve: Serve) -> None:
-    serve.admin.osc("linkpac", PROJECT, "hello", PROJECT, "hello-link")
-    assert "_link" in serve.admin.osc("ls", PROJECT, "hello-link").stdout.split()
-    expanded = serve.admin.osc("api", f"/source/{PROJECT}/hello-link?expand=1").stdout
+def test_linkpac_and_copypac(serve: Serve, tmp_path: Path) -> None:
+    project = "home:Admin:links"
+    project_with_hello(serve, tmp_path, project, "linked\n")
+    serve.admin.osc("linkpac", project, "hello", project, "hello-link")
+    assert "_link" in serve.admin.osc("ls", project, "hello-link").stdout.split()
+    expanded = serve.admin.osc("api", f"/source/{project}/hello-link?expand=1").stdout
     assert 'name="a.txt"' in expanded
-    serve.admin.osc("copypac", PROJECT, "hello", PROJECT, "hello-copy")
-    assert serve.admin.osc("cat", PROJECT, "hello-copy", "a.txt").stdout == "hello\nfrom the branch\n"
+    serve.admin.osc("copypac", project, "hello", project, "hello-copy")
+    assert serve.admin.osc("cat", project, "hello-copy", "a.txt").stdout == "linked\n"
 
 
 def test_requests_declined_and_revoked(serve: Serve, tmp_path: Path) -> None:
-    branch = f"home:other:branches:{PROJECT}"
-    first = serve.other.osc("sr", branch, "hello", PROJECT, "hello", "-m", "again", "--yes").stdout.split()[-1]
+    project = "home:Admin:refusing"
+    project_with_hello(serve, tmp_path, project)
+    branch_and_edit(serve, tmp_path, project)
+    branch = f"home:other:branches:{project}"
+    first = serve.other.osc("sr", branch, "hello", project, "hello", "-m", "again", "--yes").stdout.split()[-1]
     serve.admin.osc("rq", "decline", first, "-m", "no")
     assert "declined" in serve.admin.osc("rq", "show", first).stdout
-    second = serve.other.osc("sr", branch, "hello", PROJECT, "hello", "-m", "once more", "--yes").stdout.split()[-1]
+    second = serve.other.osc("sr", branch, "hello", project, "hello", "-m", "once more", "--yes").stdout.split()[-1]
     serve.other.osc("rq", "revoke", second, "-m", "changed my mind")
     assert "revoked" in serve.admin.osc("rq", "show", second).stdout
+    assert serve.admin.osc("cat", project, "hello", "a.txt").stdout == "hello\n"
 
 
-def test_rebuild_goes_to_the_scheduler(serve: Serve) -> None:
-    serve.admin.osc("rebuild", PROJECT, "hello")
-    refused = serve.other.osc("rebuild", PROJECT, "hello", check=False)
+def test_rebuild_goes_to_the_scheduler(serve: Serve, tmp_path: Path) -> None:
+    project = "home:Admin:rebuilt"
+    project_with_hello(serve, tmp_path, project)
+    serve.admin.osc("rebuild", project, "hello")
+    refused = serve.other.osc("rebuild", project, "hello", check=False)
     assert refused.returncode != 0
+    assert "other is not one of its maintainers" in refused.stdout + refused.stderr
 
 
 def test_names_that_would_escape_are_refused(serve: Serve) -> None:
