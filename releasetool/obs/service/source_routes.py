@@ -249,17 +249,8 @@ def _branch(h: Request, project: str, package: str, query: dict[str, str]) -> An
         raise ApiError(400, "double_branch_package",
                        f"branch target package already exists: {target_project}/{target_package}")
     if not store.project_exists(target_project):
-        src = ET.fromstring(store.project_meta(project))
-        meta = ET.Element("project", name=target_project)
-        ET.SubElement(meta, "title").text = f"Branch project for package {package}"
-        ET.SubElement(meta, "description").text = f"This project was created for package {package}"
-        ET.SubElement(meta, "person", userid=h.user, role="maintainer")
-        for repo in src.findall("repository"):
-            new = ET.SubElement(meta, "repository", name=repo.get("name", ""))
-            ET.SubElement(new, "path", project=project, repository=repo.get("name", ""))
-            for arch in repo.findall("arch"):
-                ET.SubElement(new, "arch").text = arch.text
-        store.set_project_meta(target_project, shapes.to_bytes(meta))
+        store.set_project_meta(target_project, shapes.branch_project_meta(
+            target_project, project, package, h.user, ET.fromstring(store.project_meta(project))))
     pkg_meta = ET.fromstring(store.package_meta(project, package))
     pkg_meta.set("name", target_package)
     store.set_package_meta(target_project, target_package, shapes.to_bytes(pkg_meta))
