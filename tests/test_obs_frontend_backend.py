@@ -32,6 +32,7 @@ PROJECT_META = f"""\
 class Serve:
     def __init__(self, base: Path, extra: list[str] | None = None) -> None:
         self.base = base
+        base.mkdir(parents=True, exist_ok=True)
         users = base / "users"
         users.write_text(f"Admin:{ADMIN_PW}\nother:{OTHER_PW}\n")
         users.chmod(0o600)
@@ -216,3 +217,42 @@ def test_sigterm_stops_every_backend_process(tmp_path: Path) -> None:
     assert [pid for pid, group in process_groups().items() if group in groups] == []
     assert time.monotonic() - started < 30
     assert ADMIN_PW not in " ".join(own.argv)
+
+
+def test_obs_submit_through_faults_makes_one_revision_per_package(tmp_path: Path) -> None:
+    from obs_helpers import write_manifest
+
+    plan = tmp_path / "plan.yaml"
+    # The second commitfilelist is the first package's commit (the first one
+    # only validated and was answered with the files to upload).
+    plan.write_text(
+        "- request: POST /source/*/*\n  query: {cmd: commitfilelist}\n  nth: 2\n  effect: error-after\n"
+        "  status: 504\n"
+        "- request: PUT /source/*/*/*\n  every: 3\n  effect: reset\n")
+    own = Serve(tmp_path / "svc", extra=["--faults", str(plan)])
+    try:
+        manifest = write_manifest(tmp_path / "m", 3, project="home:Admin:faults")
+        tarballs = tmp_path / "tarballs"
+        tarballs.mkdir()
+        for i in range(3):
+            (tarballs / f"comp{i:02d}-1.0.tar.gz").write_bytes(f"tarball {i}".encode())
+        argv = [sys.executable, "-m", "releasetool", "--manifest", str(manifest), "obs", "submit", "--all",
+                "--apiurl", own.url, "--config", str(own.admin.oscrc), "--tarballs", str(tarballs), "--jobs", "1"]
+        env = own.admin.env()
+        first = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+        assert first.returncode == 0, first.stderr
+        # the fault hit the commit itself: the backend stored it, the client saw a 504
+        assert "HTTP 504 (injected fault: HTTP 504)" in first.stderr
+        assert "connection reset" in first.stderr
+        for i in range(3):
+            history = own.admin.osc("api", f"/source/home:Admin:faults/comp{i:02d}/_history").stdout
+            assert history.count("<revision ") == 1, history
+        again = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+        assert again.returncode == 0, again.stderr
+        assert "nothing to do" in again.stderr
+        log = (tmp_path / "svc" / "state" / "backend" / "log" / "bs_srcserver.log").read_text()
+        # per package a validating list and the commit; the faulted commit (the
+        # second list the service saw) was checked, not sent again
+        assert log.count("cmd=commitfilelist") == 6
+    finally:
+        own.stop()
