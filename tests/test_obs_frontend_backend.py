@@ -199,6 +199,81 @@ def test_rebuild_goes_to_the_scheduler(serve: Serve, tmp_path: Path) -> None:
     assert "other is not one of its maintainers" in refused.stdout + refused.stderr
 
 
+def test_reopen_and_supersede(serve: Serve, tmp_path: Path) -> None:
+    project = "home:Admin:reopened"
+    project_with_hello(serve, tmp_path, project)
+    wc = branch_and_edit(serve, tmp_path, project)
+    first = serve.other.osc("sr", "-m", "take one", "--yes", cwd=wc).stdout.split()[-1]
+    serve.admin.osc("rq", "decline", first, "-m", "not yet")
+    serve.other.osc("rq", "reopen", first, "-m", "please look again")
+    assert "State:\n  new" in serve.admin.osc("rq", "show", first).stdout.replace("    ", "  ")
+    (wc / "a.txt").write_text("hello\nfrom the branch, better\n")
+    serve.other.osc("ci", "-m", "better", cwd=wc)
+    # osc supersedes the open request from the same source by itself
+    second = serve.other.osc("sr", "-m", "take two", "--yes", cwd=wc).stdout.split()[-1]
+    assert f'superseded_by="{second}"' in serve.admin.osc("api", f"/request/{first}").stdout
+    # `rq supersede`: a request from another source replaces a declined one
+    serve.admin.osc("rq", "decline", second, "-m", "still not")
+    serve.admin.osc("branch", project, "hello")
+    third = serve.admin.osc("sr", f"home:Admin:branches:{project}", "hello", project, "hello", "-m", "take three",
+                            "--yes").stdout.split()[-1]
+    assert "declined" in serve.admin.osc("rq", "show", second).stdout
+    serve.other.osc("rq", "supersede", second, third, "-m", "replaced")
+    assert f'superseded_by="{third}"' in serve.admin.osc("api", f"/request/{second}").stdout
+    serve.admin.osc("rq", "accept", third, "-m", "ok")
+    assert serve.admin.osc("cat", project, "hello", "a.txt").stdout == "hello\n"  # the admin's branch, unchanged
+
+
+def test_deletereq_rdelete_and_undelete(serve: Serve, tmp_path: Path) -> None:
+    project = "home:Admin:deleting"
+    project_with_hello(serve, tmp_path, project)
+    pkg = tmp_path / "spare.xml"
+    pkg.write_text(f'<package name="spare" project="{project}"><title>spare</title><description/></package>')
+    serve.admin.osc("meta", "pkg", project, "spare", "-F", str(pkg))
+    serve.admin.osc("api", "-X", "PUT", f"/source/{project}/spare/file", "-d", "content")
+    created = serve.other.osc("deletereq", project, "hello", "-m", "obsolete").stdout
+    request_id = created.split()[-1]
+    assert "delete" in serve.admin.osc("rq", "show", request_id).stdout
+    assert serve.admin.osc("ls", project).stdout.split() == ["hello", "spare"]
+    serve.admin.osc("rq", "accept", request_id, "-m", "gone")
+    assert serve.admin.osc("ls", project).stdout.split() == ["spare"]
+    refused = serve.other.osc("rdelete", project, "spare", "-m", "mine now", check=False)
+    assert refused.returncode != 0
+    serve.admin.osc("rdelete", project, "spare", "-m", "not needed")
+    assert serve.admin.osc("ls", project).stdout.split() == []
+    serve.admin.osc("undelete", project, "hello", "-m", "back")
+    assert serve.admin.osc("ls", project).stdout.split() == ["hello"]
+    assert serve.admin.osc("cat", project, "hello", "a.txt").stdout == "hello\n"
+
+
+def test_update_status_and_diff_in_checkouts(serve: Serve, tmp_path: Path) -> None:
+    project = "home:Admin:working"
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    wc = project_with_hello(serve, tmp_path / "one", project)
+    serve.admin.osc("co", project, cwd=tmp_path / "two")  # a project checkout
+    other_wc = tmp_path / "two" / project / "hello"
+    (wc / "a.txt").write_text("hello\nchanged\n")
+    assert serve.admin.osc("st", cwd=wc).stdout.split() == ["M", "a.txt"]
+    assert "+changed" in serve.admin.osc("diff", cwd=wc).stdout
+    serve.admin.osc("ci", "-m", "changed", cwd=wc)
+    serve.admin.osc("up", cwd=other_wc)
+    assert (other_wc / "a.txt").read_text() == "hello\nchanged\n"
+    (wc / "b.txt").write_text("new file\n")
+    serve.admin.osc("add", "b.txt", cwd=wc)
+    serve.admin.osc("ci", "-m", "b", cwd=wc)
+    serve.admin.osc("up", cwd=tmp_path / "two" / project)
+    assert (other_wc / "b.txt").read_text() == "new file\n"
+
+
+def test_abortbuild_goes_to_the_backend(serve: Serve, tmp_path: Path) -> None:
+    project = "home:Admin:aborting"
+    project_with_hello(serve, tmp_path, project)
+    serve.admin.osc("abortbuild", project, "hello")
+    refused = serve.other.osc("abortbuild", project, "hello", check=False)
+    assert refused.returncode != 0
+
+
 def test_names_that_would_escape_are_refused(serve: Serve) -> None:
     for path in ("/source/..%2F..%2Fx/_meta", "/source/home:Admin:day/..%2F..%2Fx/_meta"):
         done = serve.admin.osc("api", "-X", "PUT", path, "-d", "<project name='x'/>", check=False)

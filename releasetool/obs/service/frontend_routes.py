@@ -317,8 +317,16 @@ def _diff(h: Request, f: dict[str, str]) -> bytes:
     return data
 
 
-def _pin(h: Request, source: ET.Element, target: ET.Element) -> None:
-    """Check a submit action against the backend and pin its source to the srcmd5 of the sources (links expanded)."""
+def _pin(h: Request, source: ET.Element | None, target: ET.Element) -> None:
+    """Check an action against the backend; pin a submit's source to the srcmd5 of the sources (links expanded)."""
+    if source is None:  # a delete request: the target must exist
+        tproject, tpackage = target.get("project", ""), target.get("package", "")
+        _check_names([tproject, tpackage] if tpackage else [tproject])
+        if tpackage and _backend(h).xml(f"/source/{tproject}/{tpackage}/_meta") is None:
+            raise ApiError(404, "unknown_package", f"Package not found: {tproject}/{tpackage}")
+        if not tpackage:
+            raise ApiError(400, "unsupported_action", "delete requests for a whole project are not supported here")
+        return
     sproject, spackage = source.get("project", ""), source.get("package", "")
     tproject = target.get("project", "")
     _check_names([sproject, spackage])
@@ -332,17 +340,26 @@ def _pin(h: Request, source: ET.Element, target: ET.Element) -> None:
 
 
 def _changestate(h: Request, req: dict[str, Any], query: dict[str, str]) -> Answer:
-    new = request_routes.new_state(req, query)
+    new = request_routes.new_state(req, query, reopen=True)
     fields = request_routes.action_fields(req)
     if new in ("accepted", "declined"):
         # The target's maintainers decide.
         for f in fields:
             _require_write(h, f["tproject"], f["tpackage"])
-    elif new in ("revoked", "superseded") and h.user != req["creator"] and h.user != ADMIN:
-        raise ApiError(403, "post_request_no_permission", f"only {req['creator']} may {new[:-1]} request {req['id']}")
+    elif (new in ("revoked", "superseded", "new") and h.user not in (req["creator"], ADMIN)
+          and (new != "new" or not all(may_write(h, f["tproject"], f["tpackage"]) for f in fields))):
+        # The creator withdraws, replaces or reopens a request; a reopen is
+        # also the target maintainers' (they declined it).
+        raise ApiError(403, "post_request_no_permission", f"{h.user} may not make request {req['id']} {new}")
     if new == "accepted":
         backend = _backend(h)
         for f in fields:
+            if f["type"] == "delete":
+                status, data, _ = backend.call("DELETE", f"/source/{f['tproject']}/{f['tpackage']}", [
+                    ("user", h.user), ("comment", req.get("description", "")), ("requestid", str(req["id"]))])
+                if status != 200:
+                    raise _backend_error(status, data)
+                continue
             if backend.xml(f"/source/{f['tproject']}/{f['tpackage']}/_meta") is None:
                 meta = backend.xml(f"/source/{f['sproject']}/{f['spackage']}/_meta")
                 new_meta = ET.Element("package", name=f["tpackage"], project=f["tproject"])

@@ -20,8 +20,9 @@ STATES = ("new", "review", "accepted", "declined", "revoked", "superseded")
 class Sources:
     """What requests need of wherever the sources are (this service's store, or the OBS backend)."""
 
-    # check a submit action's source and target; set the source rev to the srcmd5 submitted
-    pin: Callable[[Request, ET.Element, ET.Element], None]
+    # check an action's source (None for a delete) and target; set a submit's source rev to
+    # the srcmd5 submitted
+    pin: Callable[[Request, ET.Element | None, ET.Element], None]
     # the diff of one action's sources against its target
     diff: Callable[[Request, dict[str, str]], bytes]
     # answer a changestate (checking who may, and copying the sources on accept)
@@ -56,21 +57,24 @@ def _diff_local(h: Request, f: dict[str, str]) -> bytes:
     return source_diff(h, f["tproject"], f["tpackage"], latest, f["sproject"], f["spackage"], f["srev"])
 
 
-def create(h: Request, pin: Callable[[Request, ET.Element, ET.Element], None]) -> Answer:
-    """A new submit request from the body; ``pin`` checks each action's source and target and sets
-    the source ``rev`` to the srcmd5 submitted (the request keeps those sources, whatever comes later)."""
+def create(h: Request, pin: Callable[[Request, ET.Element | None, ET.Element], None]) -> Answer:
+    """A new request from the body; ``pin`` checks each action's source and target and sets a
+    submit's source ``rev`` to the srcmd5 submitted (the request keeps those sources, whatever
+    comes later).  Actions: ``submit``, and ``delete`` (of a target package) where ``pin`` takes it."""
     store = h.server.store
     root = h.parse_xml(h.read_body(), "request")
     actions = root.findall("action")
     if not actions:
         raise ApiError(400, "invalid_record", "a request needs at least one action")
     for action in actions:
-        if action.get("type") != "submit":
-            raise ApiError(400, "unsupported_action", f"action type {action.get('type')!r} is not supported here")
+        kind = action.get("type")
+        if kind not in ("submit", "delete"):
+            raise ApiError(400, "unsupported_action", f"action type {kind!r} is not supported here")
         source, target = action.find("source"), action.find("target")
-        if source is None or target is None:
-            raise ApiError(400, "invalid_record", "a submit action needs <source> and <target>")
-        pin(h, source, target)
+        if target is None or (kind == "submit" and source is None):
+            raise ApiError(400, "invalid_record", f"a {kind} action needs {'<source> and ' * (kind == 'submit')}"
+                                                  "<target>")
+        pin(h, source if kind == "submit" else None, target)
     now = shapes.iso(time.time())
     req: dict[str, Any] = {
         "id": store.new_request_id(),
@@ -84,8 +88,10 @@ def create(h: Request, pin: Callable[[Request, ET.Element, ET.Element], None]) -
     return 200, shapes.to_bytes(shapes.request(req)), XML
 
 
-def _pin_local(h: Request, source: ET.Element, target: ET.Element) -> None:
+def _pin_local(h: Request, source: ET.Element | None, target: ET.Element) -> None:
     store = h.server.store
+    if source is None:
+        raise ApiError(400, "unsupported_action", "delete requests need `obs serve --backend`")
     sproject, spackage = source.get("project", ""), source.get("package", "")
     h.check_package(sproject, spackage)
     h.check_project(target.get("project", ""))
@@ -112,6 +118,7 @@ def action_fields(req: dict[str, Any]) -> list[dict[str, str]]:
         action = ET.fromstring(raw)
         source, target = action.find("source"), action.find("target")
         found.append({
+            "type": action.get("type", "submit"),
             "sproject": source.get("project", "") if source is not None else "",
             "spackage": source.get("package", "") if source is not None else "",
             "srev": source.get("rev", "") if source is not None else "",
@@ -180,15 +187,22 @@ def collection(h: Request, query: dict[str, str]) -> Answer:
     return _render_collection(found)
 
 
-def new_state(req: dict[str, Any], query: dict[str, str]) -> str:
-    """The state ``changestate`` asks for, if the request may move to it."""
+def new_state(req: dict[str, Any], query: dict[str, str], *, reopen: bool = False) -> str:
+    """The state ``changestate`` asks for, if the request may move to it.
+
+    An open request (new, review) may be accepted, declined, revoked or
+    superseded; with ``reopen``, a declined one may also become new again or
+    be superseded, as on OBS.
+    """
     new = query.get("newstate", "")
     if new not in STATES:
         raise ApiError(400, "invalid_state", f"unknown state {new!r}")
-    if req["state"]["name"] not in ("new", "review"):
-        raise ApiError(403, "post_request_no_permission",
-                       f"request {req['id']} is already {req['state']['name']}")
-    return new
+    current = req["state"]["name"]
+    if current in ("new", "review") and new != current:
+        return new
+    if reopen and current == "declined" and new in ("new", "superseded", "revoked"):
+        return new
+    raise ApiError(403, "post_request_no_permission", f"request {req['id']} is {current}: it cannot become {new}")
 
 
 def record_state(h: Request, req: dict[str, Any], new: str, query: dict[str, str]) -> Answer:
