@@ -205,3 +205,25 @@ def test_hash_password_reads_stdin_and_never_echoes_it() -> None:
     line = done.stdout.strip()
     assert line.startswith("pbkdf2-sha256$") and "s3cret" not in done.stdout + done.stderr
     assert User("Admin", line).check("s3cret")
+
+
+def test_parallel_single_file_puts_lose_no_file(service: ObsService) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    host, port = service.server_address[:2]
+
+    def call(method: str, path: str, body: bytes) -> int:
+        conn = http.client.HTTPConnection(str(host), port, timeout=60)
+        conn.request(method, path, body=body, headers={"Authorization": AUTH})
+        answer = conn.getresponse()
+        answer.read()
+        return answer.status
+
+    assert call("PUT", "/source/home:Admin:p/_meta", b"<project name='home:Admin:p'><title/><description/></project>") == 200
+    assert call("PUT", "/source/home:Admin:p/k/_meta", b"<package name='k'><title/><description/></package>") == 200
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(lambda n: call("PUT", f"/source/home:Admin:p/k/f{n:02d}", b"x%d" % n), range(20)))
+    assert statuses == [200] * 20
+    latest = service.store.latest("home:Admin:p", "k")
+    assert latest is not None and sorted(latest.files) == [f"f{n:02d}" for n in range(20)]
+    assert latest.rev == 20

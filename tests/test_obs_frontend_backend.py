@@ -331,3 +331,29 @@ def test_obs_submit_through_faults_makes_one_revision_per_package(tmp_path: Path
         assert log.count("cmd=commitfilelist") == 6
     finally:
         own.stop()
+
+
+def test_parallel_single_file_puts_lose_no_file(serve: Serve, tmp_path: Path) -> None:
+    import base64
+    import http.client
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import urlsplit
+
+    project = "home:Admin:parallel"
+    project_with_hello(serve, tmp_path, project)
+    parts = urlsplit(serve.url)
+    auth = "Basic " + base64.b64encode(f"Admin:{ADMIN_PW}".encode()).decode()
+
+    def put(number: int) -> int:
+        conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=120)
+        conn.request("PUT", f"/source/{project}/hello/file{number:02d}", body=f"content {number}\n".encode(),
+                     headers={"Authorization": auth})
+        answer = conn.getresponse()
+        answer.read()
+        return answer.status
+
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(put, range(20)))
+    assert statuses == [200] * 20
+    listed = serve.admin.osc("ls", project, "hello").stdout.split()
+    assert sorted(listed) == sorted(["a.txt", *(f"file{n:02d}" for n in range(20))])

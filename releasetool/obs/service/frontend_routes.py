@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import http.client
 import re
+import threading
 import xml.etree.ElementTree as ET
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -234,7 +235,21 @@ def _source(h: Request, method: str, segs: list[str], query: dict[str, str]) -> 
         return _pass(h, method, path, user=False)
     package = segs[1] if len(segs) >= 2 and segs[1] not in PROJECT_FILES else None
     _require_write(h, project, package)
-    return _pass(h, method, path, user=True)
+    # The backend makes a revision of a single-file PUT or DELETE from the
+    # latest one, with nothing that stops two of them from reading the same
+    # latest: parallel writes would each drop the others' files.  Writes to
+    # one package go one at a time.
+    with _package_lock(project, package or ""):
+        return _pass(h, method, path, user=True)
+
+
+_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _package_lock(project: str, package: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault((project, package), threading.Lock())
 
 
 def _put_project_meta(h: Request, project: str) -> Answer:

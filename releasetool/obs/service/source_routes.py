@@ -198,18 +198,22 @@ def _file(h: Request, method: str, project: str, package: str, name: str, query:
             files[name] = md5
             store.set_upload_files(project, package, files)
             return 200, shapes.revision(None, rev_attr="upload"), XML
-        latest = store.latest(project, package)
-        files = dict(latest.files) if latest else {}
-        files[name] = md5
-        rev = _commit(h, project, package, files, query)
+        # Read the latest revision and commit the next one under the store's
+        # lock: parallel single-file PUTs must not each drop the others' files.
+        with store.lock:
+            latest = store.latest(project, package)
+            files = dict(latest.files) if latest else {}
+            files[name] = md5
+            rev = _commit(h, project, package, files, query)
         return 200, shapes.revision(rev), XML
     if method == "DELETE":
-        latest = store.latest(project, package)
-        files = dict(latest.files) if latest else {}
-        if name not in files:
-            raise ApiError(404, "no_such_file", f"{project}/{package}/{name}: no such file")
-        del files[name]
-        _commit(h, project, package, files, query)
+        with store.lock:
+            latest = store.latest(project, package)
+            files = dict(latest.files) if latest else {}
+            if name not in files:
+                raise ApiError(404, "no_such_file", f"{project}/{package}/{name}: no such file")
+            del files[name]
+            _commit(h, project, package, files, query)
         return 200, shapes.status(), XML
     raise ApiError(400, "illegal_request", f"unsupported {method} on a file")
 
