@@ -227,3 +227,19 @@ def test_parallel_single_file_puts_lose_no_file(service: ObsService) -> None:
     latest = service.store.latest("home:Admin:p", "k")
     assert latest is not None and sorted(latest.files) == [f"f{n:02d}" for n in range(20)]
     assert latest.rev == 20
+
+
+@pytest.mark.parametrize(("repository", "arch"), [("../../../../x", "x86_64"), ("Debian_12", "../../x"),
+                                                  (".hidden", "x86_64"), ("a/b", "x86_64")])
+def test_repository_names_that_would_become_paths_are_refused(service: ObsService, tmp_path: Path,
+                                                              repository: str, arch: str) -> None:
+    host, port = service.server_address[:2]
+    meta = (f"<project name='home:Admin:esc'><title/><description/><repository name='{repository}'>"
+            f"<arch>{arch}</arch></repository></project>").encode()
+    conn = http.client.HTTPConnection(str(host), port, timeout=10)
+    conn.request("PUT", "/source/home:Admin:esc/_meta", body=meta, headers={"Authorization": AUTH})
+    answer = conn.getresponse()
+    body = answer.read()
+    assert answer.status == 400
+    assert b"illegal" in body
+    assert not service.store.project_exists("home:Admin:esc")

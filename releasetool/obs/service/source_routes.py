@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from releasetool.errors import ApiError
 from releasetool.obs.service import xmlshapes as shapes
 from releasetool.obs.service.context import XML, Answer, Request
-from releasetool.obs.service.store import Revision, valid_package, valid_project
+from releasetool.obs.service.store import Revision, valid_arch, valid_package, valid_project, valid_repository
 from releasetool.obs.srcmd5 import srcmd5_of
 
 
@@ -52,6 +52,17 @@ def _project_file(h: Request, method: str, project: str, name: str, query: dict[
                            f"project name in XML ({root.get('name')}) does not match the URL ({project})")
         if not project or not valid_project(project):
             raise ApiError(400, "invalid_project_name", f"invalid project name '{project}'")
+        for repo in root.findall("repository"):
+            # Repository and architecture names become paths (build logs).
+            name = repo.get("name", "")
+            if not valid_repository(name):
+                raise ApiError(400, "validation_failed", f"repository name '{name}' is illegal")
+            for path in repo.findall("path"):
+                if not valid_project(path.get("project", "")) or not valid_repository(path.get("repository", "")):
+                    raise ApiError(400, "validation_failed", f"repository {name}: illegal path")
+            for arch in repo.findall("arch"):
+                if not valid_arch((arch.text or "").strip()):
+                    raise ApiError(400, "validation_failed", f"repository {name}: arch '{arch.text}' is illegal")
         body = h.read_body()
         if not store.project_exists(project) and root.find("person[@role='maintainer']") is None:
             # OBS makes the creator of a project its maintainer.
