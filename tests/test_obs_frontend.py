@@ -243,3 +243,31 @@ def test_repository_names_that_would_become_paths_are_refused(service: ObsServic
     assert answer.status == 400
     assert b"illegal" in body
     assert not service.store.project_exists("home:Admin:esc")
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--debian-base"], "error: --debian-base needs --backend"),
+    (["--backend", "--build"], "error: --build and --backend exclude each other"),
+    (["--max-body", "0"], "error: --max-body must be at least 1 MiB (got 0)"),
+])
+def test_serve_option_conflicts_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    extra: list[str], message: str) -> None:
+    users_file = tmp_path / "users"
+    users_file.write_text("Admin:pw\n")
+    argv = ["obs", "serve", "--port", "0", "--root", str(tmp_path / "s"), "--users-file", str(users_file), *extra]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.splitlines()[0].startswith(message)
+    assert not (tmp_path / "s").exists()
+
+
+def test_the_backend_refuses_to_start_without_root(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    users_file = tmp_path / "users"
+    users_file.write_text("Admin:pw\n")
+    argv = ["obs", "serve", "--port", "0", "--root", str(tmp_path / "s"), "--users-file", str(users_file),
+            "--backend"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "error: the OBS backend needs root: its worker builds in a chroot it mounts"
+    assert not (tmp_path / "s").exists()

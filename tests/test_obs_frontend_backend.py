@@ -282,8 +282,9 @@ def test_names_that_would_escape_are_refused(serve: Serve) -> None:
     assert not list((serve.base / "state").parent.glob("x*"))
 
 
-def test_sigterm_stops_every_backend_process(tmp_path: Path) -> None:
+def test_sigterm_stops_every_backend_process_and_a_restart_keeps_the_state(tmp_path: Path) -> None:
     own = Serve(tmp_path)
+    project_with_hello(own, tmp_path, "home:Admin:kept")
     groups = own.daemon_groups()
     assert len(groups) == 6
     started = time.monotonic()
@@ -292,6 +293,13 @@ def test_sigterm_stops_every_backend_process(tmp_path: Path) -> None:
     assert [pid for pid, group in process_groups().items() if group in groups] == []
     assert time.monotonic() - started < 30
     assert ADMIN_PW not in " ".join(own.argv)
+    again = Serve(tmp_path)
+    try:
+        assert again.daemon_groups().isdisjoint(groups)
+        assert again.admin.osc("ls", "home:Admin:kept", "hello").stdout.split() == ["a.txt"]
+        assert "r1 | Admin |" in again.admin.osc("log", "home:Admin:kept", "hello").stdout
+    finally:
+        again.stop()
 
 
 def test_obs_submit_through_faults_makes_one_revision_per_package(tmp_path: Path) -> None:
