@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from obs_helpers import FIXTURES, Service, hello_tarball
+from obs_helpers import FIXTURES, OSC, Service, hello_tarball
 from test_obs_frontend_backend import Serve
 
 from releasetool.obs.service import debian_base
@@ -101,9 +101,22 @@ def test_a_dsc_is_scheduled_built_published_and_served(serve: Serve, tmp_path: P
     make_project(serve, tmp_path)
     started = time.monotonic()
     upload(serve.admin, tmp_path, "hello", hello_files(tmp_path))
-    assert wait_for(serve.admin, "hello", {"succeeded", "failed", "unresolvable", "broken"}) == "succeeded"
+    wc = tmp_path / PROJECT / "hello"
+    # the log followed while the package builds, as a packager does
+    while results(serve.admin, "hello") not in ("building", "succeeded", "failed"):
+        assert time.monotonic() - started < 600, "never building"
+        time.sleep(1)
+    following = subprocess.Popen([OSC, "--config", str(serve.admin.oscrc), "buildlog", "Debian_12", "x86_64"],
+                                 cwd=wc, env=serve.admin.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+    # `results -w` returns once every result is final
+    watched = serve.admin.osc("results", "-w", PROJECT, "hello", timeout=900).stdout
+    assert "succeeded" in watched.splitlines()[-1]
+    assert results(serve.admin, "hello") == "succeeded"
     built_in = time.monotonic() - started
-    log = serve.admin.osc("buildlog", "Debian_12", "x86_64", cwd=tmp_path / PROJECT / "hello").stdout
+    followed, _ = following.communicate(timeout=300)
+    assert "dpkg-buildpackage" in followed and "finished \"build hello.dsc\"" in followed
+    log = serve.admin.osc("buildlog", "Debian_12", "x86_64", cwd=wc).stdout
     assert "dpkg-buildpackage" in log and "installing debhelper" in log
     binaries = serve.admin.osc("ls", "-b", PROJECT, "hello", "-r", "Debian_12", "-a", "x86_64").stdout
     assert "hello_1.0-1_all.deb" in binaries
