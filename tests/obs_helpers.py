@@ -49,9 +49,9 @@ class Service:
                     XDG_CONFIG_HOME=str(self.home), XDG_CACHE_HOME=str(self.home))
 
     def osc(self, *args: str, cwd: Path | None = None, check: bool = True,
-            input: str | None = None) -> subprocess.CompletedProcess[str]:
+            input: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         done = subprocess.run([OSC, "--config", str(self.oscrc), *args], cwd=cwd, env=self.env(), text=True,
-                              capture_output=True, input=input if input is not None else "", timeout=120)
+                              capture_output=True, input=input if input is not None else "", timeout=timeout)
         if check and done.returncode != 0:
             raise AssertionError(f"osc {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
         return done

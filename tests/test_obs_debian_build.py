@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from obs_helpers import FIXTURES, Service, hello_tarball
+from obs_helpers import FIXTURES, OSC, Service, hello_tarball
 from test_obs_frontend_backend import Serve
 
 from releasetool.obs.service import debian_base
@@ -91,15 +91,32 @@ def test_the_base_project_is_debian_12(serve: Serve) -> None:
     assert len(list((BASE_CACHE / "archives").glob("*.deb"))) >= 150
 
 
-def test_a_dsc_is_scheduled_built_published_and_served(serve: Serve, tmp_path: Path) -> None:
-    meta = tmp_path / "prj.xml"
+def make_project(serve: Serve, tmp: Path) -> None:
+    meta = tmp / "prj.xml"
     meta.write_text(project_meta(PROJECT))
     serve.admin.osc("meta", "prj", PROJECT, "-F", str(meta))
+
+
+def test_a_dsc_is_scheduled_built_published_and_served(serve: Serve, tmp_path: Path) -> None:
+    make_project(serve, tmp_path)
     started = time.monotonic()
     upload(serve.admin, tmp_path, "hello", hello_files(tmp_path))
-    assert wait_for(serve.admin, "hello", {"succeeded", "failed", "unresolvable", "broken"}) == "succeeded"
+    wc = tmp_path / PROJECT / "hello"
+    # the log followed while the package builds, as a packager does
+    while results(serve.admin, "hello") not in ("building", "succeeded", "failed"):
+        assert time.monotonic() - started < 600, "never building"
+        time.sleep(1)
+    following = subprocess.Popen([OSC, "--config", str(serve.admin.oscrc), "buildlog", "Debian_12", "x86_64"],
+                                 cwd=wc, env=serve.admin.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+    # `results -w` returns once every result is final
+    watched = serve.admin.osc("results", "-w", PROJECT, "hello", timeout=900).stdout
+    assert "succeeded" in watched.splitlines()[-1]
+    assert results(serve.admin, "hello") == "succeeded"
     built_in = time.monotonic() - started
-    log = serve.admin.osc("buildlog", "Debian_12", "x86_64", cwd=tmp_path / PROJECT / "hello").stdout
+    followed, _ = following.communicate(timeout=300)
+    assert "dpkg-buildpackage" in followed and "finished \"build hello.dsc\"" in followed
+    log = serve.admin.osc("buildlog", "Debian_12", "x86_64", cwd=wc).stdout
     assert "dpkg-buildpackage" in log and "installing debhelper" in log
     binaries = serve.admin.osc("ls", "-b", PROJECT, "hello", "-r", "Debian_12", "-a", "x86_64").stdout
     assert "hello_1.0-1_all.deb" in binaries
@@ -137,6 +154,7 @@ def test_a_dsc_is_scheduled_built_published_and_served(serve: Serve, tmp_path: P
 
 
 def test_an_impossible_build_dependency_is_unresolvable(serve: Serve, tmp_path: Path) -> None:
+    make_project(serve, tmp_path)
     files = hello_files(tmp_path)
     files["hello.dsc"] = files["hello.dsc"].replace(b"debhelper-compat (= 13)",
                                                     b"debhelper-compat (= 13), no-such-package-anywhere")
@@ -147,6 +165,7 @@ def test_an_impossible_build_dependency_is_unresolvable(serve: Serve, tmp_path: 
 
 
 def test_a_disabled_repository_is_disabled(serve: Serve, tmp_path: Path) -> None:
+    make_project(serve, tmp_path)
     pkg = tmp_path / "pkg.xml"
     pkg.write_text(f'<package name="off" project="{PROJECT}"><title>off</title><description/>'
                    '<build><disable repository="Debian_12"/></build></package>')

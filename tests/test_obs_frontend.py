@@ -135,6 +135,21 @@ def test_failed_logins_are_slowed_and_a_success_resets(service: ObsService) -> N
     assert "127.0.0.1" not in service.login_failures
 
 
+def about_with_cookie(root: Path, users: dict[str, str], cookie: str) -> int:
+    """The status of GET /about with ``cookie`` from a service started on ``root`` with ``users``."""
+    svc = make_service(root, users)
+    start_in_thread(svc)
+    try:
+        conn = http.client.HTTPConnection(str(svc.server_address[0]), svc.server_address[1], timeout=10)
+        conn.request("GET", "/about", headers={"Cookie": cookie})
+        answer = conn.getresponse()
+        answer.read()
+        return answer.status
+    finally:
+        svc.shutdown()
+        svc.server_close()
+
+
 def test_a_changed_password_ends_the_sessions(tmp_path: Path) -> None:
     root = tmp_path / "state"
     first = make_service(root, {"Admin": PASSWORD})
@@ -146,36 +161,12 @@ def test_a_changed_password_ends_the_sessions(tmp_path: Path) -> None:
     answer.read()
     cookie = (answer.getheader("Set-Cookie") or "").split(";")[0]
     assert cookie.startswith("openSUSE_session=")
-    conn.request("GET", "/about", headers={"Cookie": cookie})
-    still = conn.getresponse()
-    still.read()
-    assert still.status == 200
     first.shutdown()
     first.server_close()
-
-    same = make_service(root, {"Admin": PASSWORD})
-    start_in_thread(same)
-    try:
-        conn = http.client.HTTPConnection(str(same.server_address[0]), same.server_address[1], timeout=10)
-        conn.request("GET", "/about", headers={"Cookie": cookie})
-        kept = conn.getresponse()
-        kept.read()
-        assert kept.status == 200  # the same password: the session survives a restart
-    finally:
-        same.shutdown()
-        same.server_close()
-
-    changed = make_service(root, {"Admin": "another-password"})
-    start_in_thread(changed)
-    try:
-        conn = http.client.HTTPConnection(str(changed.server_address[0]), changed.server_address[1], timeout=10)
-        conn.request("GET", "/about", headers={"Cookie": cookie})
-        ended = conn.getresponse()
-        ended.read()
-        assert ended.status == 401
-    finally:
-        changed.shutdown()
-        changed.server_close()
+    # the same password: the session survives a restart
+    assert about_with_cookie(root, {"Admin": PASSWORD}, cookie) == 200
+    assert about_with_cookie(root, {"Admin": "another-password"}, cookie) == 401
+    assert about_with_cookie(root, {"Admin": PASSWORD}, "openSUSE_session=forged") == 401
 
 
 def test_users_file_with_hashed_and_plain_passwords(tmp_path: Path) -> None:
@@ -214,3 +205,69 @@ def test_hash_password_reads_stdin_and_never_echoes_it() -> None:
     line = done.stdout.strip()
     assert line.startswith("pbkdf2-sha256$") and "s3cret" not in done.stdout + done.stderr
     assert User("Admin", line).check("s3cret")
+
+
+def test_parallel_single_file_puts_lose_no_file(service: ObsService) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    host, port = service.server_address[:2]
+
+    def call(method: str, path: str, body: bytes) -> int:
+        conn = http.client.HTTPConnection(str(host), port, timeout=60)
+        conn.request(method, path, body=body, headers={"Authorization": AUTH})
+        answer = conn.getresponse()
+        answer.read()
+        return answer.status
+
+    assert call("PUT", "/source/home:Admin:p/_meta", b"<project name='home:Admin:p'><title/><description/></project>") == 200
+    assert call("PUT", "/source/home:Admin:p/k/_meta", b"<package name='k'><title/><description/></package>") == 200
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(lambda n: call("PUT", f"/source/home:Admin:p/k/f{n:02d}", b"x%d" % n), range(20)))
+    assert statuses == [200] * 20
+    latest = service.store.latest("home:Admin:p", "k")
+    assert latest is not None and sorted(latest.files) == [f"f{n:02d}" for n in range(20)]
+    assert latest.rev == 20
+
+
+@pytest.mark.parametrize(("repository", "arch"), [("../../../../x", "x86_64"), ("Debian_12", "../../x"),
+                                                  (".hidden", "x86_64"), ("a/b", "x86_64")])
+def test_repository_names_that_would_become_paths_are_refused(service: ObsService, tmp_path: Path,
+                                                              repository: str, arch: str) -> None:
+    host, port = service.server_address[:2]
+    meta = (f"<project name='home:Admin:esc'><title/><description/><repository name='{repository}'>"
+            f"<arch>{arch}</arch></repository></project>").encode()
+    conn = http.client.HTTPConnection(str(host), port, timeout=10)
+    conn.request("PUT", "/source/home:Admin:esc/_meta", body=meta, headers={"Authorization": AUTH})
+    answer = conn.getresponse()
+    body = answer.read()
+    assert answer.status == 400
+    assert b"illegal" in body
+    assert not service.store.project_exists("home:Admin:esc")
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--debian-base"], "error: --debian-base needs --backend"),
+    (["--backend", "--build"], "error: --build and --backend exclude each other"),
+    (["--max-body", "0"], "error: --max-body must be at least 1 MiB (got 0)"),
+])
+def test_serve_option_conflicts_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    extra: list[str], message: str) -> None:
+    users_file = tmp_path / "users"
+    users_file.write_text("Admin:pw\n")
+    argv = ["obs", "serve", "--port", "0", "--root", str(tmp_path / "s"), "--users-file", str(users_file), *extra]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.splitlines()[0].startswith(message)
+    assert not (tmp_path / "s").exists()
+
+
+def test_the_backend_refuses_to_start_without_root(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    users_file = tmp_path / "users"
+    users_file.write_text("Admin:pw\n")
+    argv = ["obs", "serve", "--port", "0", "--root", str(tmp_path / "s"), "--users-file", str(users_file),
+            "--backend"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "error: the OBS backend needs root: its worker builds in a chroot it mounts"
+    assert not (tmp_path / "s").exists()

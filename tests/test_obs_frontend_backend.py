@@ -32,6 +32,7 @@ PROJECT_META = f"""\
 class Serve:
     def __init__(self, base: Path, extra: list[str] | None = None) -> None:
         self.base = base
+        base.mkdir(parents=True, exist_ok=True)
         users = base / "users"
         users.write_text(f"Admin:{ADMIN_PW}\nother:{OTHER_PW}\n")
         users.chmod(0o600)
@@ -76,6 +77,33 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     started.stop()
 
 
+def project_with_hello(serve: Serve, tmp: Path, project: str, content: str = "hello\n") -> Path:
+    """``project`` (Admin maintains it) with a package hello holding a.txt, committed with osc; its working copy."""
+    meta = tmp / "prj.xml"
+    meta.write_text(PROJECT_META.replace(PROJECT, project))
+    serve.admin.osc("meta", "prj", project, "-F", str(meta))
+    pkg = tmp / "pkg.xml"
+    pkg.write_text(f'<package name="hello" project="{project}"><title>hello</title><description/></package>')
+    serve.admin.osc("meta", "pkg", project, "hello", "-F", str(pkg))
+    serve.admin.osc("co", project, "hello", cwd=tmp)
+    wc = tmp / project / "hello"
+    (wc / "a.txt").write_text(content)
+    serve.admin.osc("add", "a.txt", cwd=wc)
+    serve.admin.osc("ci", "-m", "first", cwd=wc)
+    return wc
+
+
+def branch_and_edit(serve: Serve, tmp: Path, project: str) -> Path:
+    """``other`` branches project/hello and commits a change in the branch; the branch's working copy."""
+    serve.other.osc("branch", project, "hello")
+    branch = f"home:other:branches:{project}"
+    serve.other.osc("co", branch, "hello", cwd=tmp)
+    wc = tmp / branch / "hello"
+    (wc / "a.txt").write_text("hello\nfrom the branch\n")
+    serve.other.osc("ci", "-m", "edit in the branch", cwd=wc)
+    return wc
+
+
 def test_project_and_package_meta_go_to_the_backend(serve: Serve, tmp_path: Path) -> None:
     meta = tmp_path / "prj.xml"
     meta.write_text(PROJECT_META)
@@ -92,38 +120,38 @@ def test_project_and_package_meta_go_to_the_backend(serve: Serve, tmp_path: Path
 
 
 def test_checkout_add_commit_log(serve: Serve, tmp_path: Path) -> None:
-    serve.admin.osc("co", PROJECT, "hello", cwd=tmp_path)
-    wc = tmp_path / PROJECT / "hello"
-    (wc / "a.txt").write_text("hello\n")
-    serve.admin.osc("add", "a.txt", cwd=wc)
-    serve.admin.osc("ci", "-m", "first", cwd=wc)
-    assert serve.admin.osc("ls", PROJECT, "hello").stdout.split() == ["a.txt"]
-    log = serve.admin.osc("log", PROJECT, "hello").stdout
+    project = "home:Admin:commit"
+    project_with_hello(serve, tmp_path, project)
+    assert serve.admin.osc("ls", project, "hello").stdout.split() == ["a.txt"]
+    log = serve.admin.osc("log", project, "hello").stdout
     assert "r1 | Admin |" in log and "first" in log
-    assert serve.admin.osc("cat", PROJECT, "hello", "a.txt").stdout == "hello\n"
+    assert serve.admin.osc("cat", project, "hello", "a.txt").stdout == "hello\n"
 
 
 def test_a_second_user_cannot_write_what_he_does_not_maintain(serve: Serve, tmp_path: Path) -> None:
-    done = serve.other.osc("api", "-X", "PUT", f"/source/{PROJECT}/hello/b.txt", "-d", "intruder", check=False)
+    project = "home:Admin:guarded"
+    project_with_hello(serve, tmp_path, project)
+    done = serve.other.osc("api", "-X", "PUT", f"/source/{project}/hello/b.txt", "-d", "intruder", check=False)
     assert done.returncode != 0
     assert "other is not one of its maintainers" in done.stdout + done.stderr
     meta = tmp_path / "prj.xml"
-    meta.write_text(PROJECT_META.replace("a packager's day", "taken over"))
-    done = serve.other.osc("meta", "prj", PROJECT, "-F", str(meta), check=False)
+    meta.write_text(PROJECT_META.replace(PROJECT, project).replace("a packager's day", "taken over"))
+    done = serve.other.osc("meta", "prj", project, "-F", str(meta), check=False)
     assert done.returncode != 0
-    assert "taken over" not in serve.admin.osc("meta", "prj", PROJECT).stdout
-    assert serve.admin.osc("ls", PROJECT, "hello").stdout.split() == ["a.txt"]
+    assert "taken over" not in serve.admin.osc("meta", "prj", project).stdout
+    done = serve.other.osc("api", "-X", "PUT", "/source/Top:Level/_meta", "-d",
+                           "<project name='Top:Level'><title/><description/></project>", check=False)
+    assert done.returncode != 0
+    assert serve.admin.osc("ls", project, "hello").stdout.split() == ["a.txt"]
 
 
 def test_branch_edit_and_submit_without_arguments(serve: Serve, tmp_path: Path) -> None:
-    serve.other.osc("branch", PROJECT, "hello")
-    branch = f"home:other:branches:{PROJECT}"
+    project = "home:Admin:branched"
+    project_with_hello(serve, tmp_path, project)
+    wc = branch_and_edit(serve, tmp_path, project)
+    branch = f"home:other:branches:{project}"
     assert "_link" in serve.other.osc("ls", branch, "hello").stdout.split()
-    assert f'project="{PROJECT}"' in serve.other.osc("api", f"/source/{branch}/hello/_link").stdout
-    serve.other.osc("co", branch, "hello", cwd=tmp_path)
-    wc = tmp_path / branch / "hello"
-    (wc / "a.txt").write_text("hello\nfrom the branch\n")
-    serve.other.osc("ci", "-m", "edit in the branch", cwd=wc)
+    assert f'project="{project}"' in serve.other.osc("api", f"/source/{branch}/hello/_link").stdout
     created = serve.other.osc("sr", "-m", "please take", "--yes", cwd=wc).stdout
     assert "created request id" in created
     request_id = created.split()[-1]
@@ -133,32 +161,116 @@ def test_branch_edit_and_submit_without_arguments(serve: Serve, tmp_path: Path) 
     assert refused.returncode != 0
     serve.admin.osc("rq", "accept", request_id, "-m", "ok")
     assert "accepted" in serve.admin.osc("rq", "show", request_id).stdout
-    assert serve.admin.osc("cat", PROJECT, "hello", "a.txt").stdout == "hello\nfrom the branch\n"
-    assert f"rq{request_id}" in serve.admin.osc("log", PROJECT, "hello").stdout
+    assert serve.admin.osc("cat", project, "hello", "a.txt").stdout == "hello\nfrom the branch\n"
+    assert f"rq{request_id}" in serve.admin.osc("log", project, "hello").stdout
 
 
-def test_linkpac_and_copypac(serve: Serve) -> None:
-    serve.admin.osc("linkpac", PROJECT, "hello", PROJECT, "hello-link")
-    assert "_link" in serve.admin.osc("ls", PROJECT, "hello-link").stdout.split()
-    expanded = serve.admin.osc("api", f"/source/{PROJECT}/hello-link?expand=1").stdout
+def test_linkpac_and_copypac(serve: Serve, tmp_path: Path) -> None:
+    project = "home:Admin:links"
+    project_with_hello(serve, tmp_path, project, "linked\n")
+    serve.admin.osc("linkpac", project, "hello", project, "hello-link")
+    assert "_link" in serve.admin.osc("ls", project, "hello-link").stdout.split()
+    expanded = serve.admin.osc("api", f"/source/{project}/hello-link?expand=1").stdout
     assert 'name="a.txt"' in expanded
-    serve.admin.osc("copypac", PROJECT, "hello", PROJECT, "hello-copy")
-    assert serve.admin.osc("cat", PROJECT, "hello-copy", "a.txt").stdout == "hello\nfrom the branch\n"
+    serve.admin.osc("copypac", project, "hello", project, "hello-copy")
+    assert serve.admin.osc("cat", project, "hello-copy", "a.txt").stdout == "linked\n"
 
 
 def test_requests_declined_and_revoked(serve: Serve, tmp_path: Path) -> None:
-    branch = f"home:other:branches:{PROJECT}"
-    first = serve.other.osc("sr", branch, "hello", PROJECT, "hello", "-m", "again", "--yes").stdout.split()[-1]
+    project = "home:Admin:refusing"
+    project_with_hello(serve, tmp_path, project)
+    branch_and_edit(serve, tmp_path, project)
+    branch = f"home:other:branches:{project}"
+    first = serve.other.osc("sr", branch, "hello", project, "hello", "-m", "again", "--yes").stdout.split()[-1]
     serve.admin.osc("rq", "decline", first, "-m", "no")
     assert "declined" in serve.admin.osc("rq", "show", first).stdout
-    second = serve.other.osc("sr", branch, "hello", PROJECT, "hello", "-m", "once more", "--yes").stdout.split()[-1]
+    second = serve.other.osc("sr", branch, "hello", project, "hello", "-m", "once more", "--yes").stdout.split()[-1]
     serve.other.osc("rq", "revoke", second, "-m", "changed my mind")
     assert "revoked" in serve.admin.osc("rq", "show", second).stdout
+    assert serve.admin.osc("cat", project, "hello", "a.txt").stdout == "hello\n"
 
 
-def test_rebuild_goes_to_the_scheduler(serve: Serve) -> None:
-    serve.admin.osc("rebuild", PROJECT, "hello")
-    refused = serve.other.osc("rebuild", PROJECT, "hello", check=False)
+def test_rebuild_goes_to_the_scheduler(serve: Serve, tmp_path: Path) -> None:
+    project = "home:Admin:rebuilt"
+    project_with_hello(serve, tmp_path, project)
+    serve.admin.osc("rebuild", project, "hello")
+    refused = serve.other.osc("rebuild", project, "hello", check=False)
+    assert refused.returncode != 0
+    assert "other is not one of its maintainers" in refused.stdout + refused.stderr
+
+
+def test_reopen_and_supersede(serve: Serve, tmp_path: Path) -> None:
+    project = "home:Admin:reopened"
+    project_with_hello(serve, tmp_path, project)
+    wc = branch_and_edit(serve, tmp_path, project)
+    first = serve.other.osc("sr", "-m", "take one", "--yes", cwd=wc).stdout.split()[-1]
+    serve.admin.osc("rq", "decline", first, "-m", "not yet")
+    serve.other.osc("rq", "reopen", first, "-m", "please look again")
+    assert "State:\n  new" in serve.admin.osc("rq", "show", first).stdout.replace("    ", "  ")
+    (wc / "a.txt").write_text("hello\nfrom the branch, better\n")
+    serve.other.osc("ci", "-m", "better", cwd=wc)
+    # osc supersedes the open request from the same source by itself
+    second = serve.other.osc("sr", "-m", "take two", "--yes", cwd=wc).stdout.split()[-1]
+    assert f'superseded_by="{second}"' in serve.admin.osc("api", f"/request/{first}").stdout
+    # `rq supersede`: a request from another source replaces a declined one
+    serve.admin.osc("rq", "decline", second, "-m", "still not")
+    serve.admin.osc("branch", project, "hello")
+    third = serve.admin.osc("sr", f"home:Admin:branches:{project}", "hello", project, "hello", "-m", "take three",
+                            "--yes").stdout.split()[-1]
+    assert "declined" in serve.admin.osc("rq", "show", second).stdout
+    serve.other.osc("rq", "supersede", second, third, "-m", "replaced")
+    assert f'superseded_by="{third}"' in serve.admin.osc("api", f"/request/{second}").stdout
+    serve.admin.osc("rq", "accept", third, "-m", "ok")
+    assert serve.admin.osc("cat", project, "hello", "a.txt").stdout == "hello\n"  # the admin's branch, unchanged
+
+
+def test_deletereq_rdelete_and_undelete(serve: Serve, tmp_path: Path) -> None:
+    project = "home:Admin:deleting"
+    project_with_hello(serve, tmp_path, project)
+    pkg = tmp_path / "spare.xml"
+    pkg.write_text(f'<package name="spare" project="{project}"><title>spare</title><description/></package>')
+    serve.admin.osc("meta", "pkg", project, "spare", "-F", str(pkg))
+    serve.admin.osc("api", "-X", "PUT", f"/source/{project}/spare/file", "-d", "content")
+    created = serve.other.osc("deletereq", project, "hello", "-m", "obsolete").stdout
+    request_id = created.split()[-1]
+    assert "delete" in serve.admin.osc("rq", "show", request_id).stdout
+    assert serve.admin.osc("ls", project).stdout.split() == ["hello", "spare"]
+    serve.admin.osc("rq", "accept", request_id, "-m", "gone")
+    assert serve.admin.osc("ls", project).stdout.split() == ["spare"]
+    refused = serve.other.osc("rdelete", project, "spare", "-m", "mine now", check=False)
+    assert refused.returncode != 0
+    serve.admin.osc("rdelete", project, "spare", "-m", "not needed")
+    assert serve.admin.osc("ls", project).stdout.split() == []
+    serve.admin.osc("undelete", project, "hello", "-m", "back")
+    assert serve.admin.osc("ls", project).stdout.split() == ["hello"]
+    assert serve.admin.osc("cat", project, "hello", "a.txt").stdout == "hello\n"
+
+
+def test_update_status_and_diff_in_checkouts(serve: Serve, tmp_path: Path) -> None:
+    project = "home:Admin:working"
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    wc = project_with_hello(serve, tmp_path / "one", project)
+    serve.admin.osc("co", project, cwd=tmp_path / "two")  # a project checkout
+    other_wc = tmp_path / "two" / project / "hello"
+    (wc / "a.txt").write_text("hello\nchanged\n")
+    assert serve.admin.osc("st", cwd=wc).stdout.split() == ["M", "a.txt"]
+    assert "+changed" in serve.admin.osc("diff", cwd=wc).stdout
+    serve.admin.osc("ci", "-m", "changed", cwd=wc)
+    serve.admin.osc("up", cwd=other_wc)
+    assert (other_wc / "a.txt").read_text() == "hello\nchanged\n"
+    (wc / "b.txt").write_text("new file\n")
+    serve.admin.osc("add", "b.txt", cwd=wc)
+    serve.admin.osc("ci", "-m", "b", cwd=wc)
+    serve.admin.osc("up", cwd=tmp_path / "two" / project)
+    assert (other_wc / "b.txt").read_text() == "new file\n"
+
+
+def test_abortbuild_goes_to_the_backend(serve: Serve, tmp_path: Path) -> None:
+    project = "home:Admin:aborting"
+    project_with_hello(serve, tmp_path, project)
+    serve.admin.osc("abortbuild", project, "hello")
+    refused = serve.other.osc("abortbuild", project, "hello", check=False)
     assert refused.returncode != 0
 
 
@@ -170,8 +282,9 @@ def test_names_that_would_escape_are_refused(serve: Serve) -> None:
     assert not list((serve.base / "state").parent.glob("x*"))
 
 
-def test_sigterm_stops_every_backend_process(tmp_path: Path) -> None:
+def test_sigterm_stops_every_backend_process_and_a_restart_keeps_the_state(tmp_path: Path) -> None:
     own = Serve(tmp_path)
+    project_with_hello(own, tmp_path, "home:Admin:kept")
     groups = own.daemon_groups()
     assert len(groups) == 6
     started = time.monotonic()
@@ -180,3 +293,75 @@ def test_sigterm_stops_every_backend_process(tmp_path: Path) -> None:
     assert [pid for pid, group in process_groups().items() if group in groups] == []
     assert time.monotonic() - started < 30
     assert ADMIN_PW not in " ".join(own.argv)
+    again = Serve(tmp_path)
+    try:
+        assert again.daemon_groups().isdisjoint(groups)
+        assert again.admin.osc("ls", "home:Admin:kept", "hello").stdout.split() == ["a.txt"]
+        assert "r1 | Admin |" in again.admin.osc("log", "home:Admin:kept", "hello").stdout
+    finally:
+        again.stop()
+
+
+def test_obs_submit_through_faults_makes_one_revision_per_package(tmp_path: Path) -> None:
+    from obs_helpers import write_manifest
+
+    plan = tmp_path / "plan.yaml"
+    # The second commitfilelist is the first package's commit (the first one
+    # only validated and was answered with the files to upload).
+    plan.write_text(
+        "- request: POST /source/*/*\n  query: {cmd: commitfilelist}\n  nth: 2\n  effect: error-after\n"
+        "  status: 504\n"
+        "- request: PUT /source/*/*/*\n  every: 3\n  effect: reset\n")
+    own = Serve(tmp_path / "svc", extra=["--faults", str(plan)])
+    try:
+        manifest = write_manifest(tmp_path / "m", 3, project="home:Admin:faults")
+        tarballs = tmp_path / "tarballs"
+        tarballs.mkdir()
+        for i in range(3):
+            (tarballs / f"comp{i:02d}-1.0.tar.gz").write_bytes(f"tarball {i}".encode())
+        argv = [sys.executable, "-m", "releasetool", "--manifest", str(manifest), "obs", "submit", "--all",
+                "--apiurl", own.url, "--config", str(own.admin.oscrc), "--tarballs", str(tarballs), "--jobs", "1"]
+        env = own.admin.env()
+        first = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+        assert first.returncode == 0, first.stderr
+        # the fault hit the commit itself: the backend stored it, the client saw a 504
+        assert "HTTP 504 (injected fault: HTTP 504)" in first.stderr
+        assert "connection reset" in first.stderr
+        for i in range(3):
+            history = own.admin.osc("api", f"/source/home:Admin:faults/comp{i:02d}/_history").stdout
+            assert history.count("<revision ") == 1, history
+        again = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+        assert again.returncode == 0, again.stderr
+        assert "nothing to do" in again.stderr
+        log = (tmp_path / "svc" / "state" / "backend" / "log" / "bs_srcserver.log").read_text()
+        # per package a validating list and the commit; the faulted commit (the
+        # second list the service saw) was checked, not sent again
+        assert log.count("cmd=commitfilelist") == 6
+    finally:
+        own.stop()
+
+
+def test_parallel_single_file_puts_lose_no_file(serve: Serve, tmp_path: Path) -> None:
+    import base64
+    import http.client
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import urlsplit
+
+    project = "home:Admin:parallel"
+    project_with_hello(serve, tmp_path, project)
+    parts = urlsplit(serve.url)
+    auth = "Basic " + base64.b64encode(f"Admin:{ADMIN_PW}".encode()).decode()
+
+    def put(number: int) -> int:
+        conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=120)
+        conn.request("PUT", f"/source/{project}/hello/file{number:02d}", body=f"content {number}\n".encode(),
+                     headers={"Authorization": auth})
+        answer = conn.getresponse()
+        answer.read()
+        return answer.status
+
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(put, range(20)))
+    assert statuses == [200] * 20
+    listed = serve.admin.osc("ls", project, "hello").stdout.split()
+    assert sorted(listed) == sorted(["a.txt", *(f"file{n:02d}" for n in range(20))])

@@ -22,6 +22,14 @@ branches and submit requests.  State lives under --root, so a restart loses
 nothing.  Use it to test and to rehearse a release before touching the real
 Build Service.  docs/obs-service.md lists what is covered.
 
+With --backend (as root) the sources, links, scheduling, builds and
+published repositories are those of Debian's real OBS backend (obs-server),
+started under --root on 127.0.0.1 and stopped with the service; this
+service is then its frontend: users, maintainers as the only writers, the
+branch command, requests.  --debian-base adds the Debian:12/standard project
+Debian targets build against.  What bs_publish writes is served without
+login under /repositories/.
+
 Users log in with HTTP basic authentication against --users-file: one
 NAME:PASSWORD line per user, or NAME:HASH with a hash from `releasetool obs
 hash-password`.  Credentials are checked before a request body is read; a

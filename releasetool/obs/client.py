@@ -308,8 +308,12 @@ def commit_files(api: Api, project: str, package: str, files: dict[str, bytes], 
             return f'<directory name="{package}" rev="{rev}" srcmd5="{srcmd5}"/>'.encode()
         return None
 
-    for _round in range(4):
-        answer = parse_xml(api.call("POST", ["source", project, package], {**query, "withvalidate": "1"}, payload,
+    for round_ in range(4):
+        # Only the first round validates, as osc does: OBS's backend answers a
+        # validating list with every file the last revision lacks as missing,
+        # even once its blob has been uploaded.
+        validate = {"withvalidate": "1"} if round_ == 0 else {}
+        answer = parse_xml(api.call("POST", ["source", project, package], {**query, **validate}, payload,
                                     idempotent=False, took_effect=committed), "commitfilelist")
         if answer.get("error") != "missing":
             return answer.get("rev", "")

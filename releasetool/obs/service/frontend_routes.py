@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import http.client
 import re
-import time
+import threading
 import xml.etree.ElementTree as ET
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -160,7 +160,7 @@ def route(h: Request, method: str, segs: list[str], query: dict[str, str]) -> An
     """``segs`` is the whole path: ``source``, ``build``, ``search`` or ``request`` first."""
     area, rest = segs[0], segs[1:]
     if area == "request":
-        return _request(h, method, rest, query)
+        return request_routes.route(h, method, rest, query, SOURCES)
     if area == "search" and rest == ["request"]:
         return request_routes.search(h, query)
     if area == "search":
@@ -235,7 +235,21 @@ def _source(h: Request, method: str, segs: list[str], query: dict[str, str]) -> 
         return _pass(h, method, path, user=False)
     package = segs[1] if len(segs) >= 2 and segs[1] not in PROJECT_FILES else None
     _require_write(h, project, package)
-    return _pass(h, method, path, user=True)
+    # The backend makes a revision of a single-file PUT or DELETE from the
+    # latest one, with nothing that stops two of them from reading the same
+    # latest: parallel writes would each drop the others' files.  Writes to
+    # one package go one at a time.
+    with _package_lock(project, package or ""):
+        return _pass(h, method, path, user=True)
+
+
+_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _package_lock(project: str, package: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault((project, package), threading.Lock())
 
 
 def _put_project_meta(h: Request, project: str) -> Answer:
@@ -285,16 +299,8 @@ def _branch(h: Request, project: str, package: str, query: dict[str, str]) -> An
     _require_write(h, target_project, target_package)
     comment = f"branched from {project}/{package}"
     if backend.xml(f"/source/{target_project}/_meta") is None:
-        meta = ET.Element("project", name=target_project)
-        ET.SubElement(meta, "title").text = f"Branch project for package {package}"
-        ET.SubElement(meta, "description").text = f"This project was created for package {package} via branch."
-        ET.SubElement(meta, "person", userid=h.user, role="maintainer")
-        for repo in source_meta.findall("repository"):
-            new = ET.SubElement(meta, "repository", name=repo.get("name", ""))
-            ET.SubElement(new, "path", project=project, repository=repo.get("name", ""))
-            for arch in repo.findall("arch"):
-                ET.SubElement(new, "arch").text = arch.text
-        _write(h, f"/source/{target_project}/_meta", shapes.to_bytes(meta), comment)
+        _write(h, f"/source/{target_project}/_meta",
+               shapes.branch_project_meta(target_project, project, package, h.user, source_meta), comment)
     new_meta = ET.Element("package", name=target_package, project=target_project)
     for tag in ("title", "description"):
         ET.SubElement(new_meta, tag).text = package_meta.findtext(tag) or ""
@@ -317,89 +323,58 @@ def _write(h: Request, path: str, body: bytes, comment: str) -> None:
 
 
 # -- requests -------------------------------------------------------------------
-def _request(h: Request, method: str, segs: list[str], query: dict[str, str]) -> Answer:
-    store = h.server.store
-    if not segs:
-        if method == "POST" and query.get("cmd") == "create":
-            return _create_request(h)
-        if method == "GET":
-            return request_routes.collection(h, query)
-        raise ApiError(400, "illegal_request", "unsupported request operation")
-    if not segs[0].isdigit():
-        raise ApiError(404, "not_found", f"Couldn't find request with id '{segs[0]}'")
-    req = store.request(segs[0])
-    if req is None:
-        raise ApiError(404, "not_found", f"Couldn't find request with id '{segs[0]}'")
-    if method == "GET":
-        return 200, shapes.to_bytes(shapes.request(req)), XML
-    if method == "POST" and query.get("cmd") == "diff":
-        parts = []
-        for f in request_routes.action_fields(req):
-            status, data, _ = _backend(h).call("POST", f"/source/{f['sproject']}/{f['spackage']}", [
-                ("cmd", "diff"), ("rev", f["srev"]), ("oproject", f["tproject"]), ("opackage", f["tpackage"]),
-                ("expand", "1"), ("missingok", "1")])
-            if status != 200:
-                raise _backend_error(status, data)
-            parts.append(data)
-        return 200, b"".join(parts), "text/plain"
-    if method == "POST" and query.get("cmd") == "changestate":
-        return _changestate(h, req, query)
-    raise ApiError(400, "illegal_request", "unsupported request operation")
+def _diff(h: Request, f: dict[str, str]) -> bytes:
+    status, data, _ = _backend(h).call("POST", f"/source/{f['sproject']}/{f['spackage']}", [
+        ("cmd", "diff"), ("rev", f["srev"]), ("oproject", f["tproject"]), ("opackage", f["tpackage"]),
+        ("expand", "1"), ("missingok", "1")])
+    if status != 200:
+        raise _backend_error(status, data)
+    return data
 
 
-def _create_request(h: Request) -> Answer:
-    store = h.server.store
-    root = h.parse_xml(h.read_body(), "request")
-    actions = root.findall("action")
-    if not actions:
-        raise ApiError(400, "invalid_record", "a request needs at least one action")
-    for action in actions:
-        if action.get("type") != "submit":
-            raise ApiError(400, "unsupported_action", f"action type {action.get('type')!r} is not supported here")
-        source, target = action.find("source"), action.find("target")
-        if source is None or target is None:
-            raise ApiError(400, "invalid_record", "a submit action needs <source> and <target>")
-        sproject, spackage = source.get("project", ""), source.get("package", "")
-        tproject = target.get("project", "")
-        _check_names([sproject, spackage])
-        _check_names([tproject, target.get("package") or spackage])
-        if _backend(h).xml(f"/source/{tproject}/_meta") is None:
-            raise ApiError(404, "unknown_project", f"Project not found: {tproject}")
-        if not target.get("package"):
-            target.set("package", spackage)
-        rev = source.get("rev")
-        # The request pins the sources it submits, links expanded.
-        source.set("rev", _latest_srcmd5(h, sproject, spackage, None if not rev or rev == "latest" else rev))
-    now = shapes.iso(time.time())
-    req: dict[str, Any] = {
-        "id": store.new_request_id(),
-        "creator": h.user,
-        "created": now,
-        "actions": [ET.tostring(a, encoding="unicode") for a in actions],
-        "state": {"name": "new", "who": h.user, "when": now, "comment": ""},
-        "description": (root.findtext("description") or "").strip(),
-    }
-    store.save_request(req)
-    return 200, shapes.to_bytes(shapes.request(req)), XML
+def _pin(h: Request, source: ET.Element | None, target: ET.Element) -> None:
+    """Check an action against the backend; pin a submit's source to the srcmd5 of the sources (links expanded)."""
+    if source is None:  # a delete request: the target must exist
+        tproject, tpackage = target.get("project", ""), target.get("package", "")
+        _check_names([tproject, tpackage] if tpackage else [tproject])
+        if tpackage and _backend(h).xml(f"/source/{tproject}/{tpackage}/_meta") is None:
+            raise ApiError(404, "unknown_package", f"Package not found: {tproject}/{tpackage}")
+        if not tpackage:
+            raise ApiError(400, "unsupported_action", "delete requests for a whole project are not supported here")
+        return
+    sproject, spackage = source.get("project", ""), source.get("package", "")
+    tproject = target.get("project", "")
+    _check_names([sproject, spackage])
+    _check_names([tproject, target.get("package") or spackage])
+    if _backend(h).xml(f"/source/{tproject}/_meta") is None:
+        raise ApiError(404, "unknown_project", f"Project not found: {tproject}")
+    if not target.get("package"):
+        target.set("package", spackage)
+    rev = source.get("rev")
+    source.set("rev", _latest_srcmd5(h, sproject, spackage, None if not rev or rev == "latest" else rev))
 
 
 def _changestate(h: Request, req: dict[str, Any], query: dict[str, str]) -> Answer:
-    store = h.server.store
-    new = query.get("newstate", "")
-    if new not in request_routes.STATES:
-        raise ApiError(400, "invalid_state", f"unknown state {new!r}")
-    if req["state"]["name"] not in ("new", "review"):
-        raise ApiError(403, "post_request_no_permission", f"request {req['id']} is already {req['state']['name']}")
+    new = request_routes.new_state(req, query, reopen=True)
     fields = request_routes.action_fields(req)
     if new in ("accepted", "declined"):
         # The target's maintainers decide.
         for f in fields:
             _require_write(h, f["tproject"], f["tpackage"])
-    elif new in ("revoked", "superseded") and h.user != req["creator"] and h.user != ADMIN:
-        raise ApiError(403, "post_request_no_permission", f"only {req['creator']} may {new[:-1]} request {req['id']}")
+    elif (new in ("revoked", "superseded", "new") and h.user not in (req["creator"], ADMIN)
+          and (new != "new" or not all(may_write(h, f["tproject"], f["tpackage"]) for f in fields))):
+        # The creator withdraws, replaces or reopens a request; a reopen is
+        # also the target maintainers' (they declined it).
+        raise ApiError(403, "post_request_no_permission", f"{h.user} may not make request {req['id']} {new}")
     if new == "accepted":
         backend = _backend(h)
         for f in fields:
+            if f["type"] == "delete":
+                status, data, _ = backend.call("DELETE", f"/source/{f['tproject']}/{f['tpackage']}", [
+                    ("user", h.user), ("comment", req.get("description", "")), ("requestid", str(req["id"]))])
+                if status != 200:
+                    raise _backend_error(status, data)
+                continue
             if backend.xml(f"/source/{f['tproject']}/{f['tpackage']}/_meta") is None:
                 meta = backend.xml(f"/source/{f['sproject']}/{f['spackage']}/_meta")
                 new_meta = ET.Element("package", name=f["tpackage"], project=f["tproject"])
@@ -413,8 +388,7 @@ def _changestate(h: Request, req: dict[str, Any], query: dict[str, str]) -> Answ
                 ("comment", req.get("description", ""))])
             if status != 200:
                 raise _backend_error(status, data)
-    req["state"] = {"name": new, "who": h.user, "when": shapes.iso(time.time()), "comment": query.get("comment", "")}
-    if new == "superseded" and query.get("superseded_by"):
-        req["state"]["superseded_by"] = query["superseded_by"]
-    store.save_request(req)
-    return 200, shapes.status(), XML
+    return request_routes.record_state(h, req, new, query)
+
+
+SOURCES = request_routes.Sources(_pin, _diff, _changestate)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from releasetool.errors import ApiError
@@ -14,62 +16,65 @@ from releasetool.obs.service.context import XML, Answer, Request
 STATES = ("new", "review", "accepted", "declined", "revoked", "superseded")
 
 
-def route(h: Request, method: str, segs: list[str], query: dict[str, str]) -> Answer:
+@dataclass(frozen=True)
+class Sources:
+    """What requests need of wherever the sources are (this service's store, or the OBS backend)."""
+
+    # check an action's source (None for a delete) and target; set a submit's source rev to
+    # the srcmd5 submitted
+    pin: Callable[[Request, ET.Element | None, ET.Element], None]
+    # the diff of one action's sources against its target
+    diff: Callable[[Request, dict[str, str]], bytes]
+    # answer a changestate (checking who may, and copying the sources on accept)
+    changestate: Callable[[Request, dict[str, Any], dict[str, str]], Answer]
+
+
+def route(h: Request, method: str, segs: list[str], query: dict[str, str], sources: Sources | None = None) -> Answer:
+    sources = sources or LOCAL
     store = h.server.store
     if not segs:
         if method == "POST" and query.get("cmd") == "create":
-            return _create(h)
+            return create(h, sources.pin)
         if method == "GET":
             return collection(h, query)
         raise ApiError(400, "illegal_request", "unsupported request operation")
-    req = store.request(segs[0])
+    req = store.request(segs[0]) if segs[0].isdigit() else None
     if req is None:
         raise ApiError(404, "not_found", f"Couldn't find request with id '{segs[0]}'")
     if method == "GET":
         return 200, shapes.to_bytes(shapes.request(req)), XML
     if method == "POST" and query.get("cmd") == "diff":
-        from releasetool.obs.service.source_routes import source_diff
-
-        parts = []
-        for f in action_fields(req):
-            parts.append(source_diff(h, f["tproject"], f["tpackage"], None if not store.package_exists(
-                f["tproject"], f["tpackage"]) else "latest", f["sproject"], f["spackage"], f["srev"]))
-        return 200, b"".join(parts), "text/plain"
+        return 200, b"".join(sources.diff(h, f) for f in action_fields(req)), "text/plain"
     if method == "POST" and query.get("cmd") == "changestate":
-        return _changestate(h, req, query)
+        return sources.changestate(h, req, query)
     raise ApiError(400, "illegal_request", "unsupported request operation")
 
 
-def _create(h: Request) -> Answer:
+def _diff_local(h: Request, f: dict[str, str]) -> bytes:
+    from releasetool.obs.service.source_routes import source_diff
+
+    latest = "latest" if h.server.store.package_exists(f["tproject"], f["tpackage"]) else None
+    return source_diff(h, f["tproject"], f["tpackage"], latest, f["sproject"], f["spackage"], f["srev"])
+
+
+def create(h: Request, pin: Callable[[Request, ET.Element | None, ET.Element], None]) -> Answer:
+    """A new request from the body; ``pin`` checks each action's source and target and sets a
+    submit's source ``rev`` to the srcmd5 submitted (the request keeps those sources, whatever
+    comes later).  Actions: ``submit``, and ``delete`` (of a target package) where ``pin`` takes it."""
     store = h.server.store
     root = h.parse_xml(h.read_body(), "request")
     actions = root.findall("action")
     if not actions:
         raise ApiError(400, "invalid_record", "a request needs at least one action")
     for action in actions:
-        if action.get("type") != "submit":
-            raise ApiError(400, "unsupported_action", f"action type {action.get('type')!r} is not supported here")
+        kind = action.get("type")
+        if kind not in ("submit", "delete"):
+            raise ApiError(400, "unsupported_action", f"action type {kind!r} is not supported here")
         source, target = action.find("source"), action.find("target")
-        if source is None or target is None:
-            raise ApiError(400, "invalid_record", "a submit action needs <source> and <target>")
-        sproject, spackage = source.get("project", ""), source.get("package", "")
-        h.check_package(sproject, spackage)
-        h.check_project(target.get("project", ""))
-        if not target.get("package"):
-            target.set("package", spackage)
-        latest = store.latest(sproject, spackage)
-        if latest is None:
-            raise ApiError(400, "missing_action", f"{sproject}/{spackage} has no sources to submit")
-        rev = source.get("rev")
-        if not rev or rev == "latest":
-            source.set("rev", latest.srcmd5)
-        else:
-            try:
-                found = store.find_revision(sproject, spackage, rev)
-            except KeyError:
-                raise ApiError(400, "no_such_revision", f"no such revision: {rev}") from None
-            if found is not None:
-                source.set("rev", found.srcmd5)
+        if target is None or (kind == "submit" and source is None):
+            raise ApiError(400, "invalid_record", f"a {kind} action needs {'<source> and ' * (kind == 'submit')}"
+                                                  "<target>")
+        pin(h, source if kind == "submit" else None, target)
     now = shapes.iso(time.time())
     req: dict[str, Any] = {
         "id": store.new_request_id(),
@@ -83,12 +88,37 @@ def _create(h: Request) -> Answer:
     return 200, shapes.to_bytes(shapes.request(req)), XML
 
 
+def _pin_local(h: Request, source: ET.Element | None, target: ET.Element) -> None:
+    store = h.server.store
+    if source is None:
+        raise ApiError(400, "unsupported_action", "delete requests need `obs serve --backend`")
+    sproject, spackage = source.get("project", ""), source.get("package", "")
+    h.check_package(sproject, spackage)
+    h.check_project(target.get("project", ""))
+    if not target.get("package"):
+        target.set("package", spackage)
+    latest = store.latest(sproject, spackage)
+    if latest is None:
+        raise ApiError(400, "missing_action", f"{sproject}/{spackage} has no sources to submit")
+    rev = source.get("rev")
+    if not rev or rev == "latest":
+        source.set("rev", latest.srcmd5)
+    else:
+        try:
+            found = store.find_revision(sproject, spackage, rev)
+        except KeyError:
+            raise ApiError(400, "no_such_revision", f"no such revision: {rev}") from None
+        if found is not None:
+            source.set("rev", found.srcmd5)
+
+
 def action_fields(req: dict[str, Any]) -> list[dict[str, str]]:
     found = []
     for raw in req["actions"]:
         action = ET.fromstring(raw)
         source, target = action.find("source"), action.find("target")
         found.append({
+            "type": action.get("type", "submit"),
             "sproject": source.get("project", "") if source is not None else "",
             "spackage": source.get("package", "") if source is not None else "",
             "srev": source.get("rev", "") if source is not None else "",
@@ -157,14 +187,37 @@ def collection(h: Request, query: dict[str, str]) -> Answer:
     return _render_collection(found)
 
 
-def _changestate(h: Request, req: dict[str, Any], query: dict[str, str]) -> Answer:
-    store = h.server.store
+def new_state(req: dict[str, Any], query: dict[str, str], *, reopen: bool = False) -> str:
+    """The state ``changestate`` asks for, if the request may move to it.
+
+    An open request (new, review) may be accepted, declined, revoked or
+    superseded; with ``reopen``, a declined one may also become new again or
+    be superseded, as on OBS.
+    """
     new = query.get("newstate", "")
     if new not in STATES:
         raise ApiError(400, "invalid_state", f"unknown state {new!r}")
-    if req["state"]["name"] not in ("new", "review"):
-        raise ApiError(403, "post_request_no_permission",
-                       f"request {req['id']} is already {req['state']['name']}")
+    current = req["state"]["name"]
+    if current in ("new", "review") and new != current:
+        return new
+    if reopen and current == "declined" and new in ("new", "superseded", "revoked"):
+        return new
+    raise ApiError(403, "post_request_no_permission", f"request {req['id']} is {current}: it cannot become {new}")
+
+
+def record_state(h: Request, req: dict[str, Any], new: str, query: dict[str, str]) -> Answer:
+    """Store the request's new state (who, when, the comment, what superseded it)."""
+    req["state"] = {"name": new, "who": h.user, "when": shapes.iso(time.time()),
+                    "comment": query.get("comment", "")}
+    if new == "superseded" and query.get("superseded_by"):
+        req["state"]["superseded_by"] = query["superseded_by"]
+    h.server.store.save_request(req)
+    return 200, shapes.status(), XML
+
+
+def _changestate(h: Request, req: dict[str, Any], query: dict[str, str]) -> Answer:
+    store = h.server.store
+    new = new_state(req, query)
     if new == "accepted":
         for f in action_fields(req):
             found = store.find_revision(f["sproject"], f["spackage"], f["srev"])
@@ -176,9 +229,7 @@ def _changestate(h: Request, req: dict[str, Any], query: dict[str, str]) -> Answ
             store.commit(f["tproject"], f["tpackage"], found.files if found else {}, h.user,
                          req.get("description", ""), requestid=str(req["id"]))
             h.server.package_changed(f["tproject"], f["tpackage"])
-    req["state"] = {"name": new, "who": h.user, "when": shapes.iso(time.time()),
-                    "comment": query.get("comment", "")}
-    if new == "superseded" and query.get("superseded_by"):
-        req["state"]["superseded_by"] = query["superseded_by"]
-    store.save_request(req)
-    return 200, shapes.status(), XML
+    return record_state(h, req, new, query)
+
+
+LOCAL = Sources(_pin_local, _diff_local, _changestate)

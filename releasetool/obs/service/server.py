@@ -62,6 +62,7 @@ LOGIN_DELAY_SECONDS, LOGIN_DELAY_CAP = 0.25, 8.0
 class ObsService(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # connections waiting to be accepted (socketserver's default is 5)
 
     def __init__(self, address: tuple[str, int], root: Path, users: Mapping[str, str | User], *,
                  build: bool = False, faults: Faults | None = None, max_body: int = MAX_BODY_BYTES,

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from releasetool.errors import ApiError
 from releasetool.obs.service import xmlshapes as shapes
 from releasetool.obs.service.context import XML, Answer, Request
-from releasetool.obs.service.store import Revision, valid_package, valid_project
+from releasetool.obs.service.store import Revision, valid_arch, valid_package, valid_project, valid_repository
 from releasetool.obs.srcmd5 import srcmd5_of
 
 
@@ -52,6 +52,17 @@ def _project_file(h: Request, method: str, project: str, name: str, query: dict[
                            f"project name in XML ({root.get('name')}) does not match the URL ({project})")
         if not project or not valid_project(project):
             raise ApiError(400, "invalid_project_name", f"invalid project name '{project}'")
+        for repo in root.findall("repository"):
+            # Repository and architecture names become paths (build logs).
+            name = repo.get("name", "")
+            if not valid_repository(name):
+                raise ApiError(400, "validation_failed", f"repository name '{name}' is illegal")
+            for path in repo.findall("path"):
+                if not valid_project(path.get("project", "")) or not valid_repository(path.get("repository", "")):
+                    raise ApiError(400, "validation_failed", f"repository {name}: illegal path")
+            for arch in repo.findall("arch"):
+                if not valid_arch((arch.text or "").strip()):
+                    raise ApiError(400, "validation_failed", f"repository {name}: arch '{arch.text}' is illegal")
         body = h.read_body()
         if not store.project_exists(project) and root.find("person[@role='maintainer']") is None:
             # OBS makes the creator of a project its maintainer.
@@ -198,18 +209,22 @@ def _file(h: Request, method: str, project: str, package: str, name: str, query:
             files[name] = md5
             store.set_upload_files(project, package, files)
             return 200, shapes.revision(None, rev_attr="upload"), XML
-        latest = store.latest(project, package)
-        files = dict(latest.files) if latest else {}
-        files[name] = md5
-        rev = _commit(h, project, package, files, query)
+        # Read the latest revision and commit the next one under the store's
+        # lock: parallel single-file PUTs must not each drop the others' files.
+        with store.lock:
+            latest = store.latest(project, package)
+            files = dict(latest.files) if latest else {}
+            files[name] = md5
+            rev = _commit(h, project, package, files, query)
         return 200, shapes.revision(rev), XML
     if method == "DELETE":
-        latest = store.latest(project, package)
-        files = dict(latest.files) if latest else {}
-        if name not in files:
-            raise ApiError(404, "no_such_file", f"{project}/{package}/{name}: no such file")
-        del files[name]
-        _commit(h, project, package, files, query)
+        with store.lock:
+            latest = store.latest(project, package)
+            files = dict(latest.files) if latest else {}
+            if name not in files:
+                raise ApiError(404, "no_such_file", f"{project}/{package}/{name}: no such file")
+            del files[name]
+            _commit(h, project, package, files, query)
         return 200, shapes.status(), XML
     raise ApiError(400, "illegal_request", f"unsupported {method} on a file")
 
@@ -249,17 +264,8 @@ def _branch(h: Request, project: str, package: str, query: dict[str, str]) -> An
         raise ApiError(400, "double_branch_package",
                        f"branch target package already exists: {target_project}/{target_package}")
     if not store.project_exists(target_project):
-        src = ET.fromstring(store.project_meta(project))
-        meta = ET.Element("project", name=target_project)
-        ET.SubElement(meta, "title").text = f"Branch project for package {package}"
-        ET.SubElement(meta, "description").text = f"This project was created for package {package}"
-        ET.SubElement(meta, "person", userid=h.user, role="maintainer")
-        for repo in src.findall("repository"):
-            new = ET.SubElement(meta, "repository", name=repo.get("name", ""))
-            ET.SubElement(new, "path", project=project, repository=repo.get("name", ""))
-            for arch in repo.findall("arch"):
-                ET.SubElement(new, "arch").text = arch.text
-        store.set_project_meta(target_project, shapes.to_bytes(meta))
+        store.set_project_meta(target_project, shapes.branch_project_meta(
+            target_project, project, package, h.user, ET.fromstring(store.project_meta(project))))
     pkg_meta = ET.fromstring(store.package_meta(project, package))
     pkg_meta.set("name", target_package)
     store.set_package_meta(target_project, target_package, shapes.to_bytes(pkg_meta))

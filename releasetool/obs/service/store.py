@@ -46,6 +46,21 @@ def valid_package(name: str) -> bool:
     return bool(PACKAGE_RE.match(name)) and ".." not in name and not name.startswith(".")
 
 
+# OBS's own rules (BSVerify): a repository name has no '/', ':' or control
+# character and does not start with '_' or '.'; an architecture has no '/',
+# ':' or '.' either.
+REPOSITORY_RE = re.compile(r"^[^_./:\x00-\x1f][^/:\x00-\x1f]{0,199}$")
+ARCH_RE = re.compile(r"^[A-Za-z0-9_+=,%{}@#~-]{1,200}$")
+
+
+def valid_repository(name: str) -> bool:
+    return bool(REPOSITORY_RE.match(name))
+
+
+def valid_arch(name: str) -> bool:
+    return bool(ARCH_RE.match(name))
+
+
 def valid_file(name: str) -> bool:
     return bool(FILE_RE.match(name)) and name not in (".", "..")
 

@@ -96,3 +96,19 @@ def request(req: dict[str, Any]) -> ET.Element:
     ET.SubElement(state, "comment").text = req["state"].get("comment") or None
     ET.SubElement(root, "description").text = req.get("description") or None
     return root
+
+
+def branch_project_meta(target_project: str, project: str, package: str, user: str,
+                        source_meta: ET.Element) -> bytes:
+    """The meta of a branch project, as OBS makes it: the user maintains it, and each of
+    the source project's repositories becomes one that builds against it."""
+    meta = ET.Element("project", name=target_project)
+    ET.SubElement(meta, "title").text = f"Branch project for package {package}"
+    ET.SubElement(meta, "description").text = f"This project was created for package {package} via branch."
+    ET.SubElement(meta, "person", userid=user, role="maintainer")
+    for repo in source_meta.findall("repository"):
+        new = ET.SubElement(meta, "repository", name=repo.get("name", ""))
+        ET.SubElement(new, "path", project=project, repository=repo.get("name", ""))
+        for arch in repo.findall("arch"):
+            ET.SubElement(new, "arch").text = arch.text
+    return to_bytes(meta)
