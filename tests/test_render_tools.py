@@ -54,19 +54,31 @@ def test_rpmlint_reports_no_errors(rendered: tuple[Path, list[str]], repo_root: 
 
 
 def _files_the_patches_touch(patches: Path, tree: Path) -> None:
-    """Give the stand-in source tree the lines each patch expects to find (its context and removed lines)."""
+    """Give the stand-in source tree what each patch expects to find.
+
+    Each hunk's context and removed lines are put at the line numbers its
+    ``@@ -START,COUNT`` header names (filler lines between hunks), so the
+    patches apply where they say, as on the real sources.
+    """
     if not (patches / "series").exists():
         return
     for name in (patches / "series").read_text().split():
+        files: dict[Path, dict[int, str]] = {}
         target: Path | None = None
+        line_no = 0
         for line in (patches / name).read_text().splitlines():
             if line.startswith("+++ "):
                 target = tree / line[4:].split("\t")[0].split("/", 1)[1]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.touch()
+                files.setdefault(target, {})
+            elif line.startswith("@@ ") and target is not None:
+                line_no = int(line.split()[1][1:].split(",")[0])
             elif target is not None and line[:1] in (" ", "-") and not line.startswith("--- "):
-                with open(target, "a") as handle:
-                    handle.write(line[1:] + "\n")
+                files[target][line_no] = line[1:]
+                line_no += 1
+        for path, lines in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            last = max(lines, default=0)
+            path.write_text("".join(lines.get(n, f"(line {n} of the stand-in)") + "\n" for n in range(1, last + 1)))
 
 
 def test_dpkg_source_and_lintian(rendered: tuple[Path, list[str]], tmp_path: Path) -> None:
