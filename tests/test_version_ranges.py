@@ -60,6 +60,23 @@ def test_each_version_gets_the_packaging_of_its_range(tmp_path: Path) -> None:
     assert comp.at_version("2.0").version == "2.0"
 
 
+def test_omit_files_takes_an_entry_out_and_more_files_puts_one_in(tmp_path: Path) -> None:
+    path = _project(tmp_path / "p", '      by_version:\n        - versions: "< 1.2"\n'
+                    '          omit_files: ["%config(noreplace) {sysconfdir}/sample-hello.conf"]\n'
+                    '          more_files: ["{sysconfdir}/default/sample-hello"]\n')
+    comp = manifest.load(path).get(rs.NAME)
+    assert comp.at_version("1.0").packaging.files == ("{bindir}/sample-hello", "{sysconfdir}/default/sample-hello")
+    assert comp.at_version("1.2.3").packaging.files == comp.packaging.files
+
+
+def test_corosync_installs_its_dbus_policy_where_each_release_does(repo_root: Path) -> None:
+    comp = manifest.load(repo_root / "components.yaml").get("corosync")
+    old, new = comp.at_version("3.1.7").packaging.files, comp.at_version("3.1.10").packaging.files
+    assert "%config(noreplace) {sysconfdir}/dbus-1/system.d/corosync-signals.conf" in old
+    assert "{datadir}/dbus-1/system.d/corosync-signals.conf" not in old
+    assert "{datadir}/dbus-1/system.d/corosync-signals.conf" in new
+
+
 def test_the_rendered_packaging_follows_the_version(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _project(tmp_path / "p")
     assert main(["render", "--manifest", str(path), rs.NAME, "--out", str(tmp_path / "r")]) == 0
@@ -84,6 +101,8 @@ def test_the_rendered_packaging_follows_the_version(tmp_path: Path, capsys: pyte
     ('      by_version:\n        - versions: "< 2.0"\n          more_files: ["{bindr}/x"]\n',
      "by_version[0].more_files[0]: unknown placeholder {bindr} (did you mean {bindir}?)"),
     ('      by_version:\n        - docs: [README]\n', "by_version[0].versions: missing required field"),
+    ('      by_version:\n        - versions: "< 2.0"\n          omit_files: ["{bindir}/sample"]\n',
+     "by_version[0].omit_files[0]: '{bindir}/sample' is not one of the files of the packaging it changes"),
 ])
 def test_a_wrong_range_is_refused_with_its_place(tmp_path: Path, capsys: pytest.CaptureFixture[str], ranges: str,
                                                   expected: str) -> None:

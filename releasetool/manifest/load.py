@@ -299,7 +299,8 @@ def _packaging(pk: Any, name: str) -> Packaging:
 def _within_range(base: Any, changes: Any) -> dict[str, Any]:
     """The packaging mapping of a version range: ``base`` with the fields ``changes`` names replaced.
 
-    ``more_files`` adds files to the list instead of replacing it.  Sub-packages
+    ``more_files`` adds files to the list instead of replacing it, ``omit_files``
+    takes entries out of it.  Sub-packages
     are matched by name: the fields a range gives for one replace those of the
     package of that name; a name the base lacks adds a package;
     ``omit_subpackages`` names the base's packages these versions do not have.
@@ -319,12 +320,13 @@ def _within_range(base: Any, changes: Any) -> dict[str, Any]:
 
 
 def _with_more_files(base: Any, changes: Any) -> dict[str, Any]:
-    """``base`` with the fields of ``changes``; its ``more_files`` appended to the files."""
+    """``base`` with the fields of ``changes``; its ``omit_files`` taken from the files, ``more_files`` added."""
     merged = dict(base)
     merged.update({k: v for k, v in changes.items()
-                   if k not in ("versions", "subpackages", "omit_subpackages", "more_files")})
-    if changes.get("more_files"):
-        merged["files"] = [*(merged.get("files") or ()), *changes["more_files"]]
+                   if k not in ("versions", "subpackages", "omit_subpackages", "more_files", "omit_files")})
+    if changes.get("more_files") or changes.get("omit_files"):
+        omitted = set(changes.get("omit_files") or ())
+        merged["files"] = [*(f for f in merged.get("files") or () if f not in omitted), *(changes.get("more_files") or ())]
     return merged
 
 

@@ -223,7 +223,8 @@ PACKAGING = {
 # validation checks against the base).
 SUBPACKAGE_CHANGE = {**SUBPACKAGE, "summary": Field("str", check=_one_line),
                      "description": Field("text", check=_not_empty),
-                     "more_files": Field("list", items="str", check=None)}
+                     "more_files": Field("list", items="str", check=None),
+                     "omit_files": Field("list", items="str", check=None)}
 
 # packaging.by_version: the fields that differ for the versions in a range.
 VERSION_RANGE = {
@@ -232,6 +233,7 @@ VERSION_RANGE = {
     "subpackages": Field("list", items=SUBPACKAGE_CHANGE),
     "omit_subpackages": Field("list", items="str"),
     "more_files": Field("list", items="str", check=None),  # added to the files instead of replacing them
+    "omit_files": Field("list", items="str", check=None),  # entries of the files these versions do not have
 }
 PACKAGING["by_version"] = Field("list", items=VERSION_RANGE)
 

@@ -273,6 +273,16 @@ def _check_packaging(packaging: Any, where: str, out: Collector) -> None:
                                 problem)
 
 
+def _check_omitted_files(base: Any, change: Any, where: str, out: Collector) -> None:
+    """Each ``omit_files`` entry is one of the base's ``files``, spelt the same."""
+    omitted, files = change.get("omit_files"), base.get("files")
+    listed = set(files) if isinstance(files, list) else set()
+    for index, entry in enumerate(omitted if isinstance(omitted, list) else []):
+        if entry not in listed:
+            out.add(_value_pos(omitted, index), f"{where}.omit_files[{index}]",
+                    f"{entry!r} is not one of the files of the packaging it changes (write it as the files list does)")
+
+
 def _check_version_range(comp: Any, packaging: Any, change: Any, where: str, out: Collector) -> None:
     """A by_version entry: its versions under the component's scheme, the packages it names."""
     _check_packaging(change, where, out)
@@ -292,8 +302,13 @@ def _check_version_range(comp: Any, packaging: Any, change: Any, where: str, out
         if name not in known:
             out.add(_value_pos(omitted, index), f"{where}.omit_subpackages[{index}]",
                     f"no sub-package {name!r} in the component's packaging to omit")
+    _check_omitted_files(packaging, change, where, out)
     subs = change.get("subpackages")
     for index, sub in enumerate(subs if isinstance(subs, list) else []):
+        same = next((s for s in base_subs if hasattr(s, "get") and s.get("name") == sub.get("name")), None) \
+            if hasattr(sub, "get") and isinstance(base_subs, list) else None
+        if same is not None:
+            _check_omitted_files(same, sub, f"{where}.subpackages[{index}]", out)
         if hasattr(sub, "get") and sub.get("name") not in known:
             for key in ("summary", "description"):
                 if key not in sub:
