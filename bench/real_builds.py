@@ -137,9 +137,9 @@ def unshipped_patterns(name: str, version: str) -> tuple[list[str], list[str]]:
     return rpm, deb
 
 
-def run(name: str, tarball: Path, version: str, work: Path) -> dict[str, object]:
+def run(name: str, tarball: Path, version: str, work: Path, out: Path) -> dict[str, object]:
     outcomes = {o.format: o for o in build_component(ROOT / "components.yaml", name,
-                                                       BuildSettings(tarball=tarball, out=work / "built",
+                                                       BuildSettings(tarball=tarball, out=out,
                                                                      install_deps=True))}
     row: dict[str, object] = {"name": name, "version": version}
     for fmt, outcome in outcomes.items():
@@ -204,6 +204,8 @@ def main() -> int:
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"components (default: {', '.join(DEFAULT)})")
     parser.add_argument("--origs", type=Path, default=ROOT / ".releasetool-cache" / "upstream-src")
     parser.add_argument("--clones", type=Path, help="build the manifest's versions from the clones DIR/NAME")
+    parser.add_argument("--out", type=Path, default=ROOT / ".releasetool-cache" / "real-builds",
+                        help="where the packages and build logs stay (OUT/NAME/)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--verbose", action="store_true", help="list the missing files")
     args = parser.parse_args()
@@ -215,7 +217,7 @@ def main() -> int:
     for name, tarball, version in sources:
         with tempfile.TemporaryDirectory(prefix=f"real-build-{name}-") as work:
             print(f"{name}: building {tarball.name} ...", file=sys.stderr, flush=True)
-            rows.append(run(name, tarball, version, Path(work)))
+            rows.append(run(name, tarball, version, Path(work), args.out))
     if args.json:
         json.dump(rows, sys.stdout, indent=2)
         print()
