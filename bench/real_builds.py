@@ -94,6 +94,8 @@ def upstream_spec_entries(tarball: Path, name: str, version: str) -> list[str]:
         if line.startswith("%files"):
             in_files = True
             continue
+        if line.startswith(("%defattr", "%exclude")):  # neither a file of the package nor the end of the list
+            continue
         if line.startswith("%") and not line.startswith(("%dir", "%config", "%attr", "%ghost", "%verify")):
             in_files = line.startswith(("%doc", "%license")) and in_files
             if not line.startswith(("%doc", "%license")):
