@@ -84,11 +84,15 @@ def upstream_spec_entries(tarball: Path, name: str, version: str) -> list[str]:
     # configure writes "bcond_with" or "bcond_without" for each feature (kronosnet's %@nss@ nss):
     # upstream's release builds have them all, as the packages here do
     text = re.sub(r"^%@\w+@ (\w+)", r"%bcond_without \1", text, flags=re.M)
-    text = re.sub(r"^@[A-Za-z_]+@$", "", text, flags=re.M)  # corosync's @ALPHATAG@ lines: a %global or nothing
-    text = re.sub(r"@[A-Za-z_]+@", "1", text)
+    text = re.sub(r"^%bcond_@[\w-]+@ (\w+)", r"%bcond_without \1", text, flags=re.M)  # resource-agents' %bcond_@linux-ha@ linuxha
+    text = re.sub(r"^@\w+@$", "", text, flags=re.M)  # corosync's @ALPHATAG@ lines: a %global or nothing
+    text = re.sub(r"@\w+@", "1", text)  # digits too: fence-agents' @boto3_br@
     with tempfile.NamedTemporaryFile("w", suffix=".spec", delete=False) as handle:
         handle.write(text)
     parsed = subprocess.run(["rpmspec", "-P", handle.name], capture_output=True, text=True, check=False).stdout
+    if not parsed:  # resource-agents' spec stops in %prep unless it knows the distribution: read it as Fedora's
+        parsed = subprocess.run(["rpmspec", "-P", "--define", "fedora 41", handle.name],
+                                capture_output=True, text=True, check=False).stdout
     entries, in_files = [], False
     for line in parsed.splitlines():
         if line.startswith("%files"):
