@@ -74,9 +74,12 @@ def upstream_spec_entries(tarball: Path, name: str, version: str) -> list[str]:
     """The path entries of the %files sections of upstream's own spec in the tarball, expanded."""
     with tarfile.open(tarball) as tar:
         # NAME.spec.in or NAME.spec; cluster-glue has one spec per family (the rpms follow Fedora's)
-        candidates = sorted((m for m in tar.getmembers() if m.isfile() and m.name.count("/") == 1
-                             and m.name.endswith((f"/{name}.spec.in", f"/{name}.spec", f"/{name}-fedora.spec"))),
-                            key=lambda m: m.name.endswith("-fedora.spec"))
+        # gfs2-utils keeps its spec (a test build's, installing what the distributions ship) in tests/
+        candidates = sorted((m for m in tar.getmembers() if m.isfile() and (
+                                (m.name.count("/") == 1
+                                 and m.name.endswith((f"/{name}.spec.in", f"/{name}.spec", f"/{name}-fedora.spec")))
+                                or (m.name.endswith(f"/tests/{name}.spec.in") and m.name.count("/") == 2))),
+                            key=lambda m: (m.name.count("/"), m.name.endswith("-fedora.spec")))
         if not candidates:
             return []
         text = tar.extractfile(candidates[0]).read().decode("utf-8", "replace")  # type: ignore[union-attr]
@@ -84,15 +87,21 @@ def upstream_spec_entries(tarball: Path, name: str, version: str) -> list[str]:
     # configure writes "bcond_with" or "bcond_without" for each feature (kronosnet's %@nss@ nss):
     # upstream's release builds have them all, as the packages here do
     text = re.sub(r"^%@\w+@ (\w+)", r"%bcond_without \1", text, flags=re.M)
-    text = re.sub(r"^@[A-Za-z_]+@$", "", text, flags=re.M)  # corosync's @ALPHATAG@ lines: a %global or nothing
-    text = re.sub(r"@[A-Za-z_]+@", "1", text)
+    text = re.sub(r"^%bcond_@[\w-]+@ (\w+)", r"%bcond_without \1", text, flags=re.M)  # resource-agents' %bcond_@linux-ha@ linuxha
+    text = re.sub(r"^@\w+@$", "", text, flags=re.M)  # corosync's @ALPHATAG@ lines: a %global or nothing
+    text = re.sub(r"@\w+@", "1", text)  # digits too: fence-agents' @boto3_br@
     with tempfile.NamedTemporaryFile("w", suffix=".spec", delete=False) as handle:
         handle.write(text)
     parsed = subprocess.run(["rpmspec", "-P", handle.name], capture_output=True, text=True, check=False).stdout
+    if not parsed:  # resource-agents' spec stops in %prep unless it knows the distribution: read it as Fedora's
+        parsed = subprocess.run(["rpmspec", "-P", "--define", "fedora 41", handle.name],
+                                capture_output=True, text=True, check=False).stdout
     entries, in_files = [], False
     for line in parsed.splitlines():
         if line.startswith("%files"):
             in_files = True
+            continue
+        if line.startswith(("%defattr", "%exclude")):  # neither a file of the package nor the end of the list
             continue
         if line.startswith("%") and not line.startswith(("%dir", "%config", "%attr", "%ghost", "%verify")):
             in_files = line.startswith(("%doc", "%license")) and in_files

@@ -234,6 +234,21 @@ def test_component_template_beside_the_manifest(sample: manifest.Manifest) -> No
     assert "make -n check" not in spec
 
 
+def test_component_rules_template_adds_configure_options(sample: manifest.Manifest) -> None:
+    # A Debian-only configure option (sbd's --with-configdir=/etc/default) beside the manifest's own.
+    _edit(sample.path, "build_system: make", "build_system: autotools\n      configure_options: [--enable-a, --enable-b]")
+    rules_dir = sample.path.parent / "templates" / "debian" / rs.NAME
+    rules_dir.mkdir(parents=True, exist_ok=True)
+    (rules_dir / "rules.j2").write_text('{% extends "debian/rules.j2" %}\n'
+                                        '{% block configure_options %}{{ super() }} \\\n\t\t--with-x=/etc/default'
+                                        '{% endblock %}\n')
+    loaded = manifest.load(sample.path)
+    rules = render.render_component(loaded, loaded.get(rs.NAME), formats=("debian",))["debian/rules"].decode()
+    recipe = rules.split("override_dh_auto_configure:\n", 1)[1].split("\n\n", 1)[0]
+    options = [line.strip().rstrip(" \\") for line in recipe.splitlines()]
+    assert options == ["dh_auto_configure --", "--enable-a", "--enable-b", "--with-x=/etc/default"]
+
+
 def test_template_syntax_error(sample: manifest.Manifest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     broken = tmp_path / "broken"
     (broken / "spec").mkdir(parents=True)
