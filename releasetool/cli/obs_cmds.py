@@ -357,6 +357,10 @@ def run_serve(args: argparse.Namespace) -> int:
                 backend.start()
                 service.backend = SourceServer(backend.srcserver)
                 service.published = backend.bsdir / "repos"
+                from releasetool.obs.service.host_rpm import HostRpmBuilder
+
+                service.host_rpm = HostRpmBuilder(service.store, service.backend, backend.arch)
+                service.host_rpm.start()
                 if args.debian_base:
                     from pathlib import Path
 

@@ -42,6 +42,7 @@ from releasetool.obs.service.users import User
 
 if TYPE_CHECKING:
     from releasetool.obs.service.builder import Builder
+    from releasetool.obs.service.host_rpm import HostRpmBuilder
 
 COOKIE = "openSUSE_session"
 SESSION_SECONDS = 86400
@@ -75,6 +76,8 @@ class ObsService(ThreadingHTTPServer):
         # What bs_publish writes (``$bsdir/repos``), served read-only without
         # login under /repositories/, as OBS's download server serves it.
         self.published: Path | None = None
+        # With a backend: rpm targets are built on this host (host_rpm); set once the backend is up.
+        self.host_rpm: HostRpmBuilder | None = None
         self.users = {name: u if isinstance(u, User) else User(name, u) for name, u in users.items()}
         self.max_body = max_body
         self.idle_seconds = idle_seconds
@@ -127,6 +130,8 @@ class ObsService(ThreadingHTTPServer):
     def server_close(self) -> None:
         if self.builder is not None:
             self.builder.stop()
+        if self.host_rpm is not None:
+            self.host_rpm.stop()
         super().server_close()
 
     # -- called on commit ----------------------------------------------------
