@@ -176,6 +176,7 @@ class Backend:
         restart continues where the last run stopped.
         """
         self.check()
+        self._stop_leftovers()
         self._prepare()
         self.daemons = self._daemon_table()
         started = time.monotonic()
@@ -260,6 +261,38 @@ class Backend:
             logfile.close()
         daemon.starts.append(time.monotonic())
         log.debug("obs backend: started %s (pid %d)", daemon.name, daemon.process.pid)
+        self._record_pids()
+
+    # A service killed with SIGKILL cannot stop its daemons: each is in a
+    # session of its own and outlives it, still holding the state directory and
+    # the ports.  Their process ids are kept in the run directory; the next start
+    # stops them first, each only when its command line still names this root's
+    # configuration (a process id may have been reused by another program).
+    def _record_pids(self) -> None:
+        atomic_write(self.rundir / "daemons.json",
+                     json.dumps({d.name: d.process.pid for d in self.daemons if d.process is not None}))
+
+    def _stop_leftovers(self) -> None:
+        try:
+            recorded = json.loads((self.rundir / "daemons.json").read_text())
+        except (FileNotFoundError, ValueError):
+            return
+        stopped = []
+        for pid in (recorded.values() if isinstance(recorded, dict) else []):
+            try:
+                cmdline = Path(f"/proc/{int(pid)}/cmdline").read_bytes().split(b"\0")
+            except (OSError, ValueError):
+                continue
+            if str(self.conf).encode() in cmdline:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(int(pid), signal.SIGKILL)
+                stopped.append(int(pid))
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while any(Path(f"/proc/{pid}").exists() for pid in stopped) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if stopped:
+            log.info("obs backend: stopped %d daemons a killed run of %s left", len(stopped), self.root)
+        self._unmount_builds()
 
     def _wait_healthy(self, deadline: float, *, worker: bool) -> None:
         """Both servers answer and, with ``worker``, the worker has registered with the repository server."""
