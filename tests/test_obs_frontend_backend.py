@@ -38,10 +38,12 @@ class Serve:
         users.chmod(0o600)
         self.argv = [sys.executable, "-m", "releasetool", "obs", "serve", "--port", "0", "--root",
                      str(base / "state"), "--users-file", str(users), "--backend", *(extra or [])]
-        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.errfile = base / "serve.err"
+        with open(self.errfile, "ab") as err:
+            self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=err, text=True)
         assert self.proc.stdout is not None
         self.url = self.proc.stdout.readline().strip()
-        assert self.url.startswith("http://127.0.0.1:"), self.proc.stderr.read() if self.proc.stderr else ""
+        assert self.url.startswith("http://127.0.0.1:"), self.errfile.read_text()
         home = base / "home"
         home.mkdir(exist_ok=True)
         self.admin = Service(None, self.url, base / "state",  # type: ignore[arg-type]
@@ -64,10 +66,14 @@ class Serve:
                     groups.add(int(fields[2]))
         return groups
 
+    @property
+    def early_stderr(self) -> str:
+        return self.errfile.read_text()
+
     def stop(self) -> str:
         self.proc.send_signal(signal.SIGTERM)
-        _, err = self.proc.communicate(timeout=60)
-        return err
+        self.proc.communicate(timeout=60)
+        return self.errfile.read_text()
 
 
 @pytest.fixture(scope="module")
@@ -516,3 +522,27 @@ def test_status_and_submitreq_through_faults(tmp_path: Path) -> None:
         assert collection.count("<request ") == 1, collection
     finally:
         own.stop()
+
+
+def test_a_restart_after_sigkill_stops_the_daemons_the_killed_service_left(tmp_path: Path) -> None:
+    killed = Serve(tmp_path)
+    project_with_hello(killed, tmp_path, "home:Admin:killed")
+    groups = killed.daemon_groups()
+    assert len(groups) == 6
+    killed.proc.send_signal(signal.SIGKILL)
+    killed.proc.communicate(timeout=30)
+    assert killed.proc.returncode == -signal.SIGKILL
+    # each daemon is in a session of its own: the kill did not reach them
+    assert {group for group in process_groups().values() if group in groups} == groups
+    again = Serve(tmp_path)
+    try:
+        assert [pid for pid, group in process_groups().items() if group in groups] == []
+        assert "stopped 6 daemons a killed run" in _stderr_so_far(again)
+        assert again.admin.osc("ls", "home:Admin:killed", "hello").stdout.split() == ["a.txt"]
+    finally:
+        again.stop()
+
+
+def _stderr_so_far(serve: Serve) -> str:
+    """What the service logged so far (its standard error goes to a file)."""
+    return serve.early_stderr

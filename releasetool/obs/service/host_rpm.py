@@ -81,7 +81,11 @@ class HostRpmBuilder(Builder):
         keys = [f"{repo.name}/{self.arch}" for repo in repos]
         listing = self.backend.xml(f"/source/{project}/{package}", [("expand", "1")])
         now = int(time.time())
-        if listing is None or listing.find("entry") is None:
+        if listing is None:
+            return  # deleted meanwhile
+        if listing.find("entry") is None:
+            self.store.set_build_results(project, package, {k: BuildResult("broken", "no source uploaded", "", now)
+                                                            for k in keys})
             return
         srcmd5 = listing.get("srcmd5", "")
         state = self.store.build_state(project, package)

@@ -41,6 +41,7 @@ from releasetool.obs.service.store import (
 from releasetool.obs.service.users import User
 
 if TYPE_CHECKING:
+    from releasetool.obs.service.backend import Backend as OBSBackend
     from releasetool.obs.service.builder import Builder
     from releasetool.obs.service.host_rpm import HostRpmBuilder
 
@@ -496,6 +497,30 @@ def make_service(root: str | Path, users: Mapping[str, str | User], *, host: str
     """
     return ObsService((host, port), Path(root), users, build=build, faults=faults, max_body=max_body,
                       idle_seconds=idle_seconds, backend=backend)
+
+
+def front_backend(service: ObsService, backend: OBSBackend, *, debian_base: bool = False,
+                  base_cache: Path | None = None, base_packages: list[str] | tuple[str, ...] = ()) -> None:
+    """Start ``backend`` (the OBS daemons) and make ``service`` its frontend.
+
+    Sources and Debian builds are then the backend's; rpm targets are built on
+    this host by :class:`~releasetool.obs.service.host_rpm.HostRpmBuilder`;
+    what ``bs_publish`` writes is served under ``/repositories/``.  With
+    ``debian_base`` the ``Debian:12`` base project is made (``base_packages``
+    are added to it with their closure) before this returns.
+    """
+    from releasetool.obs.service.host_rpm import HostRpmBuilder
+
+    backend.start()
+    service.backend = frontend_routes.Backend(backend.srcserver)
+    service.published = backend.bsdir / "repos"
+    service.host_rpm = HostRpmBuilder(service.store, service.backend, backend.arch)
+    service.host_rpm.start()
+    if debian_base:
+        from releasetool.obs.service import debian_base as base
+
+        packages = base.download(base_cache or base.default_cache(), base_packages)
+        base.import_base(backend.srcserver, backend.reposerver, packages, backend.arch)
 
 
 def start_in_thread(service: ObsService) -> threading.Thread:
