@@ -110,11 +110,34 @@ def _check_current(api: Api, project: str, results: list[Result], srcmd5s: dict[
     finished = [r for r in results if r.code in ("succeeded", "failed") and not r.dirty]
     for repo, arch in sorted({(r.repository, r.arch) for r in finished}):
         packages = sorted({r.package for r in finished if (r.repository, r.arch) == (repo, arch)})
-        root = api.get_xml(["build", project, repo, arch, "_jobhistory"], {"package": packages, "limit": 1})
-        last = {j.get("package", ""): j.get("srcmd5", "") for j in root.findall("jobhist")}
+        last = _last_jobs(api, project, repo, arch, packages)
         for r in finished:
             if (r.repository, r.arch) == (repo, arch):
                 r.current = last.get(r.package) == srcmd5s.get(r.package)
+
+
+# Job history entries asked for at once, per package of the request.
+JOBS_PER_PACKAGE = 10
+
+
+def _last_jobs(api: Api, project: str, repo: str, arch: str, packages: list[str]) -> dict[str, str]:
+    """The srcmd5 of each package's last finished job in one repository/arch.
+
+    OBS's ``limit`` counts entries of the whole answer, not per package
+    (``limit=1`` with three packages gives one entry), and the answer is the
+    newest entries, oldest first.  One request takes a few entries per
+    package; a package that many rebuilds of the others pushed out of it is
+    asked for alone.
+    """
+    root = api.get_xml(["build", project, repo, arch, "_jobhistory"],
+                       {"package": packages, "limit": JOBS_PER_PACKAGE * len(packages)})
+    last = {j.get("package", ""): j.get("srcmd5", "") for j in root.findall("jobhist")}  # the newest wins
+    for package in packages:
+        if package not in last:
+            alone = api.get_xml(["build", project, repo, arch, "_jobhistory"], {"package": package, "limit": 1})
+            for job in alone.findall("jobhist"):
+                last[package] = job.get("srcmd5", "")
+    return last
 
 
 def fetch_log(api: Api, project: str, result: Result) -> bytes:
