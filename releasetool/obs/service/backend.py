@@ -261,37 +261,33 @@ class Backend:
             logfile.close()
         daemon.starts.append(time.monotonic())
         log.debug("obs backend: started %s (pid %d)", daemon.name, daemon.process.pid)
-        self._record_pids()
 
     # A service killed with SIGKILL cannot stop its daemons: each is in a
-    # session of its own and outlives it, still holding the state directory and
-    # the ports.  Their process ids are kept in the run directory; the next start
-    # stops them first, each only when its command line still names this root's
-    # configuration (a process id may have been reused by another program).
-    def _record_pids(self) -> None:
-        atomic_write(self.rundir / "daemons.json",
-                     json.dumps({d.name: d.process.pid for d in self.daemons if d.process is not None}))
-
+    # session of its own and outlives it, still holding the state directory,
+    # its locks and the ports.  The next start stops them first: they are the
+    # processes whose command line names this root's configuration directory
+    # (``perl -I ROOT/backend/conf``), which no other program's does.
     def _stop_leftovers(self) -> None:
-        try:
-            recorded = json.loads((self.rundir / "daemons.json").read_text())
-        except (FileNotFoundError, ValueError):
-            return
-        stopped = []
-        for pid in (recorded.values() if isinstance(recorded, dict) else []):
+        conf = str(self.conf).encode()
+        groups = set()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
             try:
-                cmdline = Path(f"/proc/{int(pid)}/cmdline").read_bytes().split(b"\0")
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+                if conf in argv:
+                    groups.add(os.getpgid(int(entry.name)))
             except (OSError, ValueError):
                 continue
-            if str(self.conf).encode() in cmdline:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(int(pid), signal.SIGKILL)
-                stopped.append(int(pid))
+        groups.discard(os.getpgrp())
+        for group in groups:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
         deadline = time.monotonic() + STOP_TIMEOUT
-        while any(Path(f"/proc/{pid}").exists() for pid in stopped) and time.monotonic() < deadline:
+        while groups and time.monotonic() < deadline and any(_group_alive(g) for g in groups):
             time.sleep(0.1)
-        if stopped:
-            log.info("obs backend: stopped %d daemons a killed run of %s left", len(stopped), self.root)
+        if groups:
+            log.info("obs backend: stopped %d daemons a killed run of %s left", len(groups), self.root)
         self._unmount_builds()
 
     def _wait_healthy(self, deadline: float, *, worker: bool) -> None:
@@ -389,6 +385,16 @@ class Backend:
         for point in sorted((p for p in points if p.startswith(prefix) or p == str(self.worker_root)),
                             key=len, reverse=True):
             subprocess.run(["umount", "-l", point], check=False, capture_output=True)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _signal_group(daemon: Daemon, signum: int) -> None:
