@@ -53,6 +53,21 @@ class HostRpmBuilder(Builder):
 
     def start(self) -> None:
         self.thread.start()
+        # After a restart: what was building when the service stopped, and
+        # what was committed while it was down, is built now (a package whose
+        # sources were built already is skipped by build()).
+        threading.Thread(target=self._schedule_everything, name="obs-host-rpm-rescan", daemon=True).start()
+
+    def _schedule_everything(self) -> None:
+        try:
+            listing = self.backend.xml("/source")
+            for entry in [] if listing is None else listing.findall("entry"):
+                project = entry.get("name", "")
+                if self.host_repositories(project):
+                    for package in self.packages(project):
+                        self.schedule(project, package)
+        except ApiError as err:
+            log.warning("obs serve: rpm builds on this host not scheduled after the start: %s", err.summary)
 
     # -- which repositories ----------------------------------------------------
     def host_repositories(self, project: str) -> list[Repository]:
