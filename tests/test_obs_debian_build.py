@@ -214,12 +214,12 @@ def test_status_waits_for_each_packages_own_last_job(serve: Serve, tmp_path: Pat
         serve.admin.osc("addremove", cwd=wc)
         serve.admin.osc("ci", "-m", "sources", cwd=wc)
     manifest = write_manifest(tmp_path / "m", 2, project=project)
-    manifest.write_text(manifest.read_text().replace("name: comp00", "name: hello")
-                        .replace("name: comp01", "name: hellotwo"))
+    manifest.write_text(manifest.read_text().replace("comp00", "hello").replace("comp01", "hellotwo"))
     done = subprocess.run([sys.executable, "-m", "releasetool", "--manifest", str(manifest), "obs", "status",
                            "hello", "hellotwo", "--apiurl", serve.url, "--config", str(serve.admin.oscrc), "--wait",
                            "--timeout", "1200", "--interval", "2", "--json"],
                           capture_output=True, text=True, env=serve.admin.env(), timeout=1500)
+    assert done.stdout, done.stderr
     results = {(r["package"], r["repository"]): r for r in json.loads(done.stdout)["results"]}
     debian = {package: results[(package, "Debian_12")] for package in ("hello", "hellotwo")}
     assert {(r["code"], r["current"]) for r in debian.values()} == {("succeeded", True)}, done.stderr
