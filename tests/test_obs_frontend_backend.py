@@ -83,16 +83,21 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     started.stop()
 
 
-def project_with_hello(serve: Serve, tmp: Path, project: str, content: str = "hello\n") -> Path:
-    """``project`` (Admin maintains it) with a package hello holding a.txt, committed with osc; its working copy."""
+def checkout_new_hello(serve: Serve, tmp: Path, project: str, project_meta: str) -> Path:
+    """``project`` made from ``project_meta`` with an empty package hello, checked out with osc; its working copy."""
     meta = tmp / "prj.xml"
-    meta.write_text(PROJECT_META.replace(PROJECT, project))
+    meta.write_text(project_meta)
     serve.admin.osc("meta", "prj", project, "-F", str(meta))
     pkg = tmp / "pkg.xml"
     pkg.write_text(f'<package name="hello" project="{project}"><title>hello</title><description/></package>')
     serve.admin.osc("meta", "pkg", project, "hello", "-F", str(pkg))
     serve.admin.osc("co", project, "hello", cwd=tmp)
-    wc = tmp / project / "hello"
+    return tmp / project / "hello"
+
+
+def project_with_hello(serve: Serve, tmp: Path, project: str, content: str = "hello\n") -> Path:
+    """``project`` (Admin maintains it) with a package hello holding a.txt, committed with osc; its working copy."""
+    wc = checkout_new_hello(serve, tmp, project, PROJECT_META.replace(PROJECT, project))
     (wc / "a.txt").write_text(content)
     serve.admin.osc("add", "a.txt", cwd=wc)
     serve.admin.osc("ci", "-m", "first", cwd=wc)
@@ -393,14 +398,7 @@ def commit_hello_package(serve: Serve, tmp: Path, project: str) -> Path:
     """``project`` with the rpm and Debian repositories and the hello package (spec, dsc, tarball); its checkout."""
     from obs_helpers import FIXTURES, hello_tarball
 
-    meta = tmp / "prj.xml"
-    meta.write_text(RPM_AND_DEBIAN_META.format(name=project))
-    serve.admin.osc("meta", "prj", project, "-F", str(meta))
-    pkg = tmp / "pkg.xml"
-    pkg.write_text(f'<package name="hello" project="{project}"><title>hello</title><description/></package>')
-    serve.admin.osc("meta", "pkg", project, "hello", "-F", str(pkg))
-    serve.admin.osc("co", project, "hello", cwd=tmp)
-    wc = tmp / project / "hello"
+    wc = checkout_new_hello(serve, tmp, project, RPM_AND_DEBIAN_META.format(name=project))
     for source in (FIXTURES / "hello").iterdir():
         (wc / source.name).write_bytes(source.read_bytes())
     hello_tarball(wc)
