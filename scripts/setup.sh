@@ -13,10 +13,11 @@ cd "$(dirname "$0")/.."
 # drive the generated completions in real shells; the autotools for the release
 # tarballs upstream makes with `make dist`, and faketime to make one on another day;
 # Debian's Open Build Service backend (servers, scheduler, worker, build script)
-# that `releasetool obs serve` fronts.
+# that `releasetool obs serve` fronts, and debootstrap for the throwaway root
+# the demo installs the published packages into.
 APT_PACKAGES=(git rpm rpmlint dpkg-dev debhelper lintian fakeroot devscripts xz-utils gnupg chromium python3-venv build-essential
               groff-base man-db zsh tmux autoconf automake libtool autopoint pkgconf gettext faketime cpio
-              obs-server obs-worker obs-build)
+              obs-server obs-worker obs-build debootstrap)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

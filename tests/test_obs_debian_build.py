@@ -185,3 +185,44 @@ def test_the_base_cache_is_reused(tmp_path: Path) -> None:
     assert {p.name for p in again.debs} <= set(before)
     assert all(p.stat().st_mtime == before[p.name] for p in again.debs)
     assert shutil.which("apt-get")
+
+
+def test_status_waits_for_each_packages_own_last_job(serve: Serve, tmp_path: Path) -> None:
+    """Two packages built by OBS: `obs status --wait` ends with both current (OBS's job history limit is global)."""
+    import json
+    import sys
+
+    from obs_helpers import write_manifest
+
+    project = "home:Admin:debtwo"
+    meta = tmp_path / "prj.xml"
+    meta.write_text(project_meta(project))
+    serve.admin.osc("meta", "prj", project, "-F", str(meta))
+    for package in ("hello", "hellotwo"):
+        files = hello_files(tmp_path)
+        if package == "hellotwo":
+            files = {name: data if name.endswith(".tar.gz") else
+                     data.replace(b"hello", b"hellotwo").replace(b"hellotwo-1.0.tar.gz", b"hello-1.0.tar.gz")
+                     .replace(b"hellotwo-obs", b"hello-obs") for name, data in files.items()}
+        pkg = tmp_path / f"{package}.xml"
+        pkg.write_text(f'<package name="{package}" project="{project}"><title/><description/></package>')
+        serve.admin.osc("meta", "pkg", project, package, "-F", str(pkg))
+        serve.admin.osc("co", project, package, cwd=tmp_path)
+        wc = tmp_path / project / package
+        for name, data in files.items():
+            (wc / name).write_bytes(data)
+        serve.admin.osc("addremove", cwd=wc)
+        serve.admin.osc("ci", "-m", "sources", cwd=wc)
+    manifest = write_manifest(tmp_path / "m", 2, project=project)
+    manifest.write_text(manifest.read_text().replace("comp00", "hello").replace("comp01", "hellotwo"))
+    done = subprocess.run([sys.executable, "-m", "releasetool", "--manifest", str(manifest), "obs", "status",
+                           "hello", "hellotwo", "--apiurl", serve.url, "--config", str(serve.admin.oscrc), "--wait",
+                           "--timeout", "1200", "--interval", "2", "--json"],
+                          capture_output=True, text=True, env=serve.admin.env(), timeout=1500)
+    assert done.stdout, done.stderr
+    results = {(r["package"], r["repository"]): r for r in json.loads(done.stdout)["results"]}
+    debian = {package: results[(package, "Debian_12")] for package in ("hello", "hellotwo")}
+    assert {(r["code"], r["current"]) for r in debian.values()} == {("succeeded", True)}, done.stderr
+    history = serve.admin.osc("api", f"/build/{project}/Debian_12/x86_64/_jobhistory?limit=1"
+                                     "&package=hello&package=hellotwo").stdout
+    assert history.count("<jobhist ") == 1  # what made a limit per request wrong

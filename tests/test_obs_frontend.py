@@ -246,7 +246,8 @@ def test_repository_names_that_would_become_paths_are_refused(service: ObsServic
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    (["--debian-base"], "error: --debian-base needs --backend"),
+    (["--debian-base", "--stand-in"], "error: --debian-base needs the OBS backend"),
+    (["--backend", "--stand-in"], "error: --stand-in and --backend exclude each other"),
     (["--backend", "--build"], "error: --build and --backend exclude each other"),
     (["--max-body", "0"], "error: --max-body must be at least 1 MiB (got 0)"),
 ])
@@ -270,4 +271,45 @@ def test_the_backend_refuses_to_start_without_root(tmp_path: Path, capsys: pytes
     assert main(argv) == 1
     err = capsys.readouterr().err.splitlines()
     assert err[0] == "error: the OBS backend needs root: its worker builds in a chroot it mounts"
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize(("text", "extra", "message"), [
+    ("libxml2-dev\n", [], "error: --base-packages needs --debian-base"),
+    ("# build dependencies\nlibxml2-dev\n\nLibFoo\n", ["--debian-base"],
+     ":4: 'LibFoo' is not a Debian package name"),
+    ("pkgconf # a comment\nx\n", ["--debian-base"], ":2: 'x' is not a Debian package name"),
+])
+def test_a_bad_base_package_list_is_a_one_line_error_before_anything_starts(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, extra: list[str], message: str) -> None:
+    users_file = tmp_path / "users"
+    users_file.write_text("Admin:pw\n")
+    names = tmp_path / "base-packages"
+    names.write_text(text)
+    argv = ["obs", "serve", "--port", "0", "--root", str(tmp_path / "s"), "--users-file", str(users_file),
+            "--base-packages", str(names), *extra]
+    assert main(argv) == 2
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first.startswith("error: ") and message in first
+    assert not (tmp_path / "s").exists()
+
+
+def test_read_package_list_keeps_names_in_order(tmp_path: Path) -> None:
+    from releasetool.obs.service.debian_base import read_package_list
+
+    path = tmp_path / "base-packages"
+    path.write_text("# comment\npkgconf\n  libxml2-dev  # headers\n\ndh-sequence-python3\n")
+    assert read_package_list(str(path)) == ["pkgconf", "libxml2-dev", "dh-sequence-python3"]
+
+
+def test_the_backend_is_the_default_and_the_stand_in_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    users_file = tmp_path / "users"
+    users_file.write_text("Admin:pw\n")
+    argv = ["obs", "serve", "--port", "0", "--root", str(tmp_path / "s"), "--users-file", str(users_file)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "error: the OBS backend needs root: its worker builds in a chroot it mounts"
+    assert "or run the stand-in, which is not OBS: obs serve --stand-in" in err[1]
     assert not (tmp_path / "s").exists()

@@ -38,10 +38,12 @@ class Serve:
         users.chmod(0o600)
         self.argv = [sys.executable, "-m", "releasetool", "obs", "serve", "--port", "0", "--root",
                      str(base / "state"), "--users-file", str(users), "--backend", *(extra or [])]
-        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.errfile = base / "serve.err"
+        with open(self.errfile, "ab") as err:
+            self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=err, text=True)
         assert self.proc.stdout is not None
         self.url = self.proc.stdout.readline().strip()
-        assert self.url.startswith("http://127.0.0.1:"), self.proc.stderr.read() if self.proc.stderr else ""
+        assert self.url.startswith("http://127.0.0.1:"), self.errfile.read_text()
         home = base / "home"
         home.mkdir(exist_ok=True)
         self.admin = Service(None, self.url, base / "state",  # type: ignore[arg-type]
@@ -64,10 +66,14 @@ class Serve:
                     groups.add(int(fields[2]))
         return groups
 
+    @property
+    def early_stderr(self) -> str:
+        return self.errfile.read_text()
+
     def stop(self) -> str:
         self.proc.send_signal(signal.SIGTERM)
-        _, err = self.proc.communicate(timeout=60)
-        return err
+        self.proc.communicate(timeout=60)
+        return self.errfile.read_text()
 
 
 @pytest.fixture(scope="module")
@@ -77,16 +83,21 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     started.stop()
 
 
-def project_with_hello(serve: Serve, tmp: Path, project: str, content: str = "hello\n") -> Path:
-    """``project`` (Admin maintains it) with a package hello holding a.txt, committed with osc; its working copy."""
+def checkout_new_hello(serve: Serve, tmp: Path, project: str, project_meta: str) -> Path:
+    """``project`` made from ``project_meta`` with an empty package hello, checked out with osc; its working copy."""
     meta = tmp / "prj.xml"
-    meta.write_text(PROJECT_META.replace(PROJECT, project))
+    meta.write_text(project_meta)
     serve.admin.osc("meta", "prj", project, "-F", str(meta))
     pkg = tmp / "pkg.xml"
     pkg.write_text(f'<package name="hello" project="{project}"><title>hello</title><description/></package>')
     serve.admin.osc("meta", "pkg", project, "hello", "-F", str(pkg))
     serve.admin.osc("co", project, "hello", cwd=tmp)
-    wc = tmp / project / "hello"
+    return tmp / project / "hello"
+
+
+def project_with_hello(serve: Serve, tmp: Path, project: str, content: str = "hello\n") -> Path:
+    """``project`` (Admin maintains it) with a package hello holding a.txt, committed with osc; its working copy."""
+    wc = checkout_new_hello(serve, tmp, project, PROJECT_META.replace(PROJECT, project))
     (wc / "a.txt").write_text(content)
     serve.admin.osc("add", "a.txt", cwd=wc)
     serve.admin.osc("ci", "-m", "first", cwd=wc)
@@ -365,3 +376,171 @@ def test_parallel_single_file_puts_lose_no_file(serve: Serve, tmp_path: Path) ->
     assert statuses == [200] * 20
     listed = serve.admin.osc("ls", project, "hello").stdout.split()
     assert sorted(listed) == sorted(["a.txt", *(f"file{n:02d}" for n in range(20))])
+
+
+RPM_AND_DEBIAN_META = """\
+<project name="{name}">
+  <title>rpm on the host, Debian without a base</title>
+  <description/>
+  <repository name="openSUSE_Tumbleweed">
+    <path project="openSUSE:Factory" repository="snapshot"/>
+    <arch>x86_64</arch>
+  </repository>
+  <repository name="Debian_12">
+    <path project="Debian:12" repository="standard"/>
+    <arch>x86_64</arch>
+  </repository>
+</project>
+"""
+
+
+def commit_hello_package(serve: Serve, tmp: Path, project: str) -> Path:
+    """``project`` with the rpm and Debian repositories and the hello package (spec, dsc, tarball); its checkout."""
+    from obs_helpers import FIXTURES, hello_tarball
+
+    wc = checkout_new_hello(serve, tmp, project, RPM_AND_DEBIAN_META.format(name=project))
+    for source in (FIXTURES / "hello").iterdir():
+        (wc / source.name).write_bytes(source.read_bytes())
+    hello_tarball(wc)
+    serve.admin.osc("addremove", cwd=wc)
+    serve.admin.osc("ci", "-m", "hello", cwd=wc)
+    return wc
+
+
+def obs_status(serve: Serve, tmp: Path, project: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    from obs_helpers import write_manifest
+
+    manifest = write_manifest(tmp / "m", 1, project=project)
+    manifest.write_text(manifest.read_text().replace("name: comp00", "name: hello"))
+    return subprocess.run([sys.executable, "-m", "releasetool", "--manifest", str(manifest), "obs", "status",
+                           "--apiurl", serve.url, "--config", str(serve.admin.oscrc), "--interval", "1", *extra],
+                          capture_output=True, text=True, env=serve.admin.env(), timeout=900)
+
+
+def test_rpm_targets_are_built_on_the_host_and_say_so(serve: Serve, tmp_path: Path) -> None:
+    import json
+
+    project = "home:Admin:rpmhost"
+    commit_hello_package(serve, tmp_path, project)
+    done = obs_status(serve, tmp_path, project, "--wait", "--json", "--logs", str(tmp_path / "logs"))
+    # Debian:12 is not in this backend (no --debian-base): the scheduler's "no build type", a failure
+    assert done.returncode == 1, done.stderr
+    results = {(r["repository"], r["arch"]): r for r in json.loads(done.stdout)["results"]}
+    rpm = results[("openSUSE_Tumbleweed", "x86_64")]
+    assert rpm["code"] == "succeeded"
+    assert "not scheduled by OBS" in rpm["details"] and "build dependencies not resolved" in rpm["details"]
+    debian = results[("Debian_12", "x86_64")]
+    assert (debian["code"], debian["state"]) == ("broken", "failed")
+    assert "no build type (Debian:12)" in debian["details"]
+    first_line = serve.admin.osc("buildlog", project, "hello", "openSUSE_Tumbleweed", "x86_64").stdout.splitlines()[0]
+    assert first_line.startswith("[releasetool obs] NOT AN OBS BUILD: hello for openSUSE_Tumbleweed/x86_64")
+    saved = (tmp_path / "logs" / "hello-openSUSE_Tumbleweed-x86_64.log").read_text()
+    assert saved.splitlines()[0] == first_line and "Wrote: " in saved  # rpmbuild really ran
+    srcmd5 = serve.admin.osc("api", f"/source/{project}/hello").stdout.split('srcmd5="')[1][:32]
+    history = serve.admin.osc("api", f"/build/{project}/openSUSE_Tumbleweed/x86_64/_jobhistory").stdout
+    assert f'srcmd5="{srcmd5}"' in history and 'workerid="build-host:rpmbuild"' in history
+    status = serve.admin.osc("api", f"/build/{project}/openSUSE_Tumbleweed/x86_64/hello/_status").stdout
+    assert 'code="succeeded"' in status and "not scheduled by OBS" in status
+    # a rebuild goes to the host builder too: the job history's time moves on
+    time.sleep(1.1)
+    serve.admin.osc("rebuild", project, "hello", "openSUSE_Tumbleweed", "x86_64")
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        again = serve.admin.osc("api", f"/build/{project}/openSUSE_Tumbleweed/x86_64/_jobhistory").stdout
+        if again != history and 'code="succeeded"' in again:
+            break
+        time.sleep(1)
+    assert again != history
+
+
+def test_source_services_get_the_frontends_error(serve: Serve, tmp_path: Path) -> None:
+    wc = project_with_hello(serve, tmp_path, "home:Admin:services")
+    (wc / "_service").write_text('<services><service name="download_url"/></services>\n')
+    serve.admin.osc("add", "_service", cwd=wc)
+    done = serve.admin.osc("ci", "-m", "a service", cwd=wc, check=False)
+    assert done.returncode != 0
+    assert "no source service server runs here" in done.stdout + done.stderr
+    listing = serve.admin.osc("api", "/source/home:Admin:services/hello").stdout
+    assert "_service" not in listing and "serviceinfo" not in listing
+    for command in (["api", "-X", "POST", "/source/home:Admin:services/hello?cmd=runservice"],
+                    ["api", "-X", "PUT", "/source/home:Admin:services/hello/_service", "-d", "<services/>"]):
+        refused = serve.admin.osc(*command, check=False)
+        assert refused.returncode != 0
+        assert "no source service server runs here" in refused.stdout + refused.stderr, command
+    assert serve.admin.osc("ls", "home:Admin:services", "hello").stdout.split() == ["a.txt"]
+
+
+def test_status_of_a_project_without_repositories_is_an_error(serve: Serve, tmp_path: Path) -> None:
+    project_with_hello(serve, tmp_path, "home:Admin:norepo")
+    meta = tmp_path / "bare.xml"
+    meta.write_text('<project name="home:Admin:norepo"><title/><description/></project>')
+    serve.admin.osc("meta", "prj", "home:Admin:norepo", "-F", str(meta))
+    done = obs_status(serve, tmp_path, "home:Admin:norepo")
+    assert done.returncode == 1
+    assert "error: home:Admin:norepo on" in done.stderr and "has no repository" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_status_and_submitreq_through_faults(tmp_path: Path) -> None:
+    from obs_helpers import write_manifest
+
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "- request: GET /build/*/_result\n  nth: 1\n  effect: error\n  status: 502\n"
+        "- request: POST /request\n  query: {cmd: create}\n  nth: 1\n  effect: error-after\n  status: 504\n")
+    own = Serve(tmp_path / "svc", extra=["--faults", str(plan)])
+    try:
+        project = "home:Admin:reqfaults"
+        manifest = write_manifest(tmp_path / "m", 1, project=project)
+        tarballs = tmp_path / "tarballs"
+        tarballs.mkdir()
+        (tarballs / "comp00-1.0.tar.gz").write_bytes(b"not a tarball")
+        base = [sys.executable, "-m", "releasetool", "--manifest", str(manifest), "obs"]
+        connection = ["--apiurl", own.url, "--config", str(own.admin.oscrc)]
+        env = own.admin.env()
+        submitted = subprocess.run([*base, "submit", "--all", *connection, "--tarballs", str(tarballs)],
+                                   capture_output=True, text=True, env=env, timeout=300)
+        assert submitted.returncode == 0, submitted.stderr
+        status = subprocess.run([*base, "status", *connection, "--json"], capture_output=True, text=True,
+                                env=env, timeout=300)
+        assert "HTTP 502 (injected fault: HTTP 502)" in status.stderr  # the fault landed; the GET was retried
+        assert status.returncode in (1, 3), status.stderr
+        assert {r["package"] for r in __import__("json").loads(status.stdout)["results"]} == {"comp00"}
+        target = tmp_path / "target.xml"
+        target.write_text('<project name="Dist:Faults"><title/><description/></project>')
+        own.admin.osc("meta", "prj", "Dist:Faults", "-F", str(target))
+        request = [*base, "submitreq", "comp00", "--to", "Dist:Faults", *connection]
+        first = subprocess.run(request, capture_output=True, text=True, env=env, timeout=300)
+        assert first.returncode == 0, first.stderr
+        assert "HTTP 504 (injected fault: HTTP 504)" in first.stderr  # the create was stored, then failed
+        again = subprocess.run(request, capture_output=True, text=True, env=env, timeout=300)
+        assert again.returncode == 0 and again.stdout == first.stdout
+        assert "already open" in again.stderr
+        collection = own.admin.osc("api", "/request?view=collection&project=Dist:Faults").stdout
+        assert collection.count("<request ") == 1, collection
+    finally:
+        own.stop()
+
+
+def test_a_restart_after_sigkill_stops_the_daemons_the_killed_service_left(tmp_path: Path) -> None:
+    killed = Serve(tmp_path)
+    project_with_hello(killed, tmp_path, "home:Admin:killed")
+    groups = killed.daemon_groups()
+    assert len(groups) == 6
+    killed.proc.send_signal(signal.SIGKILL)
+    killed.proc.communicate(timeout=30)
+    assert killed.proc.returncode == -signal.SIGKILL
+    # each daemon is in a session of its own: the kill did not reach them
+    assert {group for group in process_groups().values() if group in groups} == groups
+    again = Serve(tmp_path)
+    try:
+        assert [pid for pid, group in process_groups().items() if group in groups] == []
+        assert "stopped 6 daemons a killed run" in _stderr_so_far(again)
+        assert again.admin.osc("ls", "home:Admin:killed", "hello").stdout.split() == ["a.txt"]
+    finally:
+        again.stop()
+
+
+def _stderr_so_far(serve: Serve) -> str:
+    """What the service logged so far (its standard error goes to a file)."""
+    return serve.early_stderr

@@ -200,7 +200,7 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
     root = tmp_path / "state"
     users = tmp_path / "users"
     users.write_text(f"Admin:{PASSWORD}\n")
-    argv = [sys.executable, "-m", "releasetool", "obs", "serve", "--port", "0", "--root", str(root),
+    argv = [sys.executable, "-m", "releasetool", "obs", "serve", "--stand-in", "--port", "0", "--root", str(root),
             "--users-file", str(users)]
 
     def start() -> tuple[subprocess.Popen[str], str]:
@@ -244,7 +244,7 @@ def test_serve_applies_a_fault_plan_file(tmp_path: Path) -> None:
                     "    status: 401\n")
     users = tmp_path / "users"
     users.write_text(f"Admin:{PASSWORD}\n")
-    argv = [sys.executable, "-m", "releasetool", "obs", "serve", "--port", "0", "--root", str(tmp_path / "state"),
+    argv = [sys.executable, "-m", "releasetool", "obs", "serve", "--stand-in", "--port", "0", "--root", str(tmp_path / "state"),
             "--users-file", str(users), "--faults", str(plan)]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

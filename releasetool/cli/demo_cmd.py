@@ -16,15 +16,24 @@ Rehearse a whole community release offline, in a directory of its own:
   3. cut a coordinated release train with reproducible tarballs and fill the
      one-shot download area (train, bundle);
   4. render .spec and debian/ packaging and check it with rpmlint and lintian;
-  5. start the local OBS-compatible service, submit every package through osc,
-     build them for real with rpmbuild and dpkg-buildpackage, wait for results;
-  6. build the latest-versions page (site discover, site build).
+  5. start the local Build Service, submit every package through osc and wait
+     for the builds: where the machine can (root, the packages `make setup`
+     installs), Debian's real OBS backend schedules and builds the Debian
+     packages against a Debian 12 base and publishes them, and the rpm
+     targets are built on this host (their results say so); elsewhere the
+     stand-in builds both on this host;
+  6. with the OBS backend: install a built package from the published Debian
+     repository with apt, into a throwaway Debian 12 root made with
+     debootstrap, and run one of its programs there;
+  7. build the latest-versions page (site discover, site build).
 
 Each step shows the releasetool commands it runs.  A summary table ends the
 run; the exit status is 0 only when every row is green.  Running the demo
 again replaces a finished demo; a demo that was interrupted resumes at the
-step it was in.  Nothing leaves the machine: the OBS service listens on
-127.0.0.1 only and needs no account.
+step it was in.  The OBS service listens on 127.0.0.1 only and needs no
+account; the only downloads are Debian packages from the machine's apt
+mirror (the base and the throwaway root, once: they are kept in
+~/.cache/releasetool).
 """
 
 

@@ -15,20 +15,23 @@ if TYPE_CHECKING:  # only for the type checker: nothing heavy is imported when t
     from releasetool.obs.follow import StatusReport
 
 SERVE_DESCRIPTION = """\
-Run a local HTTP service speaking the subset of the OBS API that osc and
-releasetool use: project and package meta, file listings with md5, commits
-through commitfilelist, revision history, build results and logs, rebuilds,
-branches and submit requests.  State lives under --root, so a restart loses
-nothing.  Use it to test and to rehearse a release before touching the real
-Build Service.  docs/obs-service.md lists what is covered.
+Run a local Build Service on 127.0.0.1 to test and rehearse a release
+before touching the real one: Debian's OBS backend (obs-server: source and
+repository servers, scheduler, dispatcher, publisher, one chroot worker),
+started under --root and stopped with the service, behind this service as
+its frontend (users, maintainers as the only writers, the branch command,
+requests, OBS's error answers).  It needs root.  State lives under --root,
+so a restart loses nothing.  docs/obs-service.md lists what is covered.
 
-With --backend (as root) the sources, links, scheduling, builds and
-published repositories are those of Debian's real OBS backend (obs-server),
-started under --root on 127.0.0.1 and stopped with the service; this
-service is then its frontend: users, maintainers as the only writers, the
-branch command, requests.  --debian-base adds the Debian:12/standard project
-Debian targets build against.  What bs_publish writes is served without
-login under /repositories/.
+--debian-base adds the Debian:12/standard project Debian targets build
+against (packages apt-get downloads; --base-packages adds more, e.g. build
+dependencies).  No rpm base distribution is reachable here: rpm targets are
+built on this host with rpmbuild --nodeps, and their results and build logs
+say so.  No source service runs: a _service is refused with OBS's error.
+What bs_publish writes is served without login under /repositories/.
+
+--stand-in runs, instead, a stand-in that is not OBS (a store of its own,
+builds on this host with --build): for machines without root or obs-server.
 
 Users log in with HTTP basic authentication against --users-file: one
 NAME:PASSWORD line per user, or NAME:HASH with a hash from `releasetool obs
@@ -40,7 +43,8 @@ for 60 s is closed.
 SERVE_EPILOG = """\
 examples:
   printf 'Admin:%s\\n' "$(releasetool obs hash-password < secret)" > users; chmod 600 users
-  releasetool obs serve --port 3000 --root /tmp/obs --users-file users --build
+  sudo releasetool obs serve --port 3000 --root /tmp/obs --users-file users --debian-base
+  releasetool obs serve --port 3000 --root /tmp/obs --users-file users --stand-in --build
   osc -A http://127.0.0.1:3000 meta prj network:ha-clustering:Stable
 """
 
@@ -69,15 +73,24 @@ def register(sub: common.Subcommands) -> None:
                    help="the users who may log in: NAME:PASSWORD or NAME:HASH lines")
     s.add_argument("--max-body", type=int, default=256, metavar="MIB",
                    help="largest request body accepted, in MiB; larger is 413 (default: 256)")
-    s.add_argument("--build", action="store_true", help="build committed packages with rpmbuild and dpkg-buildpackage")
     s.add_argument("--backend", action="store_true",
                    help="front Debian's OBS backend (obs-server), started under --root: sources, links, "
-                        "scheduling and builds are the backend's (needs root)")
+                        "scheduling and builds are the backend's (needs root); the default, named for scripts")
+    s.add_argument("--stand-in", action="store_true",
+                   help="instead of the OBS backend, keep sources in a store of this service's own and build "
+                        "nothing (or, with --build, on this host): a stand-in for machines without root or "
+                        "obs-server, not OBS")
+    s.add_argument("--build", action="store_true",
+                   help="with --stand-in (implied): build committed packages on this host with rpmbuild and "
+                        "dpkg-buildpackage")
     s.add_argument("--debian-base", action="store_true",
                    help="with --backend: make the Debian:12/standard base project Debian targets build against, "
                         "from packages apt-get downloads (about 150 MB, once)")
     s.add_argument("--base-cache", metavar="DIR",
                    help="where --debian-base keeps the downloaded packages (default: ~/.cache/releasetool/obs-debian-12)")
+    s.add_argument("--base-packages", metavar="FILE",
+                   help="with --debian-base: Debian packages (one name a line, # comments) added to the base with "
+                        "their closure, e.g. the build dependencies of the packages to build")
     s.add_argument("--faults", metavar="FILE", help="a fault plan (YAML or JSON) to inject errors")
     s.set_defaults(run=run_serve)
 
@@ -309,18 +322,23 @@ def run_serve(args: argparse.Namespace) -> int:
 
     if args.max_body < 1:
         raise ReleasetoolError(f"--max-body must be at least 1 MiB (got {args.max_body})")
-    if args.debian_base and not args.backend:
-        raise ReleasetoolError("--debian-base needs --backend: the base project is imported into the OBS backend")
     if args.backend and args.build:
         raise ReleasetoolError("--build and --backend exclude each other: with --backend, OBS's scheduler and "
                                "worker build", hint="drop --build")
+    if args.backend and args.stand_in:
+        raise ReleasetoolError("--stand-in and --backend exclude each other", hint="drop one of them")
+    stand_in = args.stand_in or args.build
+    if args.debian_base and stand_in:
+        raise ReleasetoolError("--debian-base needs the OBS backend: the base project is imported into it",
+                               hint="drop --stand-in and --build")
     users = load_users(args.users_file)
-    backend = None
-    if args.backend:
-        from releasetool.obs.service.backend import Backend
+    base_packages: list[str] = []
+    if args.base_packages:
+        if not args.debian_base:
+            raise ReleasetoolError("--base-packages needs --debian-base: the packages are added to that base")
+        from releasetool.obs.service.debian_base import read_package_list
 
-        backend = Backend(args.root)
-        backend.check()
+        base_packages = read_package_list(args.base_packages)
     faults = None
     if args.faults:
         from releasetool.errors import FaultPlanError
@@ -337,6 +355,16 @@ def run_serve(args: argparse.Namespace) -> int:
             raise FaultPlanError(f"--faults {args.faults}: nested too deep for a fault plan",
                                  hint="write the plan as a list of rules, see docs/obs-service.md") from None
     _check_port_free(args.host, args.port)
+    backend = None
+    if not stand_in:
+        from releasetool.obs.service.backend import Backend
+
+        backend = Backend(args.root)
+        try:
+            backend.check()
+        except ReleasetoolError as problem:
+            raise ObsError(str(problem), hint=(f"{problem.hint}; " if problem.hint else "")
+                           + "or run the stand-in, which is not OBS: obs serve --stand-in") from None
     import signal
 
     def stop(signum: int, frame: object) -> None:
@@ -352,19 +380,13 @@ def run_serve(args: argparse.Namespace) -> int:
                            hint="pick another --port, or 0 for a free one") from None
         try:
             if backend is not None:
-                from releasetool.obs.service.frontend_routes import Backend as SourceServer
+                from pathlib import Path
 
-                backend.start()
-                service.backend = SourceServer(backend.srcserver)
-                service.published = backend.bsdir / "repos"
-                if args.debian_base:
-                    from pathlib import Path
+                from releasetool.obs.service.server import front_backend
 
-                    from releasetool.obs.service import debian_base
-
-                    cache = Path(args.base_cache) if args.base_cache else debian_base.default_cache()
-                    debian_base.import_base(backend.srcserver, backend.reposerver, debian_base.download(cache),
-                                            backend.arch)
+                front_backend(service, backend, debian_base=args.debian_base,
+                              base_cache=Path(args.base_cache) if args.base_cache else None,
+                              base_packages=base_packages)
             from releasetool.log import log
             log.info("obs serve: listening on %s (state in %s%s)", service.url, args.root,
                      ", building" if args.build else ", fronting the OBS backend" if backend else "")

@@ -116,18 +116,58 @@ def render(demo: Demo) -> None:
 # --- 5. the Build Service ---------------------------------------------------------------------
 
 
+def why_no_backend() -> str | None:
+    """Why this machine cannot run the real OBS backend for the demo, or None when it can."""
+    import os
+    import shutil
+
+    from releasetool.errors import ObsError
+    from releasetool.obs.service.backend import Backend
+
+    try:
+        Backend(Path("/nonexistent")).check()  # only looks: installed programs and root
+    except ObsError as problem:
+        return str(problem)
+    if not shutil.which("debootstrap") or os.geteuid() != 0:
+        return "debootstrap (the throwaway root apt installs into) is not installed"
+    return None
+
+
 @contextlib.contextmanager
 def obs_service(demo: Demo) -> Iterator[str]:
-    """The local OBS-compatible service with real builds, for the length of the block; yields its URL."""
-    from releasetool.obs.service.server import make_service, start_in_thread
+    """The local OBS service for the length of the block; yields its URL.
 
-    service = make_service(demo.obs_root, {OBS_USER[0]: OBS_USER[1]}, port=0, build=True)
-    start_in_thread(service)
+    Where the machine can (root, the OBS backend installed by ``make setup``)
+    it fronts Debian's real OBS backend with the Debian 12 base: Debian builds
+    are scheduled and built by OBS and published, rpm targets are built on this
+    host (their results say so).  Elsewhere the stand-in builds both on this
+    host, and nothing is published.
+    """
+    from releasetool.obs.service.server import front_backend, make_service, start_in_thread
+
+    reason = why_no_backend()
+    service = make_service(demo.obs_root, {OBS_USER[0]: OBS_USER[1]}, port=0, build=reason is not None)
+    backend = None
+    serving = False
     try:
+        if reason is None:
+            from releasetool.obs.service.backend import Backend
+
+            backend = Backend(demo.obs_root)
+            front_backend(service, backend, debian_base=True)
+            demo.notes["backend"] = True
+        else:
+            log.info("the OBS step uses the stand-in builder, not the OBS backend: %s", reason)
+            demo.notes["backend"] = False
+        start_in_thread(service)
+        serving = True
         yield service.url
     finally:
-        service.shutdown()
+        if serving:  # shutdown() waits for serve_forever, which must have started
+            service.shutdown()
         service.server_close()
+        if backend is not None:
+            backend.stop()
 
 
 def write_oscrc(demo: Demo, apiurl: str) -> Path:
@@ -151,7 +191,29 @@ def obs(demo: Demo) -> None:
     atomic_write(demo.state / "obs-results.json", json.dumps(results, indent=2) + "\n")
 
 
-# --- 6. the page ------------------------------------------------------------------------------
+# --- 6. apt installs from the published repository -------------------------------------------
+
+INSTALL_PACKAGE = "dlm"
+INSTALL_PROGRAM = ["/usr/sbin/dlm_tool", "--version"]
+
+
+def install(demo: Demo) -> None:
+    """apt installs a built package from the rehearsal's published Debian repository and runs a program of it."""
+    if not demo.notes.get("backend"):
+        log.info("no apt install: the stand-in builder publishes no repository")
+        return
+    from releasetool.demo import apt_install
+
+    project_path = OBS_PROJECT.replace(":", ":/")
+    url = f"{demo.notes['apiurl']}/repositories/{project_path}/Debian_12/"
+    version = next(c.version for c in upstream.COMPONENTS if c.name == INSTALL_PACKAGE)
+    log.info("$ chroot ROOT apt-get install %s  (ROOT: a throwaway Debian 12 root; source: %s)",
+             INSTALL_PACKAGE, url)
+    apt_install.prove(demo.state, demo.root / "apt-root", url, INSTALL_PACKAGE, version, INSTALL_PROGRAM,
+                      "dlm_tool ")
+
+
+# --- 7. the page ------------------------------------------------------------------------------
 
 
 def site(demo: Demo) -> None:
@@ -167,6 +229,7 @@ STEPS: list[tuple[str, Step]] = [
     ("train", train),
     ("render", render),
     ("obs", obs),
+    ("install", install),
     ("site", site),
 ]
 

@@ -21,6 +21,8 @@ from releasetool.obs.api import Api, parse_xml
 from releasetool.obs.client import listing
 
 PENDING_CODES = ("scheduled", "dispatching", "building", "signing", "finished", "blocked", "unknown")
+# A package the results do not mention at all (pending: the scheduler has not looked at it yet).
+NO_RESULT = "no result"
 FAILED_CODES = ("failed", "broken", "unresolvable")
 IGNORED_CODES = ("disabled", "excluded", "locked")
 EXIT_TIMEOUT = 3
@@ -42,7 +44,7 @@ class Result:
     def state(self) -> str:
         if self.code in IGNORED_CODES:
             return "ignored"
-        if self.dirty or self.code in PENDING_CODES or not self.current:
+        if self.dirty or self.code in (*PENDING_CODES, NO_RESULT) or not self.current:
             return "pending"
         if self.code == "succeeded":
             return "succeeded"
@@ -75,13 +77,30 @@ class StatusReport:
 
 
 def read_results(api: Api, project: str, packages: list[str]) -> list[Result]:
+    """One result per package, repository and architecture.
+
+    A repository the scheduler cannot build at all (``broken``: "no build
+    type" when its base project is missing; ``unknown`` when no scheduler runs
+    for the architecture) lists no package: each package gets the
+    repository's code and details, so that it is neither lost nor counted as
+    a success.  A package without any result (the scheduler has not seen it
+    yet) is pending, with the code ``no result``.
+    """
     root = api.get_xml(["build", project, "_result"], {"package": packages, "multibuild": 1, "locallink": 1})
     found = []
     for result in root.findall("result"):
         dirty = result.get("dirty") == "true"
-        for status in result.findall("status"):
-            found.append(Result(status.get("package", ""), result.get("repository", ""), result.get("arch", ""),
-                                status.get("code", "unknown"), (status.findtext("details") or "").strip(), dirty))
+        repository, arch = result.get("repository", ""), result.get("arch", "")
+        statuses = result.findall("status")
+        for status in statuses:
+            found.append(Result(status.get("package", ""), repository, arch, status.get("code", "unknown"),
+                                (status.findtext("details") or "").strip(), dirty))
+        if not statuses and result.get("code") in (*FAILED_CODES, *PENDING_CODES):
+            found.extend(Result(package, repository, arch, result.get("code", "unknown"),
+                                f"repository {repository}/{arch}: {result.get('details') or result.get('code')}",
+                                dirty) for package in packages)
+    for package in sorted(set(packages) - {r.package for r in found}):
+        found.append(Result(package, "-", "-", NO_RESULT, "the scheduler has not given a result for it yet"))
     return sorted(found, key=lambda r: (packages.index(r.package) if r.package in packages else 0,
                                         r.repository, r.arch))
 
@@ -91,11 +110,34 @@ def _check_current(api: Api, project: str, results: list[Result], srcmd5s: dict[
     finished = [r for r in results if r.code in ("succeeded", "failed") and not r.dirty]
     for repo, arch in sorted({(r.repository, r.arch) for r in finished}):
         packages = sorted({r.package for r in finished if (r.repository, r.arch) == (repo, arch)})
-        root = api.get_xml(["build", project, repo, arch, "_jobhistory"], {"package": packages, "limit": 1})
-        last = {j.get("package", ""): j.get("srcmd5", "") for j in root.findall("jobhist")}
+        last = _last_jobs(api, project, repo, arch, packages)
         for r in finished:
             if (r.repository, r.arch) == (repo, arch):
                 r.current = last.get(r.package) == srcmd5s.get(r.package)
+
+
+# Job history entries asked for at once, per package of the request.
+JOBS_PER_PACKAGE = 10
+
+
+def _last_jobs(api: Api, project: str, repo: str, arch: str, packages: list[str]) -> dict[str, str]:
+    """The srcmd5 of each package's last finished job in one repository/arch.
+
+    OBS's ``limit`` counts entries of the whole answer, not per package
+    (``limit=1`` with three packages gives one entry), and the answer is the
+    newest entries, oldest first.  One request takes a few entries per
+    package; a package that many rebuilds of the others pushed out of it is
+    asked for alone.
+    """
+    root = api.get_xml(["build", project, repo, arch, "_jobhistory"],
+                       {"package": packages, "limit": JOBS_PER_PACKAGE * len(packages)})
+    last = {j.get("package", ""): j.get("srcmd5", "") for j in root.findall("jobhist")}  # the newest wins
+    for package in packages:
+        if package not in last:
+            alone = api.get_xml(["build", project, repo, arch, "_jobhistory"], {"package": package, "limit": 1})
+            for job in alone.findall("jobhist"):
+                last[package] = job.get("srcmd5", "")
+    return last
 
 
 def fetch_log(api: Api, project: str, result: Result) -> bytes:
@@ -114,6 +156,13 @@ def status(api: Api, project: str, packages: list[str], *, wait: bool = False, t
     if missing:
         raise ObsError(f"{project} on {api.shown_url} has no sources for {', '.join(missing)}",
                        hint="submit them first: releasetool obs submit " + " ".join(missing))
+    meta = api.get_xml(["source", project, "_meta"])
+    if not any(repo.find("arch") is not None for repo in meta.findall("repository")):
+        # Nothing is ever built in such a project: there is no result to wait for.
+        raise ObsError(f"{project} on {api.shown_url} has no repository with an architecture, so nothing in it "
+                       "is built and there are no results",
+                       hint="add the distribution targets' repositories: releasetool obs submit writes them "
+                            "from the manifest's targets")
     deadline = time.monotonic() + timeout
     while True:
         results = read_results(api, project, packages)

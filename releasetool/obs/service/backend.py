@@ -176,6 +176,7 @@ class Backend:
         restart continues where the last run stopped.
         """
         self.check()
+        self._stop_leftovers()
         self._prepare()
         self.daemons = self._daemon_table()
         started = time.monotonic()
@@ -260,6 +261,34 @@ class Backend:
             logfile.close()
         daemon.starts.append(time.monotonic())
         log.debug("obs backend: started %s (pid %d)", daemon.name, daemon.process.pid)
+
+    # A service killed with SIGKILL cannot stop its daemons: each is in a
+    # session of its own and outlives it, still holding the state directory,
+    # its locks and the ports.  The next start stops them first: they are the
+    # processes whose command line names this root's configuration directory
+    # (``perl -I ROOT/backend/conf``), which no other program's does.
+    def _stop_leftovers(self) -> None:
+        conf = str(self.conf).encode()
+        groups = set()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+                if conf in argv:
+                    groups.add(os.getpgid(int(entry.name)))
+            except (OSError, ValueError):
+                continue
+        groups.discard(os.getpgrp())
+        for group in groups:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while groups and time.monotonic() < deadline and any(_group_alive(g) for g in groups):
+            time.sleep(0.1)
+        if groups:
+            log.info("obs backend: stopped %d daemons a killed run of %s left", len(groups), self.root)
+        self._unmount_builds()
 
     def _wait_healthy(self, deadline: float, *, worker: bool) -> None:
         """Both servers answer and, with ``worker``, the worker has registered with the repository server."""
@@ -356,6 +385,16 @@ class Backend:
         for point in sorted((p for p in points if p.startswith(prefix) or p == str(self.worker_root)),
                             key=len, reverse=True):
             subprocess.run(["umount", "-l", point], check=False, capture_output=True)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _signal_group(daemon: Daemon, signum: int) -> None:

@@ -107,7 +107,11 @@ def _results(h: Request, project: str, query: dict[str, str]) -> Answer:
 
 
 def _log(h: Request, project: str, package: str, repo: str, arch: str, query: dict[str, str]) -> Answer:
-    data = h.server.store.read_log(project, package, repo, arch)
+    return log_answer(h.server.store.read_log(project, package, repo, arch), query)
+
+
+def log_answer(data: bytes, query: dict[str, str]) -> Answer:
+    """A build log as ``/build/.../_log`` answers it: ``view=entry``, or the bytes from ``start`` to ``end``."""
     if query.get("view") == "entry":
         root = ET.Element("directory")
         ET.SubElement(root, "entry", name="_log", size=str(len(data)), mtime=str(int(time.time())))

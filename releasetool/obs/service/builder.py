@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import NoReturn
@@ -141,9 +142,10 @@ class Builder:
                 return Outcome("broken", str(problem), text)
             return self._run(argv, cwd, log_path, package, family)
 
-    def _run(self, argv: list[str], cwd: Path, log_path: Path, package: str, family: str) -> Outcome:
+    def _run(self, argv: list[str], cwd: Path, log_path: Path, package: str, family: str,
+             header_text: str = "") -> Outcome:
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        header = f"[releasetool obs] {family} build of {package}: {' '.join(argv)}\n".encode()
+        header = (header_text or f"[releasetool obs] {family} build of {package}: {' '.join(argv)}\n").encode()
         env = dict(os.environ, LC_ALL="C.UTF-8", DEB_BUILD_OPTIONS="nocheck")
         started = time.monotonic()
         # A long-running build whose output is streamed into the log as it comes
@@ -171,18 +173,8 @@ class Builder:
         return Outcome("failed", "build timed out" if code == -1 else f"exit status {code}", data)
 
     def _prepare_rpm(self, package: str, files: dict[str, str], work: Path) -> tuple[list[str], Path]:
-        specs = [n for n in files if n.endswith(".spec")]
-        spec = f"{package}.spec" if f"{package}.spec" in specs else (specs[0] if len(specs) == 1 else None)
-        if spec is None:
-            raise BuildProblem("no .spec file in the sources" if not specs
-                               else f"several spec files and none named {package}.spec")
-        for sub in ("SOURCES", "SPECS", "BUILD", "RPMS", "SRPMS", "BUILDROOT"):
-            (work / sub).mkdir()
-        for name, md5 in files.items():
-            shutil.copyfile(self.store.blob_path(md5), work / "SOURCES" / name)
-        shutil.copyfile(work / "SOURCES" / spec, work / "SPECS" / spec)
-        shutil.which("rpmbuild") or _missing("rpmbuild")
-        return ["rpmbuild", "-ba", "--nodeps", "--define", f"_topdir {work}", f"SPECS/{spec}"], work
+        return prepare_rpm(package, list(files), work,
+                           lambda name, dest: shutil.copyfile(self.store.blob_path(files[name]), dest))
 
     def _prepare_deb(self, package: str, files: dict[str, str], work: Path) -> tuple[list[str], Path]:
         dscs = [n for n in files if n.endswith(".dsc")]
@@ -219,6 +211,23 @@ class Builder:
         (debian / "rules").chmod(0o755)
         shutil.which("dpkg-buildpackage") or _missing("dpkg-buildpackage")
         return ["dpkg-buildpackage", "-us", "-uc", "-b", "-d"], src
+
+
+def prepare_rpm(package: str, names: list[str], work: Path,
+                copy: Callable[[str, Path], object]) -> tuple[list[str], Path]:
+    """A ``_topdir`` under ``work`` holding every source file; the rpmbuild command line for the spec."""
+    specs = [n for n in names if n.endswith(".spec")]
+    spec = f"{package}.spec" if f"{package}.spec" in specs else (specs[0] if len(specs) == 1 else None)
+    if spec is None:
+        raise BuildProblem("no .spec file in the sources" if not specs
+                           else f"several spec files and none named {package}.spec")
+    for sub in ("SOURCES", "SPECS", "BUILD", "RPMS", "SRPMS", "BUILDROOT"):
+        (work / sub).mkdir()
+    for name in names:
+        copy(name, work / "SOURCES" / name)
+    shutil.copyfile(work / "SOURCES" / spec, work / "SPECS" / spec)
+    shutil.which("rpmbuild") or _missing("rpmbuild")
+    return ["rpmbuild", "-ba", "--nodeps", "--define", f"_topdir {work}", f"SPECS/{spec}"], work
 
 
 def _missing(program: str) -> NoReturn:

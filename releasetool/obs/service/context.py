@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from releasetool.obs.service.builder import Builder
     from releasetool.obs.service.frontend_routes import Backend
+    from releasetool.obs.service.host_rpm import HostRpmBuilder
     from releasetool.obs.service.store import Store
 
 XML = "application/xml; charset=utf-8"
@@ -29,6 +30,8 @@ class Service(Protocol):
     store: Store
     builder: Builder | None
     backend: Backend | None
+    # rpm targets built on this host when fronting a backend (None otherwise)
+    host_rpm: HostRpmBuilder | None
 
     def package_changed(self, project: str, package: str) -> None: ...
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,6 +137,34 @@ def download(cache: Path, extra: list[str] | tuple[str, ...] = ()) -> BasePackag
     debs = sorted(p for p in full_dir.glob("*.deb") if p.name.split("_")[0] != MERGED_USR)
     atomic_write(cache / "preinstall.txt", "\n".join(preinstall) + "\n")
     return BasePackages(debs, preinstall)
+
+
+# Debian policy 5.6.1: lower case letters, digits, + - . ; at least two, starting alphanumeric.
+_DEBIAN_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
+
+
+def read_package_list(path: str) -> list[str]:
+    """Debian package names from ``path``: one a line, blank lines and ``#`` comments ignored.
+
+    Every line is checked before anything is downloaded; a bad one is an error
+    naming the file and the line.
+    """
+    from releasetool.errors import UsageError
+    from releasetool.fsutil import text_file_problem
+
+    problem = text_file_problem(path)
+    if problem is not None:
+        raise UsageError(f"--base-packages {path}: {problem}", hint="give a text file of Debian package names")
+    names = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        name = line.split("#", 1)[0].strip()
+        if not name:
+            continue
+        if not _DEBIAN_NAME.fullmatch(name):
+            raise UsageError(f"--base-packages {path}:{number}: {name!r} is not a Debian package name",
+                             hint="one name a line (lower case letters, digits, + - .), # starts a comment")
+        names.append(name)
+    return names
 
 
 def _call(url: str, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:

@@ -28,18 +28,23 @@ to the repository server itself).
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import re
 import threading
+import time
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 from releasetool.errors import ApiError
-from releasetool.obs.service import request_routes
+from releasetool.obs.service import build_routes, request_routes
 from releasetool.obs.service import xmlshapes as shapes
 from releasetool.obs.service.context import XML, Answer, Request
 from releasetool.obs.service.store import valid_file, valid_package, valid_project
+
+if TYPE_CHECKING:
+    from releasetool.obs.service.host_rpm import HostRpmBuilder
 
 ADMIN = "Admin"
 BACKEND_TIMEOUT = 600.0  # a result long-poll or a large binary can take a while
@@ -175,8 +180,69 @@ def route(h: Request, method: str, segs: list[str], query: dict[str, str]) -> An
             packages: list[str | None] = [*h.multi.get("package", [])] or [None]
             for package in packages:
                 _require_write(h, rest[0], package)
+        host = h.server.host_rpm
+        if host is not None and rest:
+            return _build_with_host_rpm(h, host, method, segs, query)
     # The repository server takes no user= on its commands.
     return _pass(h, method, segs, user=False)
+
+
+def _build_with_host_rpm(h: Request, host: HostRpmBuilder, method: str, segs: list[str],
+                         query: dict[str, str]) -> Answer:
+    """``/build`` when rpm targets are built on the host: their part of the answer is the host builder's."""
+    project, rest = segs[1], segs[2:]
+    if method == "POST":
+        answer = _pass(h, method, segs, user=False)
+        if query.get("cmd") in ("rebuild", "restartbuild"):
+            wanted_repos = set(h.multi.get("repository", []))
+            if any(not wanted_repos or r.name in wanted_repos for r in host.host_repositories(project)):
+                for package in h.multi.get("package", []) or host.packages(project):
+                    host.schedule(project, package, force=True)
+        return answer
+    if rest == ["_result"]:
+        return _results_with_host_rpm(h, host, project, query)
+    if len(rest) >= 3 and rest[1] == host.arch and rest[0] in {r.name for r in host.host_repositories(project)}:
+        repository = rest[0]
+        if rest[2:] == ["_jobhistory"]:
+            return 200, host.jobhistory(project, repository, h.multi.get("package", [])), XML
+        if len(rest) == 4 and rest[3] in ("_log", "_status"):
+            package = rest[2]
+            _check_names([project, package])
+            if package not in host.packages(project):
+                raise ApiError(404, "unknown_package", f"Package not found: {project}/{package}")
+            if rest[3] == "_log":
+                return build_routes.log_answer(h.server.store.read_log(project, package, repository, host.arch),
+                                               query)
+            found = host.result(project, package, repository)
+            status = ET.Element("status", package=package, code=found.code)
+            ET.SubElement(status, "details").text = found.details
+            return 200, shapes.to_bytes(status), XML
+    return _pass(h, method, segs, user=False)
+
+
+def _results_with_host_rpm(h: Request, host: HostRpmBuilder, project: str, query: dict[str, str]) -> Answer:
+    # The backend long-polls on its own state only; with a part of the answer
+    # made here, the frontend compares the whole answer with ``oldstate``.
+    backend_query = [(k, v) for k, v in _query(h, user=False) if k != "oldstate"]
+
+    def render() -> tuple[bytes, str]:
+        answer = _pass(h, "GET", ["build", project, "_result"], user=False, query=backend_query)[1]
+        root = ET.fromstring(answer)
+        host.overlay_results(project, root, h.multi.get("package", []), set(h.multi.get("repository", [])),
+                             set(h.multi.get("arch", [])))
+        root.attrib.pop("state", None)
+        body = shapes.to_bytes(root)
+        return body, hashlib.md5(body).hexdigest()
+
+    body, digest = render()
+    oldstate = query.get("oldstate")
+    deadline = time.monotonic() + build_routes.RESULT_WAIT_SECONDS
+    while oldstate == digest and time.monotonic() < deadline:
+        time.sleep(1.0)
+        body, digest = render()
+    root = ET.fromstring(body)
+    root.set("state", digest)
+    return 200, shapes.to_bytes(root), XML
 
 
 def _pass(h: Request, method: str, segs: list[str], *, user: bool, body: bytes | None = None,
@@ -235,12 +301,56 @@ def _source(h: Request, method: str, segs: list[str], query: dict[str, str]) -> 
         return _pass(h, method, path, user=False)
     package = segs[1] if len(segs) >= 2 and segs[1] not in PROJECT_FILES else None
     _require_write(h, project, package)
+    if package is not None:
+        _refuse_source_services(h, method, segs, cmd)
     # The backend makes a revision of a single-file PUT or DELETE from the
     # latest one, with nothing that stops two of them from reading the same
     # latest: parallel writes would each drop the others' files.  Writes to
     # one package go one at a time.
     with _package_lock(project, package or ""):
-        return _pass(h, method, path, user=True)
+        answer = _pass(h, method, path, user=True)
+    if package is not None and query.get("rev") != "repository":
+        _sources_changed(h, project, package)
+    return answer
+
+
+# The commands that run a package's source services (osc's runservice and
+# remoterun send ``runservice``).
+SERVICE_COMMANDS = {"runservice", "waitservice", "mergeservice"}
+NO_SERVICE_SERVER = ("no source service server runs here, so a _service cannot be run: commit the files it "
+                     "would make (e.g. the release tarball) instead of the _service file")
+
+
+def _refuse_source_services(h: Request, method: str, segs: list[str], cmd: str) -> None:
+    """The frontend's error for anything that would need a source service run.
+
+    OBS commits a ``_service`` and then has its service server run it; the
+    backend here has no service server, so such a revision would wait for a
+    run that never comes (its listing says "service running" for ever).
+    """
+    if method == "POST" and cmd in SERVICE_COMMANDS:
+        raise ApiError(400, "service_unavailable", NO_SERVICE_SERVER)
+    if method == "PUT" and segs[2:] == ["_service"] and h.multi.get("rev", [""])[-1] != "repository":
+        raise ApiError(400, "service_unavailable", NO_SERVICE_SERVER)
+    if method == "POST" and cmd == "commitfilelist":
+        try:
+            names = {e.get("name") for e in ET.fromstring(h.read_body()).findall("entry")}
+        except ET.ParseError:
+            return  # the backend answers malformed lists itself
+        if "_service" in names:
+            raise ApiError(400, "service_unavailable", NO_SERVICE_SERVER)
+
+
+def _sources_changed(h: Request, project: str, package: str | None) -> None:
+    """New sources for the host's rpm builds (the backend schedules its own)."""
+    host = h.server.host_rpm
+    if host is None:
+        return
+    if package is not None:
+        host.schedule(project, package)
+        return
+    for name in host.packages(project):
+        host.schedule(project, name)
 
 
 _LOCKS: dict[tuple[str, str], threading.Lock] = {}
@@ -265,7 +375,9 @@ def _put_project_meta(h: Request, project: str) -> Answer:
         position = 2 if root.find("description") is not None else len(root)
         root.insert(min(position, len(root)), person)
         body = shapes.to_bytes(root)
-    return _pass(h, "PUT", ["source", project, "_meta"], user=True, body=body)
+    answer = _pass(h, "PUT", ["source", project, "_meta"], user=True, body=body)
+    _sources_changed(h, project, None)  # a repository may have been added
+    return answer
 
 
 def _latest_srcmd5(h: Request, project: str, package: str, rev: str | None = None) -> str:
@@ -312,6 +424,7 @@ def _branch(h: Request, project: str, package: str, query: dict[str, str]) -> An
                                     ("user", h.user), ("comment", comment)])
     if status != 200:
         raise _backend_error(status, data)
+    _sources_changed(h, target_project, target_package)
     return 200, shapes.status(data={"targetproject": target_project, "targetpackage": target_package,
                                     "sourceproject": project, "sourcepackage": package}), XML
 
@@ -388,6 +501,7 @@ def _changestate(h: Request, req: dict[str, Any], query: dict[str, str]) -> Answ
                 ("comment", req.get("description", ""))])
             if status != 200:
                 raise _backend_error(status, data)
+            _sources_changed(h, f["tproject"], f["tpackage"])
     return request_routes.record_state(h, req, new, query)
 
 

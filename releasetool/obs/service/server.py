@@ -41,7 +41,9 @@ from releasetool.obs.service.store import (
 from releasetool.obs.service.users import User
 
 if TYPE_CHECKING:
+    from releasetool.obs.service.backend import Backend as OBSBackend
     from releasetool.obs.service.builder import Builder
+    from releasetool.obs.service.host_rpm import HostRpmBuilder
 
 COOKIE = "openSUSE_session"
 SESSION_SECONDS = 86400
@@ -75,6 +77,8 @@ class ObsService(ThreadingHTTPServer):
         # What bs_publish writes (``$bsdir/repos``), served read-only without
         # login under /repositories/, as OBS's download server serves it.
         self.published: Path | None = None
+        # With a backend: rpm targets are built on this host (host_rpm); set once the backend is up.
+        self.host_rpm: HostRpmBuilder | None = None
         self.users = {name: u if isinstance(u, User) else User(name, u) for name, u in users.items()}
         self.max_body = max_body
         self.idle_seconds = idle_seconds
@@ -127,6 +131,8 @@ class ObsService(ThreadingHTTPServer):
     def server_close(self) -> None:
         if self.builder is not None:
             self.builder.stop()
+        if self.host_rpm is not None:
+            self.host_rpm.stop()
         super().server_close()
 
     # -- called on commit ----------------------------------------------------
@@ -491,6 +497,30 @@ def make_service(root: str | Path, users: Mapping[str, str | User], *, host: str
     """
     return ObsService((host, port), Path(root), users, build=build, faults=faults, max_body=max_body,
                       idle_seconds=idle_seconds, backend=backend)
+
+
+def front_backend(service: ObsService, backend: OBSBackend, *, debian_base: bool = False,
+                  base_cache: Path | None = None, base_packages: list[str] | tuple[str, ...] = ()) -> None:
+    """Start ``backend`` (the OBS daemons) and make ``service`` its frontend.
+
+    Sources and Debian builds are then the backend's; rpm targets are built on
+    this host by :class:`~releasetool.obs.service.host_rpm.HostRpmBuilder`;
+    what ``bs_publish`` writes is served under ``/repositories/``.  With
+    ``debian_base`` the ``Debian:12`` base project is made (``base_packages``
+    are added to it with their closure) before this returns.
+    """
+    from releasetool.obs.service.host_rpm import HostRpmBuilder
+
+    backend.start()
+    service.backend = frontend_routes.Backend(backend.srcserver)
+    service.published = backend.bsdir / "repos"
+    service.host_rpm = HostRpmBuilder(service.store, service.backend, backend.arch)
+    service.host_rpm.start()
+    if debian_base:
+        from releasetool.obs.service import debian_base as base
+
+        packages = base.download(base_cache or base.default_cache(), base_packages)
+        base.import_base(backend.srcserver, backend.reposerver, packages, backend.arch)
 
 
 def start_in_thread(service: ObsService) -> threading.Thread:
