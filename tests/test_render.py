@@ -401,10 +401,27 @@ def test_by_hand_steps_in_both_formats(sample: manifest.Manifest) -> None:
             "\trm -rf debian/tmp/usr/bin/y\n") in rules
 
 
+def test_by_hand_mode_and_interpreter_of_installed_files_and_steps_by_version(sample: manifest.Manifest) -> None:
+    (sample.path.parent / "templates" / "by-hand" / f"{rs.NAME}.j2").write_text(
+        '{% set steps = [("{bindir}/x", "", "chmod 0755")] %}\n'
+        '{% if at_least("1.2") %}{% set steps = steps + [("{datadir}/t/agent.py", "", "interpreter /usr/bin/python3")]'
+        ' %}{% endif %}\n'
+        '{% if at_least("1.10") %}{% set steps = steps + [("{bindir}/never", "", "delete")] %}{% endif %}\n')
+    files = render.render_component(sample, sample.get(rs.NAME))  # 1.2.3: 1.2 <= 1.2.3 < 1.10
+    spec, rules = files[f"{rs.NAME}.spec"].decode(), files["debian/rules"].decode()
+    assert ("chmod 0755 %{buildroot}%{_bindir}/x\n"
+            "sed -i -e '1s|^#!.*|#!/usr/bin/python3|' %{buildroot}%{_datadir}/t/agent.py\n") in spec
+    assert ("\tchmod 0755 debian/tmp/usr/bin/x\n"
+            "\tsed -i -e '1s|^#!.*|#!/usr/bin/python3|' debian/tmp/usr/share/t/agent.py\n") in rules
+    assert "never" not in spec and "never" not in rules
+
+
 @pytest.mark.parametrize(("steps", "message"), [
     ('[("a", "b")]', r"steps\[0\] must be \(source, destination, mode or action\)"),
-    ('[("a", "{datadir}/a", "rwx")]', r"steps\[0\]: 'rwx' is neither a file mode nor one of install, move, delete"),
+    ('[("a", "{datadir}/a", "rwx")]', r"steps\[0\]: 'rwx' is neither a file mode nor one of install, move, delete, chmod MODE, interpreter PATH"),
     ('[("a", "{nodir}/a", "0644")]', r"steps\[0\]: unknown placeholder \{nodir\}"),
+    ('[("{bindir}/a", "", "chmod 9999")]', r"steps\[0\]: 'chmod 9999' is neither a file mode nor one of"),
+    ('[("{bindir}/a", "", "interpreter python3")]', r"steps\[0\]: 'interpreter python3' is neither"),
 ])
 def test_by_hand_steps_bad(sample: manifest.Manifest, steps: str, message: str) -> None:
     (sample.path.parent / "templates" / "by-hand" / f"{rs.NAME}.j2").write_text("{% set steps = " + steps + " %}\n")

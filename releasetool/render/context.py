@@ -203,7 +203,9 @@ def component_context(manifest: Any, comp: Any, entries: Sequence[Any]) -> dict[
     }
 
 
-BY_HAND_ACTIONS = ("install", "move", "delete")
+BY_HAND_ACTIONS = ("install", "move", "delete", "chmod MODE", "interpreter PATH")
+_CHMOD = re.compile(r"^chmod (0?[0-7]{3})$")
+_INTERPRETER = re.compile(r"^interpreter (/[A-Za-z0-9_./+-]+)$")
 
 
 def by_hand_steps(env: Any, comp: Any) -> list[Fields]:
@@ -212,15 +214,30 @@ def by_hand_steps(env: Any, comp: Any) -> list[Fields]:
     ``templates/by-hand/NAME.j2`` sets ``steps``, a list of
     ``(source, destination, mode_or_action)``: copy a file of the source tree
     (``mode`` like ``"0644"``), ``"move"`` a file within the installed tree,
-    or ``"delete"`` one (destination empty).  Installed paths use the
-    manifest's placeholders, so the spec and debian/rules say the same thing.
+    or ``"delete"`` one (destination empty); for an installed file (destination
+    empty) ``"chmod 0755"`` sets its mode without touching its time (byte code
+    records the time of its source) and ``"interpreter /usr/bin/python3"``
+    names its interpreter on the #! line instead of ``env`` (Fedora's build
+    does it by itself, openSUSE's and Debian's packaging by hand).  The
+    template sees ``version`` and ``at_least(VERSION)`` for steps that only
+    some releases need.  Installed
+    paths use the manifest's placeholders, so the spec and debian/rules say
+    the same thing.
     """
     import jinja2
 
+    from releasetool import versions
+
     try:
-        module = env.get_template(f"by-hand/{comp.packaging.templates or comp.name}.j2").module
+        template = env.get_template(f"by-hand/{comp.packaging.templates or comp.name}.j2")
     except jinja2.TemplateNotFound:
         return []
+    # at_least("5.0"): whether the packaged version is that one or newer (steps that only
+    # some releases need)
+    module = template.make_module({
+        "version": comp.version,
+        "at_least": lambda bound: versions.compare(comp.version_scheme, comp.version, bound) >= 0,
+    })
     where = f"templates/by-hand/{comp.packaging.templates or comp.name}.j2"
     steps = []
     for index, item in enumerate(getattr(module, "steps", [])):
@@ -228,15 +245,18 @@ def by_hand_steps(env: Any, comp: Any) -> list[Fields]:
             raise RenderError(f"{where}: steps[{index}] must be (source, destination, mode or action)",
                               hint='e.g. ("src/x.service", "{unitdir}/x.service", "0644")')
         source, dest, mode = item
-        action = mode if mode in ("move", "delete") else "install"
+        chmod, interpreter = _CHMOD.match(mode), _INTERPRETER.match(mode)
+        action = mode if mode in ("move", "delete") else "chmod" if chmod else "interpreter" if interpreter \
+            else "install"
         if action == "install" and not re.fullmatch(r"0?[0-7]{3}", mode):
             raise RenderError(f"{where}: steps[{index}]: {mode!r} is neither a file mode nor one of {', '.join(BY_HAND_ACTIONS)}")
         at = f"{where}: steps[{index}]"
-        installed_source = action in ("move", "delete")
+        installed_source = action != "install"
         steps.append(Fields(
             at,
             action=action,
-            mode=mode,
+            mode=chmod.group(1) if chmod else mode,
+            interpreter=interpreter.group(1) if interpreter else None,
             source=Verbatim(source) if not installed_source else None,
             rpm_source=Verbatim(rf.rpm_option(source, at)) if installed_source else None,
             deb_source=Verbatim(rf.deb_rules_path(source, at)) if installed_source else None,
