@@ -130,5 +130,7 @@ def test_pacemaker_2_1_and_3_0_are_packaged_as_upstream_builds_them(repo_root: P
     assert "cd python && python3 setup.py build" in new["debian/rules"]
     assert "%doc ChangeLog\n" in old["pacemaker.spec"] and "%doc ChangeLog.md\n" in new["pacemaker.spec"]
     assert "%files -n pacemaker-cts" in old["pacemaker.spec"] and "python3-pacemaker" not in old["pacemaker.spec"]
-    assert "%{_sbindir}/fence_legacy" in old["pacemaker.spec"] and "fence_legacy" not in new["pacemaker.spec"]
-    assert "--with-cibsecrets" in old["debian/rules"] and "--with-cibsecrets" not in new["debian/rules"]
+    assert "%{_prefix}/lib/ocf/resource.d/pacemaker/o2cb" in old["pacemaker.spec"] and "o2cb" not in new["pacemaker.spec"]
+    # the CTS library: a top-level cts module in 2.1, pacemaker._cts in 3.0
+    assert "%{python3_sitelib}/cts/" in old["pacemaker.spec"] and "_cts" not in old["pacemaker.spec"]
+    assert "%{python3_sitelib}/pacemaker/_cts/" in new["pacemaker.spec"]
