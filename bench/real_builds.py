@@ -74,11 +74,13 @@ def upstream_spec_entries(tarball: Path, name: str, version: str) -> list[str]:
     """The path entries of the %files sections of upstream's own spec in the tarball, expanded."""
     with tarfile.open(tarball) as tar:
         # NAME.spec.in or NAME.spec; cluster-glue has one spec per family (the rpms follow Fedora's)
-        # gfs2-utils keeps its spec (a test build's, installing what the distributions ship) in tests/
+        # gfs2-utils keeps its spec (a test build's, installing what the distributions ship) in tests/,
+        # pacemaker in rpm/
         candidates = sorted((m for m in tar.getmembers() if m.isfile() and (
                                 (m.name.count("/") == 1
                                  and m.name.endswith((f"/{name}.spec.in", f"/{name}.spec", f"/{name}-fedora.spec")))
-                                or (m.name.endswith(f"/tests/{name}.spec.in") and m.name.count("/") == 2))),
+                                or (m.name.endswith((f"/tests/{name}.spec.in", f"/rpm/{name}.spec.in"))
+                                    and m.name.count("/") == 2))),
                             key=lambda m: (m.name.count("/"), m.name.endswith("-fedora.spec")))
         if not candidates:
             return []
