@@ -78,3 +78,17 @@ def test_kill_at_random_moments_then_rerun(tmp_path: Path) -> None:
         leftovers = sorted(p.name for p in work.iterdir() if p.name != "_site")
         assert leftovers == ["._site.lock"]
     assert landed == 5, f"only {landed} of 5 kills landed while the build ran"
+
+
+def test_a_run_killed_between_its_swap_and_its_last_step_is_finished_by_the_rerun(tmp_path: Path) -> None:
+    """The kill point the random kills found: the new site is in place, the journal still there."""
+    manifest = write_manifest(tmp_path / "components.yaml", [
+        component("widget", git="https://github.com/acme/widget.git", version="1.0.0")])
+    data = site_data_file(tmp_path / "data.json")
+    out = tmp_path / "www" / "_site"
+    assert build(manifest, out, data).wait(timeout=120) == 0
+    journal = out.parent / "._site.journal"
+    journal.write_text('{"plan": "any", "step": "staged", "at": 0}\n')  # what the killed run left
+    again = build(manifest, out, data)
+    assert again.wait(timeout=120) == 0, again.stderr.read() if again.stderr else ""
+    assert sorted(p.name for p in out.parent.iterdir() if p.name != "_site") == ["._site.lock"]

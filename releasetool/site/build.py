@@ -115,12 +115,13 @@ def _build_site(manifest: Manifest, settings: BuildSettings) -> BuildReport:
     out.parent.mkdir(parents=True, exist_ok=True)
     with run_lock(out.parent / f".{out.name}.lock", what=f"the site in {out}"):
         staging = _staging(out, plan)
+        journal = Journal(out.parent / f".{out.name}.journal", plan)
         if _stamp(out) == plan:
             _remove_leftovers(out, keep=None)
+            journal.clear()  # a run killed after its swap, before its last step, published this already
             log.info("%s is up to date (%d files)", out, len(files))
             return report
         report.changed = True
-        journal = Journal(out.parent / f".{out.name}.journal", plan)
         _remove_leftovers(out, keep=staging)
         if "staged" not in journal or not staging.is_dir():
             shutil.rmtree(staging, ignore_errors=True)

@@ -368,11 +368,16 @@ class Backend:
         log.debug("obs backend: stopped")
 
     def _stop_group(self, daemon: Daemon) -> None:
-        """Kill what is left of a daemon's process group and reap the daemon."""
+        """Kill what is left of a daemon's process group, reap the daemon, wait for the rest to be gone."""
         _signal_group(daemon, signal.SIGKILL)
         if daemon.process is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 daemon.process.wait(5)
+            # a killed process of the group that is not our child (a build's helper, a process
+            # sleeping in the kernel) dies on its own time: stop returns when none is left
+            deadline = time.monotonic() + 10
+            while _live_members(daemon.process.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
 
     def _unmount_builds(self) -> None:
         """A build killed in its chroot leaves /proc, /sys, /dev/pts mounted under the worker root."""
@@ -395,6 +400,22 @@ def _group_alive(group: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _live_members(group: int) -> list[int]:
+    """The processes of a process group that are still alive (zombies are dead, only not yet reaped)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # state ppid pgrp ... after "pid (comm) "
+        if fields[0] != "Z" and int(fields[2]) == group:
+            members.append(int(entry.name))
+    return members
 
 
 def _signal_group(daemon: Daemon, signum: int) -> None:
