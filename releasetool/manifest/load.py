@@ -305,21 +305,21 @@ def _within_range(base: Any, changes: Any) -> dict[str, Any]:
     package of that name; a name the base lacks adds a package;
     ``omit_subpackages`` names the base's packages these versions do not have.
     """
-    merged = _with_more_files({k: v for k, v in base.items() if k != "by_version"}, changes)
+    merged = _with_changed_files({k: v for k, v in base.items() if k != "by_version"}, changes)
     omitted = set(changes.get("omit_subpackages") or ())
     if "subpackages" in changes or omitted:
         subs = [dict(s) for s in base.get("subpackages") or () if s["name"] not in omitted]
         for change in changes.get("subpackages") or ():
             same = next((s for s in subs if s["name"] == change["name"]), None)
             if same is None:
-                subs.append(_with_more_files({}, change))
+                subs.append(_with_changed_files({}, change))
             else:
-                same.update(_with_more_files(same, change))
+                same.update(_with_changed_files(same, change))
         merged["subpackages"] = subs
     return merged
 
 
-def _with_more_files(base: Any, changes: Any) -> dict[str, Any]:
+def _with_changed_files(base: Any, changes: Any) -> dict[str, Any]:
     """``base`` with the fields of ``changes``; its ``omit_files`` taken from the files, ``more_files`` added."""
     merged = dict(base)
     merged.update({k: v for k, v in changes.items()
