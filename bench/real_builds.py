@@ -94,9 +94,13 @@ def upstream_spec_entries(tarball: Path, name: str, version: str) -> list[str]:
     text = re.sub(r"@\w+@", "1", text)  # digits too: fence-agents' @boto3_br@
     with tempfile.NamedTemporaryFile("w", suffix=".spec", delete=False) as handle:
         handle.write(text)
-    parsed = subprocess.run(["rpmspec", "-P", handle.name], capture_output=True, text=True, check=False).stdout
+    # Debian's rpm keeps autoconf's old default /usr/com for %_sharedstatedir; the targets' rpm
+    # (and the manifest's {localstatedir}/lib) have /var/lib (pcs's %ghost files of pcsd)
+    rpm_targets = ["--define", "_sharedstatedir %{_localstatedir}/lib"]
+    parsed = subprocess.run(["rpmspec", "-P", *rpm_targets, handle.name], capture_output=True, text=True,
+                            check=False).stdout
     if not parsed:  # resource-agents' spec stops in %prep unless it knows the distribution: read it as Fedora's
-        parsed = subprocess.run(["rpmspec", "-P", "--define", "fedora 41", handle.name],
+        parsed = subprocess.run(["rpmspec", "-P", *rpm_targets, "--define", "fedora 41", handle.name],
                                 capture_output=True, text=True, check=False).stdout
     entries, in_files = [], False
     for line in parsed.splitlines():
@@ -135,7 +139,7 @@ def covered(entry: str, files: set[str]) -> bool:
 
 
 def unshipped_patterns(name: str, version: str) -> tuple[list[str], list[str]]:
-    """The manifest's justified omissions (at ``version``) as rpm paths and Debian paths."""
+    """The manifest's justified omissions (at ``version``, of each format) as rpm paths and Debian paths."""
     from releasetool import manifest
     from releasetool.render import filters
 
@@ -143,8 +147,9 @@ def unshipped_patterns(name: str, version: str) -> tuple[list[str], list[str]]:
     multiarch = subprocess.run(["dpkg-architecture", "-qDEB_HOST_MULTIARCH"], capture_output=True, text=True,
                                check=True).stdout.strip()
     rpm = [subprocess.run(["rpm", "--eval", filters.rpm_path(p)], capture_output=True, text=True,
-                          check=True).stdout.strip() for p, _ in comp.packaging.unshipped]
-    deb = ["/" + filters.deb_path(p).replace("${DEB_HOST_MULTIARCH}", multiarch) for p, _ in comp.packaging.unshipped]
+                          check=True).stdout.strip() for p, _ in comp.for_format("rpm").packaging.unshipped]
+    deb = ["/" + filters.deb_path(p).replace("${DEB_HOST_MULTIARCH}", multiarch)
+           for p, _ in comp.for_format("deb").packaging.unshipped]
     return rpm, deb
 
 

@@ -195,12 +195,15 @@ CONTROL = """{% extends "debian/control.j2" %}
 SYSUSERS = 'u sample-hello - "sample-hello daemon" /var/lib/sample-hello\n'
 
 
-def make_project(root: Path) -> Path:
-    """Write the manifest and release history under ``root``; return the manifest path."""
+def make_project(root: Path, packaging_extra: str = "") -> Path:
+    """Write the manifest and release history under ``root``; return the manifest path.
+
+    ``packaging_extra`` is YAML appended to the component's ``packaging`` (keys indented by 6).
+    """
     import json
 
     root.mkdir(parents=True, exist_ok=True)
-    (root / "components.yaml").write_text(manifest_text(), encoding="utf-8")
+    (root / "components.yaml").write_text(manifest_text() + packaging_extra, encoding="utf-8")
     (root / "history").mkdir(exist_ok=True)
     (root / "history" / f"{NAME}.json").write_text(json.dumps(HISTORY, ensure_ascii=False), encoding="utf-8")
     (root / "templates" / "by-hand").mkdir(parents=True, exist_ok=True)

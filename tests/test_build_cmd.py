@@ -103,6 +103,39 @@ def test_remove_lets_both_formats_build_and_the_packages_are_listed(project: tup
     assert status == (0 if not by_format["rpm"]["lint_errors"] and not by_format["deb"]["lint_errors"] else 1)
 
 
+BY_FORMAT = """\
+      remove: ["{docdir}/sample-hello"]
+      by_format:
+        rpm:
+          configure_options: ["bindir={libexecdir}/sample-hello"]
+          omit_files: ["{bindir}/sample-hello"]
+          more_files: ["{libexecdir}/sample-hello/sample-hello"]
+          subpackages:
+            - name: sample-hello-tools
+              files: ["{libexecdir}/sample-hello/hello-greet"]
+"""
+
+
+def test_each_format_builds_with_its_own_options_and_files(project: tuple[Path, Path], tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """packaging.by_format: the rpm installs into another directory than the debs, and both build."""
+    _, tarball = project
+    edited = rs.make_project(tmp_path / "project", BY_FORMAT)
+    status, outcomes = _build(edited, tarball, tmp_path / "built", capsys)
+    by_format = {o["format"]: o for o in outcomes}
+    assert by_format["rpm"]["error"] == "" and by_format["deb"]["error"] == "", outcomes
+    listing = subprocess.run(["rpm", "-qlp", *(p["path"] for p in by_format["rpm"]["packages"]
+                                               if not p["path"].endswith(".src.rpm"))],
+                             capture_output=True, text=True, check=True).stdout.split()
+    assert "/usr/libexec/sample-hello/sample-hello" in listing and "/usr/libexec/sample-hello/hello-greet" in listing
+    assert "/usr/bin/sample-hello" not in listing
+    contents = "".join(subprocess.run(["dpkg-deb", "-c", p["path"]], capture_output=True, text=True, check=True).stdout
+                       for p in by_format["deb"]["packages"])
+    assert "./usr/bin/sample-hello\n" in contents and "./usr/bin/hello-greet\n" in contents
+    assert "libexec" not in contents
+    assert status == (0 if not by_format["rpm"]["lint_errors"] and not by_format["deb"]["lint_errors"] else 1)
+
+
 def test_a_lint_tool_that_cannot_check_is_an_error(tmp_path: Path) -> None:
     import re
 

@@ -35,14 +35,8 @@ RANGES = """\
 """
 
 
-def _project(root: Path, ranges: str = RANGES) -> Path:
-    path = rs.make_project(root)
-    path.write_text(path.read_text() + ranges)
-    return path
-
-
 def test_each_version_gets_the_packaging_of_its_range(tmp_path: Path) -> None:
-    comp = manifest.load(_project(tmp_path / "p")).get(rs.NAME)
+    comp = manifest.load(rs.make_project(tmp_path / "p", RANGES)).get(rs.NAME)
     base = comp.packaging
     current = comp.at_version("1.2.3").packaging
     assert current.docs == ("README", "NEWS")
@@ -61,9 +55,9 @@ def test_each_version_gets_the_packaging_of_its_range(tmp_path: Path) -> None:
 
 
 def test_omit_files_takes_an_entry_out_and_more_files_puts_one_in(tmp_path: Path) -> None:
-    path = _project(tmp_path / "p", '      by_version:\n        - versions: "< 1.2"\n'
-                    '          omit_files: ["%config(noreplace) {sysconfdir}/sample-hello.conf"]\n'
-                    '          more_files: ["{sysconfdir}/default/sample-hello"]\n')
+    path = rs.make_project(tmp_path / "p", '      by_version:\n        - versions: "< 1.2"\n'
+                           '          omit_files: ["%config(noreplace) {sysconfdir}/sample-hello.conf"]\n'
+                           '          more_files: ["{sysconfdir}/default/sample-hello"]\n')
     comp = manifest.load(path).get(rs.NAME)
     assert comp.at_version("1.0").packaging.files == ("{bindir}/sample-hello", "{sysconfdir}/default/sample-hello")
     assert comp.at_version("1.2.3").packaging.files == comp.packaging.files
@@ -78,7 +72,7 @@ def test_corosync_installs_its_dbus_policy_where_each_release_does(repo_root: Pa
 
 
 def test_the_rendered_packaging_follows_the_version(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = _project(tmp_path / "p")
+    path = rs.make_project(tmp_path / "p", RANGES)
     assert main(["render", "--manifest", str(path), rs.NAME, "--out", str(tmp_path / "r")]) == 0
     out = tmp_path / "r" / rs.NAME
     spec = (out / f"{rs.NAME}.spec").read_text()
@@ -106,7 +100,7 @@ def test_the_rendered_packaging_follows_the_version(tmp_path: Path, capsys: pyte
 ])
 def test_a_wrong_range_is_refused_with_its_place(tmp_path: Path, capsys: pytest.CaptureFixture[str], ranges: str,
                                                   expected: str) -> None:
-    path = _project(tmp_path / "p", ranges)
+    path = rs.make_project(tmp_path / "p", ranges)
     assert main(["validate", "--manifest", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"components[{rs.NAME}].packaging.{expected}" in err, err

@@ -293,11 +293,15 @@ def _packaging(pk: Any, name: str) -> Packaging:
         ),
         by_version=tuple(VersionedPackaging(str(v["versions"]), _packaging(_within_range(pk, v), name))
                          for v in pk.get("by_version") or ()),
+        # each format's packaging, made complete from this one (a version range's included)
+        by_format=tuple((str(fmt), _packaging(_within_range({k: v for k, v in pk.items() if k != "by_format"},
+                                                            changes or {}), name))
+                        for fmt, changes in (pk.get("by_format") or {}).items()),
     )
 
 
 def _within_range(base: Any, changes: Any) -> dict[str, Any]:
-    """The packaging mapping of a version range: ``base`` with the fields ``changes`` names replaced.
+    """The packaging mapping of a version range (or of one format): ``base`` with the fields ``changes`` names replaced.
 
     ``more_files`` adds files to the list instead of replacing it, ``omit_files``
     takes entries out of it.  Sub-packages

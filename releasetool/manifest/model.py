@@ -87,6 +87,13 @@ class Packaging:
     # The packaging of the versions in a range, where upstream's build changed: the first range
     # that holds a version gives its whole packaging (the fields it names replace these).
     by_version: tuple[VersionedPackaging, ...] = ()
+    # The packaging of one format where upstream's build differs by distribution ("rpm" or "deb"
+    # -> its complete packaging): pcs's configure picks Fedora's or Debian's layout.
+    by_format: tuple[tuple[str, Packaging], ...] = ()
+
+    def for_format(self, fmt: str) -> Packaging:
+        """The packaging of format ``fmt`` (``rpm`` or ``deb``): this one with the format's changes."""
+        return dict(self.by_format).get(fmt, self)
 
 @dataclass(frozen=True)
 class VersionedPackaging:
@@ -148,6 +155,12 @@ class Component:
         packaging = next((v.packaging for v in self.packaging.by_version
                           if versions.in_range(self.version_scheme, version, v.versions)), self.packaging)
         return replace(self, version=version, packaging=packaging)
+
+    def for_format(self, fmt: str) -> Component:
+        """This component as packaged in format ``fmt`` (``rpm`` or ``deb``), after its version range."""
+        from dataclasses import replace
+
+        return replace(self, packaging=self.packaging.for_format(fmt))
 
     def is_ignored_tag(self, tag: str) -> bool:
         """A tag the manifest says is not a release (a stray or mistaken tag upstream)."""

@@ -237,6 +237,11 @@ VERSION_RANGE = {
 }
 PACKAGING["by_version"] = Field("list", items=VERSION_RANGE)
 
+# packaging.by_format: the fields that differ for one package format (rpm or deb), where
+# upstream's build picks its layout by distribution; the same keys as a version range's.
+FORMAT_CHANGE = {key: field for key, field in VERSION_RANGE.items() if key != "versions"}
+PACKAGING["by_format"] = Field("map", schema={family: Field("map", schema=FORMAT_CHANGE) for family in FAMILIES})
+
 SPLIT_PATH = {
     "from": Field("str", required=True, check=_relative_dir),
     "to": Field("str", check=lambda v: None if v == "" else _relative_dir(v)),

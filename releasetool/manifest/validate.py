@@ -237,6 +237,11 @@ def _check_component(comp: Any, here: str, names: set[str], targets: set[str], o
         for r_index, change in enumerate(ranges if isinstance(ranges, list) else []):
             if hasattr(change, "get"):
                 _check_version_range(comp, packaging, change, f"{here}.packaging.by_version[{r_index}]", out)
+        formats = packaging.get("by_format")
+        for fmt, change in formats.items() if hasattr(formats, "items") else ():
+            if hasattr(change, "get"):
+                _check_packaging(change, f"{here}.packaging.by_format.{fmt}", out)
+                _check_changes(packaging, change, f"{here}.packaging.by_format.{fmt}", out, what="format")
     if comp.get("status", "active") == "active" and "packaging" not in comp:
         out.add(node_pos(comp), f"{here}.packaging", "missing required field (an active component is packaged)")
 
@@ -295,6 +300,11 @@ def _check_version_range(comp: Any, packaging: Any, change: Any, where: str, out
                 versions.parse(scheme, bound)
         except VersionError as exc:
             out.add(_value_pos(change, "versions"), f"{where}.versions", f"{spec!r}: {exc}")
+    _check_changes(packaging, change, where, out)
+
+
+def _check_changes(packaging: Any, change: Any, where: str, out: Collector, what: str = "range") -> None:
+    """The packages and files a version range or a format's changes name exist in the packaging they change."""
     base_subs = packaging.get("subpackages")
     known = {s.get("name") for s in base_subs if hasattr(s, "get")} if isinstance(base_subs, list) else set()
     omitted = change.get("omit_subpackages")
@@ -313,7 +323,8 @@ def _check_version_range(comp: Any, packaging: Any, change: Any, where: str, out
             for key in ("summary", "description"):
                 if key not in sub:
                     out.add(node_pos(sub), f"{where}.subpackages[{index}].{key}",
-                            f"missing required field (sub-package {sub.get('name')!r} is new in this range)")
+                            f"missing required field (sub-package {sub.get('name')!r} is new in this {what})")
+
 
 def _check_cycles(components: list[Any], out: Collector) -> None:
     graph: dict[str, list[str]] = {}

@@ -76,7 +76,9 @@ def component_context(manifest: Any, comp: Any, entries: Sequence[Any]) -> dict[
     def files(entries_: Iterable[str], at: str, *, own: tuple[str, ...] = ("rpm", "deb")) -> Fields:
         listed = tuple(entries_)
         single = len(own) == 1
-        deb = [e for e in listed if single or e not in only["deb"]]
+        # a %ghost file is rpm's record of what the software writes at run time: a Debian
+        # package has no such entry (dh_install would look for the file in the build)
+        deb = [e for e in listed if (single or e not in only["deb"]) and not rf.is_ghost_entry(e)]
         return Fields(
             at,
             rpm=[Verbatim(rf.rpm_path(e, f"{at}.files")) for e in listed if single or e not in only["rpm"]],

@@ -120,6 +120,11 @@ def is_dir_entry(entry: str) -> bool:
     return "%dir" in split_directive(entry.strip())[0].split()
 
 
+def is_ghost_entry(entry: str) -> bool:
+    """A ``%ghost`` entry: a path the package owns but does not contain (written at run time)."""
+    return "%ghost" in split_directive(entry.strip())[0].split()
+
+
 def deb_path(entry: str, where: str = "files") -> str:
     """A manifest file entry as a dh_install source path (relative to debian/tmp)."""
     _directive, path = split_directive(entry.strip())

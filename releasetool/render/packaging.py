@@ -247,14 +247,21 @@ def render_component(
     if not history:
         raise RenderError(f"{component.name}: the release history is empty", hint="record a release first")
     env = environment(manifest_dir)
-    context = component_context(manifest, component, history)
-    context["by_hand"] = by_hand_steps(env, component) + removal_steps(component)
-    patches = _read_patches(manifest_dir, component)
-    context["patches"] = list(patches)
+
+    def format_context(family: str) -> tuple[dict[str, Any], dict[str, bytes]]:
+        """The template values and the patches of one format (its by_format changes applied)."""
+        packaged = component.for_format(family)
+        values = component_context(manifest, packaged, history)
+        values["by_hand"] = by_hand_steps(env, packaged) + removal_steps(packaged)
+        found = _read_patches(manifest_dir, packaged)
+        values["patches"] = list(found)
+        return values, found
+
     name = component.name
     own_templates = component.packaging.templates or name  # whose component templates apply
     out: dict[str, bytes] = {}
     if "spec" in formats:
+        context, patches = format_context("rpm")
         _used, text = _render_template(env, [f"spec/{own_templates}.spec.j2", "spec/base.spec.j2"], context, name)
         out[f"{name}.spec"] = text.encode("utf-8")
         out.update(patches)  # beside the spec: rpmbuild's SOURCES, OBS's package files
@@ -262,6 +269,7 @@ def render_component(
         _used, text = _render_template(env, [f"spec/{own_templates}.changes.j2", "spec/changes.j2"], context, name)
         out[f"{name}.changes"] = text.encode("utf-8")
     if "debian" in formats:
+        context, patches = format_context("deb")
         for base in DEBIAN_STATIC:
             _used, text = _render_template(env, [f"debian/{own_templates}/{base}.j2", f"debian/{base}.j2"], context, name)
             if base == "control":
