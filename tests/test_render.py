@@ -517,3 +517,29 @@ render.render_all(loaded, loaded.select([], all_=True), {str(out)!r})
     assert outcomes[0].written == [] and outcomes[1].written  # the first was done before the kill
     assert not (out / render.JOURNAL).exists()
     assert all(not o.differing for o in render.render_all(loaded, comps, out, check=True))
+
+
+def test_libraries_split_by_soname_on_deb_and_as_upstream_on_rpm(repo_root: Path) -> None:
+    real = manifest.load(repo_root / "components.yaml")
+
+    def deb_packages(comp: manifest.Component) -> list[str]:
+        control = render.render_component(real, comp, formats=("debian",))["debian/control"].decode()
+        return [s["Package"] for s in Deb822.iter_paragraphs(control) if "Package" in s]
+
+    pacemaker = real.get("pacemaker")
+    assert {"libcrmcommon68", "libcib54", "libpe-rules51"} <= set(deb_packages(pacemaker.at_version("3.0.2")))
+    older = deb_packages(pacemaker.at_version("2.1.5"))  # Debian 12's names for 2.1.5's sonames
+    assert {"libcrmcommon34", "libcib27", "libpe-rules26", "libpacemaker1"} <= set(older)
+    assert "pacemaker-libs" not in older and "libcrmcommon68" not in older
+    spec = render.render_component(real, pacemaker, formats=("spec",))["pacemaker.spec"].decode()
+    assert "%package -n pacemaker-libs\n" in spec and "libcrmcommon68" not in spec
+
+    # a file the main package lists and an rpm-only package lists too: in that package
+    # on rpm, in the main package on deb (cluster-glue's test programs)
+    glue = render.render_component(real, real.get("cluster-glue"))
+    spec_files = glue["cluster-glue.spec"].decode().split("%files")
+    main_rpm = next(part for part in spec_files if part.startswith("\n"))
+    devel_rpm = next(part for part in spec_files if part.startswith(" -n cluster-glue-libs-devel"))
+    assert "heartbeat/ipctest" not in main_rpm and "heartbeat/ipctest" in devel_rpm
+    assert any(line.endswith("heartbeat/ipctest") for line in glue["debian/cluster-glue.install"].decode().splitlines())
+    assert "debian/libplumb2.install" in glue and "debian/cluster-glue-libs.install" not in glue
