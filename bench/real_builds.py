@@ -86,6 +86,12 @@ def upstream_spec_entries(tarball: Path, name: str, version: str) -> list[str]:
             return []
         text = tar.extractfile(candidates[0]).read().decode("utf-8", "replace")  # type: ignore[union-attr]
     text = text.replace("@version@", version).replace("@VERSION@", version)
+    # pacemaker's rpm/Makefile.am fills its spec in with sed: the version, and the commit
+    # (DIST: built from a release tarball; a tag would need bash's ${c:10} in %(...),
+    # which rpm runs with /bin/sh)
+    if re.search(r"^%global pcmkversion ", text, flags=re.M):
+        text = re.sub(r"^(%global pcmkversion ).*$", lambda m: m.group(1) + version, text, flags=re.M)
+        text = re.sub(r"^(%global commit ).*$", r"\1DIST", text, flags=re.M)
     # configure writes "bcond_with" or "bcond_without" for each feature (kronosnet's %@nss@ nss):
     # upstream's release builds have them all, as the packages here do
     text = re.sub(r"^%@\w+@ (\w+)", r"%bcond_without \1", text, flags=re.M)
@@ -96,7 +102,16 @@ def upstream_spec_entries(tarball: Path, name: str, version: str) -> list[str]:
         handle.write(text)
     # Debian's rpm keeps autoconf's old default /usr/com for %_sharedstatedir; the targets' rpm
     # (and the manifest's {localstatedir}/lib) have /var/lib (pcs's %ghost files of pcsd)
-    rpm_targets = ["--define", "_sharedstatedir %{_localstatedir}/lib"]
+    # rpm_targets: the macros of the targets' rpm that Debian's lacks; the unit directory of
+    # systemd-rpm-macros (pacemaker's spec ships its LSB scripts without it), and the Python
+    # directory the rendered spec's own fallback finds with the system python3 (upstream's
+    # fallback would ask whichever python3 comes first in PATH)
+    sitelib = subprocess.run(["/usr/bin/python3", "-Ic", "import sysconfig as s; print(s.get_path('purelib', "
+                              "'deb_system' if 'deb_system' in s.get_scheme_names() else s.get_default_scheme(), "
+                              "{'base': '/usr'}))"], capture_output=True, text=True, check=True).stdout.strip()
+    rpm_targets = ["--define", "_sharedstatedir %{_localstatedir}/lib", "--define", "_unitdir /usr/lib/systemd/system",
+                   "--define", "__python3 /usr/bin/python3",
+                   "--define", f"python3_sitelib {sitelib}"]
     parsed = subprocess.run(["rpmspec", "-P", *rpm_targets, handle.name], capture_output=True, text=True,
                             check=False).stdout
     if not parsed:  # resource-agents' spec stops in %prep unless it knows the distribution: read it as Fedora's
