@@ -126,3 +126,43 @@ def test_pcs_gets_fedoras_layout_in_the_rpm_and_debians_in_the_debs(repo_root: P
     assert "sysconfig" not in files["debian/pcs.install"] + files["debian/pcs-snmp.install"]
     # only the rpms have files under {libdir}
     assert files["debian/control"].count("Architecture: all") == 2 and "BuildArch" not in spec
+
+
+RANGE_WITH_FORMATS = FORMATS + """\
+      by_version:
+        - versions: "< 1.2"
+          more_files: ["{datadir}/sample-hello/old-greetings"]
+          by_format:
+            rpm:
+              configure_options: [LAYOUT=fedora, OLD=1]
+            deb:
+              configure_options: [LAYOUT=debian, OLD=1]
+              more_files: ["{datadir}/sample-hello/"]
+"""
+
+
+def test_a_version_range_with_its_own_formats_replaces_the_packagings(tmp_path: Path) -> None:
+    comp = manifest.load(rs.make_project(tmp_path / "p", RANGE_WITH_FORMATS)).get(rs.NAME)
+    old_rpm, old_deb = (comp.at_version("1.0").for_format(f).packaging for f in ("rpm", "deb"))
+    assert old_rpm.configure_options == ("LAYOUT=fedora", "OLD=1")
+    assert old_deb.configure_options == ("LAYOUT=debian", "OLD=1")
+    # the range's by_format replaces the packaging's whole: its rpm names no more files, its deb
+    # adds one directory and keeps the configuration file the packaging's deb omits
+    assert old_rpm.files == (*comp.packaging.files, "{datadir}/sample-hello/old-greetings")
+    assert old_deb.files == (*comp.packaging.files, "{datadir}/sample-hello/old-greetings", "{datadir}/sample-hello/")
+    assert "{libdir}/sample-hello-tools/helper" not in old_rpm.subpackages[0].files
+    # versions outside the range keep the packaging's formats
+    new_rpm = comp.at_version("1.2.3").for_format("rpm").packaging
+    assert new_rpm.configure_options == ("LAYOUT=fedora",)
+    assert new_rpm.subpackages[0].files[-1] == "{libdir}/sample-hello-tools/helper"
+
+
+def test_a_wrong_change_in_a_ranges_format_is_refused_with_its_place(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    extra = FORMATS + ('      by_version:\n        - versions: "< 1.2"\n          by_format:\n            deb:\n'
+                       '              omit_subpackages: [sample-hello-tool]\n')
+    assert main(["validate", "--manifest", str(rs.make_project(tmp_path / "p", extra))]) == 2
+    err = capsys.readouterr().err
+    assert (f"components[{rs.NAME}].packaging.by_version[0].by_format.deb.omit_subpackages[0]: "
+            "no sub-package 'sample-hello-tool'") in err, err
+
