@@ -166,3 +166,22 @@ def test_a_wrong_change_in_a_ranges_format_is_refused_with_its_place(tmp_path: P
     assert (f"components[{rs.NAME}].packaging.by_version[0].by_format.deb.omit_subpackages[0]: "
             "no sub-package 'sample-hello-tool'") in err, err
 
+
+def test_pcs_0_12_and_the_0_11_range_configure_differently(repo_root: Path) -> None:
+    """0.12 has the web UI option and installs with pip; 0.11 ran setup.py into automake's pythondir."""
+    comp = manifest.load(repo_root / "components.yaml").get("pcs")
+    assert comp.targets == ("openSUSE_Tumbleweed", "Fedora_41", "xUbuntu_24.04")  # python3 >= 3.12
+    for fmt, distro in (("rpm", "--with-distro=fedora"), ("deb", "--with-distro=debian")):
+        new = comp.at_version(comp.version).for_format(fmt).packaging
+        old = comp.at_version("0.11.12.1").for_format(fmt).packaging
+        assert "--enable-webui" in new.configure_options and distro in new.configure_options
+        assert "--enable-webui" not in old.configure_options and distro in old.configure_options
+        assert not any("pythondir" in o for o in new.configure_options)
+        assert "am_cv_python_pythondir={python3_sitelib}" in old.configure_options
+        assert new.files == old.files  # the layout of each family is the same in both lines
+        assert "{python3_sitelib}/pcs/deinstall.txt" in old.remove and "{python3_sitelib}/pcs/deinstall.txt" \
+            not in new.remove
+    new_deb = comp.at_version(comp.version).for_format("deb").packaging
+    old_deb = comp.at_version("0.11.12.1").for_format("deb").packaging
+    assert "pacemaker (>= 3.0)" in new_deb.requires.deb and "pacemaker (<< 3.0)" in old_deb.requires.deb
+    assert "ruby-rackup" in new_deb.build_requires.deb and "ruby-rackup" not in old_deb.build_requires.deb
