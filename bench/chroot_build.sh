@@ -32,8 +32,9 @@
 #      compared with upstream's spec and with SUITE's own binary packages.
 #
 # The packages and build logs stay in ROOT/root/out/NAME/.  Needs root
-# (debootstrap, chroot, mount).  Takes a quarter of an hour for a new chroot and
-# minutes a component after; not part of the test run.
+# (debootstrap, chroot, mount).  Not part of the test run.  Measured on 2 busy
+# cores: debootstrap 68 s, the tools a few minutes, then pcs 0.12.3 in 100 s
+# (both formats 74-84 s of it) each run.
 #
 # Example: the pcs 0.12 line on Debian 13 (python3 3.13):
 #   bench/chroot_build.sh --clones /srv/clones pcs
