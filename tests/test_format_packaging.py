@@ -126,3 +126,62 @@ def test_pcs_gets_fedoras_layout_in_the_rpm_and_debians_in_the_debs(repo_root: P
     assert "sysconfig" not in files["debian/pcs.install"] + files["debian/pcs-snmp.install"]
     # only the rpms have files under {libdir}
     assert files["debian/control"].count("Architecture: all") == 2 and "BuildArch" not in spec
+
+
+RANGE_WITH_FORMATS = FORMATS + """\
+      by_version:
+        - versions: "< 1.2"
+          more_files: ["{datadir}/sample-hello/old-greetings"]
+          by_format:
+            rpm:
+              configure_options: [LAYOUT=fedora, OLD=1]
+            deb:
+              configure_options: [LAYOUT=debian, OLD=1]
+              more_files: ["{datadir}/sample-hello/"]
+"""
+
+
+def test_a_version_range_with_its_own_formats_replaces_the_packagings(tmp_path: Path) -> None:
+    comp = manifest.load(rs.make_project(tmp_path / "p", RANGE_WITH_FORMATS)).get(rs.NAME)
+    old_rpm, old_deb = (comp.at_version("1.0").for_format(f).packaging for f in ("rpm", "deb"))
+    assert old_rpm.configure_options == ("LAYOUT=fedora", "OLD=1")
+    assert old_deb.configure_options == ("LAYOUT=debian", "OLD=1")
+    # the range's by_format replaces the packaging's whole: its rpm names no more files, its deb
+    # adds one directory and keeps the configuration file the packaging's deb omits
+    assert old_rpm.files == (*comp.packaging.files, "{datadir}/sample-hello/old-greetings")
+    assert old_deb.files == (*comp.packaging.files, "{datadir}/sample-hello/old-greetings", "{datadir}/sample-hello/")
+    assert "{libdir}/sample-hello-tools/helper" not in old_rpm.subpackages[0].files
+    # versions outside the range keep the packaging's formats
+    new_rpm = comp.at_version("1.2.3").for_format("rpm").packaging
+    assert new_rpm.configure_options == ("LAYOUT=fedora",)
+    assert new_rpm.subpackages[0].files[-1] == "{libdir}/sample-hello-tools/helper"
+
+
+def test_a_wrong_change_in_a_ranges_format_is_refused_with_its_place(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    extra = FORMATS + ('      by_version:\n        - versions: "< 1.2"\n          by_format:\n            deb:\n'
+                       '              omit_subpackages: [sample-hello-tool]\n')
+    assert main(["validate", "--manifest", str(rs.make_project(tmp_path / "p", extra))]) == 2
+    err = capsys.readouterr().err
+    assert (f"components[{rs.NAME}].packaging.by_version[0].by_format.deb.omit_subpackages[0]: "
+            "no sub-package 'sample-hello-tool'") in err, err
+
+
+def test_pcs_0_12_and_the_0_11_range_configure_differently(repo_root: Path) -> None:
+    """0.12 has the web UI option and installs with pip; 0.11 ran setup.py into automake's pythondir."""
+    comp = manifest.load(repo_root / "components.yaml").get("pcs")
+    assert comp.targets == ("openSUSE_Tumbleweed", "Fedora_41", "xUbuntu_24.04")  # python3 >= 3.12
+    for fmt, distro in (("rpm", "--with-distro=fedora"), ("deb", "--with-distro=debian")):
+        new = comp.at_version(comp.version).for_format(fmt).packaging
+        old = comp.at_version("0.11.12.1").for_format(fmt).packaging
+        assert "--enable-webui" in new.configure_options and distro in new.configure_options
+        assert "--enable-webui" not in old.configure_options and distro in old.configure_options
+        assert not any("pythondir" in o for o in new.configure_options)
+        assert "am_cv_python_pythondir={python3_sitelib}" in old.configure_options
+        assert new.files == old.files  # the layout of each family is the same in both lines
+        assert "{python3_sitelib}/pcs/deinstall.txt" in old.remove and "{python3_sitelib}/pcs/deinstall.txt" \
+            not in new.remove
+    new_deb = comp.at_version(comp.version).for_format("deb").packaging
+    old_deb = comp.at_version("0.11.12.1").for_format("deb").packaging
+    assert "pacemaker (>= 3.0)" in new_deb.requires.deb and "pacemaker (<< 3.0)" in old_deb.requires.deb
+    assert "ruby-rackup" in new_deb.build_requires.deb and "ruby-rackup" not in old_deb.build_requires.deb

@@ -241,6 +241,9 @@ PACKAGING["by_version"] = Field("list", items=VERSION_RANGE)
 # upstream's build picks its layout by distribution; the same keys as a version range's.
 FORMAT_CHANGE = {key: field for key, field in VERSION_RANGE.items() if key != "versions"}
 PACKAGING["by_format"] = Field("map", schema={family: Field("map", schema=FORMAT_CHANGE) for family in FAMILIES})
+# A version range may have a by_format of its own, which then replaces the packaging's for
+# those versions (pcs 0.11 and 0.12 configure each family's layout with other options).
+VERSION_RANGE["by_format"] = PACKAGING["by_format"]
 
 SPLIT_PATH = {
     "from": Field("str", required=True, check=_relative_dir),

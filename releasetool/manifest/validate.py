@@ -237,13 +237,18 @@ def _check_component(comp: Any, here: str, names: set[str], targets: set[str], o
         for r_index, change in enumerate(ranges if isinstance(ranges, list) else []):
             if hasattr(change, "get"):
                 _check_version_range(comp, packaging, change, f"{here}.packaging.by_version[{r_index}]", out)
-        formats = packaging.get("by_format")
-        for fmt, change in formats.items() if hasattr(formats, "items") else ():
-            if hasattr(change, "get"):
-                _check_packaging(change, f"{here}.packaging.by_format.{fmt}", out)
-                _check_changes(packaging, change, f"{here}.packaging.by_format.{fmt}", out, what="format")
+        _check_formats(packaging, packaging, f"{here}.packaging", out)
     if comp.get("status", "active") == "active" and "packaging" not in comp:
         out.add(node_pos(comp), f"{here}.packaging", "missing required field (an active component is packaged)")
+
+
+def _check_formats(packaging: Any, holder: Any, where: str, out: Collector) -> None:
+    """The by_format of ``holder`` (the packaging or one of its version ranges), each format's changes."""
+    formats = holder.get("by_format")
+    for fmt, change in formats.items() if hasattr(formats, "items") else ():
+        if hasattr(change, "get"):
+            _check_packaging(change, f"{where}.by_format.{fmt}", out)
+            _check_changes(packaging, change, f"{where}.by_format.{fmt}", out, what="format")
 
 
 def _check_packaging(packaging: Any, where: str, out: Collector) -> None:
@@ -301,6 +306,7 @@ def _check_version_range(comp: Any, packaging: Any, change: Any, where: str, out
         except VersionError as exc:
             out.add(_value_pos(change, "versions"), f"{where}.versions", f"{spec!r}: {exc}")
     _check_changes(packaging, change, where, out)
+    _check_formats(packaging, change, where, out)
 
 
 def _check_changes(packaging: Any, change: Any, where: str, out: Collector, what: str = "range") -> None:
