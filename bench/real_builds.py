@@ -194,8 +194,21 @@ def run(name: str, tarball: Path, version: str, work: Path, out: Path) -> dict[s
     rpms = [p.path for p in outcomes["rpm"].packages]
     files = rpm_files(rpms)
     row["upstream_spec_missing"] = [e for e in entries if not covered(e, files)
-                                    and not any(fnmatch.fnmatchcase(e, p) for p in justified_rpm)] if entries else None
+                                    and not _justified(e, justified_rpm)] if entries else None
     return row
+
+
+def _justified(entry: str, patterns: list[str]) -> bool:
+    """An upstream %files entry the manifest's ``unshipped`` names.
+
+    A directory macro upstream's spec asks pkg-config for is empty where the tool's
+    development files are not installed (kronosnet's %{wireshark_plugindir}, for the
+    plugin the packages here do not build): the entry then starts below the directory
+    it names, and it is justified by a pattern that ends with it."""
+    if any(fnmatch.fnmatchcase(entry, p) for p in patterns):
+        return True
+    roots = ("/usr/", "/etc/", "/var/", "/lib", "/opt/", "/run/", "/bin/", "/sbin/", "/boot/", "/srv/")
+    return not entry.startswith(roots) and any(fnmatch.fnmatchcase(p, "*" + entry) for p in patterns)
 
 
 def _debian_has(source: str) -> bool:
