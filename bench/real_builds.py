@@ -186,7 +186,7 @@ def run(name: str, tarball: Path, version: str, work: Path, out: Path) -> dict[s
     all_ours = set().union(*ours.values()) if ours else set()
     justified_rpm, justified_deb = unshipped_patterns(name, version)
     missing = sorted(f for f in (set().union(*theirs.values()) - all_ours if theirs else set())
-                     if not any(fnmatch.fnmatchcase(f, p) for p in justified_deb))
+                     if not any(fnmatch.fnmatchcase(f, p) for p in justified_deb) and not _same_soname(f, all_ours))
     seen: dict[str, str] = {}
     twice = sorted({f for pkg, files in ours.items() for f in files if seen.setdefault(f, pkg) != pkg})
     row.update(debian_missing=missing, debian_packages=sorted(theirs), our_debs=sorted(ours), in_two_debs=twice)
@@ -196,6 +196,16 @@ def run(name: str, tarball: Path, version: str, work: Path, out: Path) -> dict[s
     row["upstream_spec_missing"] = [e for e in entries if not covered(e, files)
                                     and not _justified(e, justified_rpm)] if entries else None
     return row
+
+
+def _same_soname(path: str, ours: set[str]) -> bool:
+    """A library file of another release with the soname of one of ours.
+
+    Debian's package of an older release has libqb.so.100.3.0 where the manifest's
+    release installs libqb.so.100.4.0: the numbers after the soname are the
+    release's own, the library is the same one (a new soname is still a difference)."""
+    match = re.match(r"^(.*\.so\.\d+)\.[\d.]+$", path)
+    return bool(match) and any(f.startswith(match.group(1) + ".") for f in ours if f != path)
 
 
 def _justified(entry: str, patterns: list[str]) -> bool:
