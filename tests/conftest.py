@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,11 +20,17 @@ def _cache_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("cache")
 
 
-@pytest.fixture(autouse=True)
-def _private_caches(monkeypatch: pytest.MonkeyPatch, _cache_root: Path) -> None:
-    """Caches (the validated-manifest cache among them) stay inside the test session's temporary directory."""
-    monkeypatch.setenv("RELEASETOOL_CACHE_DIR", str(_cache_root / "releasetool"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(_cache_root / "xdg"))
+@pytest.fixture(scope="session", autouse=True)
+def _private_caches(_cache_root: Path) -> Iterator[None]:
+    """Caches (the validated-manifest cache among them) stay inside the test session's temporary directory.
+
+    Session-scoped, so that module- and session-scoped fixtures (which pytest
+    sets up before any function-scoped one) load manifests into it too.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RELEASETOOL_CACHE_DIR", str(_cache_root / "releasetool"))
+        patch.setenv("XDG_CACHE_HOME", str(_cache_root / "xdg"))
+        yield
 
 
 @pytest.fixture(autouse=True)
