@@ -16,9 +16,9 @@ import time
 import urllib.error
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from releasetool.errors import ObsAuthError, ObsConfigError, ObsError, ObsNotFound, Transient
@@ -27,6 +27,12 @@ from releasetool.log import log
 
 if TYPE_CHECKING:
     import urllib3
+
+# A query string as osc's makeurl() builds it: one value per name, a list repeats the name.
+Query = Mapping[str, str | int | Sequence[str]]
+# Asked after a failed non-idempotent call: the answer the first attempt got
+# (it went through), or None (it did not; send it again).
+TookEffect = Callable[[], bytes | None]
 
 # HTTP answers worth another try: a proxy or the API restarting.
 TRANSIENT = (500, 502, 503, 504)
@@ -84,12 +90,12 @@ class Api:
     def shown_url(self) -> str:
         return mask_url(self.apiurl)
 
-    def url(self, segments: list[str], query: dict[str, Any] | None = None) -> str:
+    def url(self, segments: list[str], query: Query | None = None) -> str:
         from osc.core import makeurl
 
-        return str(makeurl(self.apiurl, segments, query or {}))
+        return str(makeurl(self.apiurl, segments, dict(query or {})))
 
-    def _once(self, method: str, segments: list[str], query: dict[str, Any] | None, data: bytes | None) -> bytes:
+    def _once(self, method: str, segments: list[str], query: Query | None, data: bytes | None) -> bytes:
         import urllib3
         from osc.connection import http_request
 
@@ -137,9 +143,9 @@ class Api:
         if pool is not None:
             pool.timeout = urllib3.Timeout(connect=min(30.0, self.settings.timeout), read=self.settings.timeout)
 
-    def call(self, method: str, segments: list[str], query: dict[str, Any] | None = None,
+    def call(self, method: str, segments: list[str], query: Query | None = None,
              data: bytes | None = None, *, idempotent: bool = True,
-             took_effect: Callable[[], Any] | None = None) -> bytes:
+             took_effect: TookEffect | None = None) -> bytes:
         """Send a request; retry transient failures.
 
         A non-idempotent call is retried only when ``took_effect()`` (asked
@@ -169,11 +175,11 @@ class Api:
                        hint="the Build Service is unreachable or failing; re-run the same command later, "
                             "it continues where it stopped")
 
-    def _check(self, took_effect: Callable[[], Any]) -> Any:
+    def _check(self, took_effect: TookEffect) -> bytes | None:
         # took_effect() reads through call(), which retries its own GETs.
         return took_effect()
 
-    def get_xml(self, segments: list[str], query: dict[str, Any] | None = None) -> ET.Element:
+    def get_xml(self, segments: list[str], query: Query | None = None) -> ET.Element:
         return parse_xml(self.call("GET", segments, query), f"/{'/'.join(segments)}")
 
     def exists(self, segments: list[str]) -> ET.Element | None:
