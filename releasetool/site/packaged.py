@@ -86,7 +86,7 @@ class PackagedCell:
                      f'<span class="pkg pkg-{self.distro_status}">{self.distro_status_text}</span>')
         return Markup(text)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {"target": self.target, "label": self.label, "family": self.family,
                 "version": self.version, "status": self.status, "build_state": self.build_state,
                 "distribution_version": self.distro_version, "distribution_status": self.distro_status}
