@@ -87,7 +87,7 @@ class BundleResult:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {"out": str(self.out), "components": [_entry_json(e) for e in self.entries], "missing": self.missing,
                 "written": self.written, "unchanged": self.unchanged, "removed": self.removed}
 

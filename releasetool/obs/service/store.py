@@ -75,7 +75,7 @@ class Revision:
     files: dict[str, str]  # name -> md5
     requestid: str = ""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {"rev": self.rev, "srcmd5": self.srcmd5, "time": self.time, "user": self.user,
                 "comment": self.comment, "files": self.files, "requestid": self.requestid}
 
