@@ -33,12 +33,17 @@ def _private_caches(_cache_root: Path) -> Iterator[None]:
         yield
 
 
-@pytest.fixture(autouse=True)
-def _git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Commits made by tests get a fixed identity and never read the user's config."""
-    monkeypatch.setenv("GIT_AUTHOR_NAME", "Test Author")
-    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "author@example.org")
-    monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Committer")
-    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "committer@example.org")
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+@pytest.fixture(scope="session", autouse=True)
+def _git_identity() -> Iterator[None]:
+    """Commits made by tests get a fixed identity and never read the user's config.
+
+    Session-scoped like the caches: repositories that module fixtures make are covered too.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GIT_AUTHOR_NAME", "Test Author")
+        patch.setenv("GIT_AUTHOR_EMAIL", "author@example.org")
+        patch.setenv("GIT_COMMITTER_NAME", "Test Committer")
+        patch.setenv("GIT_COMMITTER_EMAIL", "committer@example.org")
+        patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        patch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+        yield
