@@ -256,6 +256,7 @@ def test_status_wait_failed_shows_log_tail(obs: Service, tmp_path: Path, capsys:
     assert "this build fails on purpose" in err
 
 
+@pytest.mark.slow  # the OBS builder
 def test_status_dirty_results_time_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     svc = start_service(tmp_path / "svc", build=True,
                         faults=Faults([Rule("GET", "/build/*/_result", {}, "dirty")]))
