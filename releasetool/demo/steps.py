@@ -276,6 +276,7 @@ def _read_json(path: Path) -> Any:
 
 def _build_state(results: Any, package: str, family: str) -> str:
     """The combined state of one package's builds of one family (rpm: not Debian/Ubuntu)."""
+    # results: what _read_json() read of `obs status --json` (json's Any)
     if not results:
         return "-"
     states = []
