@@ -20,7 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TypedDict, Unpack
 
 from releasetool import versions
 from releasetool.errors import ReleasetoolError, ToolMissingError, VersionError
@@ -34,6 +34,18 @@ from releasetool.site.fetch import DEFAULT_TIMEOUT, Fetcher, Once
 ObsLookup = Callable[[Component], JsonObject]
 
 SOURCE_KINDS = ("git", "github", "tarballs", "obs")
+
+
+class DiscoverOptions(TypedDict, total=False):
+    """The fields of DiscoverSettings a caller gives to :meth:`DiscoverSettings.from_environment`."""
+
+    offline: bool
+    timeout: float
+    jobs: int
+    obs_api: str | None
+    obs_config: str | None
+    dry_run: bool
+    clock: Callable[[], str]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,8 +70,7 @@ class DiscoverSettings:
         return self.state_dir / site_data.DATA_FILE
 
     @classmethod
-    def from_environment(cls, state_dir: Path, **kwargs: Any) -> DiscoverSettings:
-        # Any: the keyword arguments of the dataclass itself, passed on as they are (it types them).
+    def from_environment(cls, state_dir: Path, **kwargs: Unpack[DiscoverOptions]) -> DiscoverSettings:
         api = os.environ.get("RELEASETOOL_GITHUB_API") or sources.GITHUB_API
         return cls(state_dir=state_dir, github_api=api, github_token=os.environ.get("GITHUB_TOKEN") or None, **kwargs)
 
