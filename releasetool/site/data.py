@@ -90,6 +90,14 @@ def parse_json(text: str, *, where: str, max_depth: int = MAX_JSON_DEPTH) -> Jso
     raise SiteError(f"{where}: JSON nested deeper than {max_depth} levels")
 
 
+def _count(raw: JsonObject, key: str) -> int:
+    """A count of the data file (0 when absent); a negative one is malformed."""
+    value = int(raw.get(key, 0))
+    if value < 0:
+        raise ValueError(f"{key} is {value}, not a count")
+    return value
+
+
 def _opt_str(value: object) -> str | None:
     return None if value is None else str(value)
 
@@ -238,7 +246,7 @@ class SiteData:
         try:
             return cls(
                 generated_at=str(raw["generated_at"]), mode=str(raw.get("mode", "online")),
-                sources_total=int(raw.get("sources_total", 0)), sources_failed=int(raw.get("sources_failed", 0)),
+                sources_total=_count(raw, "sources_total"), sources_failed=_count(raw, "sources_failed"),
                 failures=[dict(f) for f in raw.get("failures") or []],
                 components={str(n): ComponentData.from_json(str(n), c) for n, c in (raw.get("components") or {}).items()},
             )
