@@ -219,6 +219,8 @@ class Journal:
 
         self.path = Path(path)
         self.plan_id = plan_id
+        # Each step's record as json.loads() read it back (Any: json's API): the
+        # callers read the fields they recorded themselves.
         self.done: dict[str, dict[str, Any]] = {}
         self._load()
 
@@ -240,7 +242,7 @@ class Journal:
     def __contains__(self, step: str) -> bool:
         return step in self.done
 
-    def record(self, step: str, **details: Any) -> None:
+    def record(self, step: str, **details: object) -> None:
         import json
 
         entry = {"plan": self.plan_id, "step": step, "at": int(time.time()), **details}

@@ -31,10 +31,25 @@ import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Protocol, Self
 
 from releasetool.errors import InvalidVersionError, VersionError
 from releasetool.log import log
+
+if TYPE_CHECKING:
+    from packaging.version import Version
+
+# A key of the rpm, debian and semver schemes: nested tuples of ints and strings
+# that Python's tuple order compares as the scheme's own tool does.
+TupleKey = tuple[object, ...]
+
+
+class SortKey(Protocol):
+    """A scheme's key of a version: ordered against the keys of the same scheme (a TupleKey, or pep440's Version)."""
+
+    def __lt__(self, other: Self, /) -> bool: ...
+
+    def __gt__(self, other: Self, /) -> bool: ...
 
 SCHEMES = ("rpm", "debian", "pep440", "semver")
 
@@ -124,9 +139,9 @@ def _parse_rpm(text: str) -> RpmEVR:
     return RpmEVR(epoch, version, release_opt)
 
 
-def rpmvercmp_key(text: str) -> tuple[tuple[int, Any], ...]:
+def rpmvercmp_key(text: str) -> tuple[tuple[int, int | str], ...]:
     """A key ordering version (or release) strings as rpm 4.18's ``rpmvercmp``."""
-    tokens: list[tuple[int, Any]] = []
+    tokens: list[tuple[int, int | str]] = []
     for tok in _RPM_TOKEN.findall(text):
         if tok == "~":
             tokens.append((_TILDE, 0))
@@ -141,7 +156,7 @@ def rpmvercmp_key(text: str) -> tuple[tuple[int, Any], ...]:
 
 
 @functools.lru_cache(maxsize=8192)
-def _rpm_key(text: str) -> tuple[Any, ...]:
+def _rpm_key(text: str) -> TupleKey:
     evr = _parse_rpm(text)
     # rpmverCmp: a missing release sorts before any release ("1.0" < "1.0-~1").
     release = (0,) if evr.release is None else (1, rpmvercmp_key(evr.release))
@@ -220,7 +235,7 @@ _DEB_PART = re.compile(r"([^0-9]*)([0-9]*)")
 _DEB_PAD = ((0,), 0)
 
 
-def verrevcmp_key(text: str) -> tuple[Any, ...]:
+def verrevcmp_key(text: str) -> TupleKey:
     """A key ordering upstream versions (or revisions) as dpkg's ``verrevcmp``.
 
     dpkg walks both strings as alternating (non-digit part, number) pairs and
@@ -241,7 +256,7 @@ def verrevcmp_key(text: str) -> tuple[Any, ...]:
 
 
 @functools.lru_cache(maxsize=8192)
-def _debian_key(text: str) -> tuple[Any, ...]:
+def _debian_key(text: str) -> TupleKey:
     v = _parse_debian(text)
     return (v.epoch, verrevcmp_key(v.upstream), verrevcmp_key(v.revision))
 
@@ -251,7 +266,7 @@ def _debian_key(text: str) -> tuple[Any, ...]:
 # ---------------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=8192)
-def _pep440(text: str) -> Any:
+def _pep440(text: str) -> Version:
     _check_common("pep440", text)
     from packaging.version import InvalidVersion, Version
 
@@ -309,10 +324,10 @@ def _parse_semver(text: str) -> SemVer:
 
 
 @functools.lru_cache(maxsize=8192)
-def _semver_key(text: str) -> tuple[Any, ...]:
+def _semver_key(text: str) -> TupleKey:
     v = _parse_semver(text)
     if not v.prerelease:
-        pre: tuple[Any, ...] = (1,)  # a release is above all of its pre-releases
+        pre: TupleKey = (1,)  # a release is above all of its pre-releases
     else:
         # Numeric identifiers compare as numbers and below alphanumeric ones;
         # a longer list wins when all shared identifiers are equal.
@@ -324,7 +339,7 @@ def _semver_key(text: str) -> tuple[Any, ...]:
 # The scheme-independent API
 # ---------------------------------------------------------------------------
 
-_KEYS: dict[str, Callable[[str], Any]] = {
+_KEYS: dict[str, Callable[[str], SortKey]] = {
     "rpm": _rpm_key,
     "debian": _debian_key,
     "pep440": _pep440,
@@ -342,7 +357,7 @@ def parse(scheme: str, text: str) -> str:
     return text
 
 
-def sort_key(scheme: str) -> Callable[[str], Any]:
+def sort_key(scheme: str) -> Callable[[str], SortKey]:
     """A key function: ``sorted(vs, key=sort_key(s))`` orders as :func:`compare`."""
     _check_scheme(scheme)
     return _KEYS[scheme]
@@ -547,7 +562,7 @@ def scan_tags(scheme: str, pattern: str, tags: Iterable[str], *, name: str | Non
     """
     _check_scheme(scheme)
     key = sort_key(scheme)
-    found: list[tuple[Any, TagVersion]] = []
+    found: list[tuple[SortKey, TagVersion]] = []
     ignored: list[tuple[str, str]] = []
     for tag in tags:
         version = tag_to_version(pattern, tag, name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,19 +20,30 @@ def _cache_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("cache")
 
 
-@pytest.fixture(autouse=True)
-def _private_caches(monkeypatch: pytest.MonkeyPatch, _cache_root: Path) -> None:
-    """Caches (the validated-manifest cache among them) stay inside the test session's temporary directory."""
-    monkeypatch.setenv("RELEASETOOL_CACHE_DIR", str(_cache_root / "releasetool"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(_cache_root / "xdg"))
+@pytest.fixture(scope="session", autouse=True)
+def _private_caches(_cache_root: Path) -> Iterator[None]:
+    """Caches (the validated-manifest cache among them) stay inside the test session's temporary directory.
+
+    Session-scoped, so that module- and session-scoped fixtures (which pytest
+    sets up before any function-scoped one) load manifests into it too.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RELEASETOOL_CACHE_DIR", str(_cache_root / "releasetool"))
+        patch.setenv("XDG_CACHE_HOME", str(_cache_root / "xdg"))
+        yield
 
 
-@pytest.fixture(autouse=True)
-def _git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Commits made by tests get a fixed identity and never read the user's config."""
-    monkeypatch.setenv("GIT_AUTHOR_NAME", "Test Author")
-    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "author@example.org")
-    monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Committer")
-    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "committer@example.org")
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+@pytest.fixture(scope="session", autouse=True)
+def _git_identity() -> Iterator[None]:
+    """Commits made by tests get a fixed identity and never read the user's config.
+
+    Session-scoped like the caches: repositories that module fixtures make are covered too.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GIT_AUTHOR_NAME", "Test Author")
+        patch.setenv("GIT_AUTHOR_EMAIL", "author@example.org")
+        patch.setenv("GIT_COMMITTER_NAME", "Test Committer")
+        patch.setenv("GIT_COMMITTER_EMAIL", "committer@example.org")
+        patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        patch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+        yield

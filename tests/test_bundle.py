@@ -15,20 +15,27 @@ from pathlib import Path
 
 import pytest
 from kill import kill_while_running, snapshot
-from test_release_support import Setup, commit, make_setup
+from test_release_support import Setup, commit, copy_setup, make_setup
 from test_train import make_barfoo
 
 from releasetool.cli import main
 from releasetool.release import tarball
 
 
-@pytest.fixture
-def released(tmp_path: Path) -> Setup:
-    s = make_setup(tmp_path)
+@pytest.fixture(scope="module")
+def _released_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two components released by a train, made once per module (no file in it names its directory)."""
+    s = make_setup(tmp_path_factory.mktemp("released"))
     make_barfoo(s.root)
     (s.root / "train.yaml").write_text("releases:\n  libfoo: 1.1.0\n  barfoo: 2.1.0\n")
     assert main(["train", "--manifest", str(s.manifest), str(s.root / "train.yaml")]) == 0
-    return s
+    return s.root
+
+
+@pytest.fixture
+def released(_released_once: Path, tmp_path: Path) -> Setup:
+    """A copy of the released tree of its own for each test (repositories, manifest, history, dist)."""
+    return copy_setup(_released_once, tmp_path)
 
 
 def bundle_args(s: Setup, *extra: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -54,30 +55,38 @@ def test_every_command_of_the_parser_is_completed(generated: Path) -> None:
             for name in [name.words[0]]} <= commands
 
 
+_TMUX_SERVERS = itertools.count()
+
+
 def _tmux_zsh(home: Path, keys: str) -> str:
-    """Type ``keys`` and TAB into an interactive zsh with the completion loaded; the screen after."""
+    """Type ``keys`` and TAB into an interactive zsh with the completion loaded; the screen after.
+
+    The tmux server is the test's own (its socket in ``home``): never the user's, and never
+    one that another test's last session is shutting down.
+    """
+    tmux = ["tmux", "-S", str(home / f"tmux{next(_TMUX_SERVERS)}")]  # a new server each time (short: a socket path)
     session = f"rt-zsh-{os.getpid()}-{time.monotonic_ns()}"
     env = f"env -i HOME={home} ZDOTDIR={home} PATH={home / 'bin'}:/usr/bin:/bin TERM=xterm zsh -i"
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "20", env], check=True)
+    subprocess.run([*tmux, "new-session", "-d", "-s", session, "-x", "160", "-y", "20", env], check=True)
     try:
         screen = ""
         for _ in range(50):  # wait for the prompt
-            screen = subprocess.run(["tmux", "capture-pane", "-t", session, "-p"], capture_output=True,
+            screen = subprocess.run([*tmux, "capture-pane", "-t", session, "-p"], capture_output=True,
                                     text=True, check=True).stdout
             if screen.strip().startswith(">"):
                 break
             time.sleep(0.1)
-        subprocess.run(["tmux", "send-keys", "-t", session, keys, "Tab"], check=True)
+        subprocess.run([*tmux, "send-keys", "-t", session, keys, "Tab"], check=True)
         wanted = screen
         for _ in range(50):  # wait for the completion to be drawn
             time.sleep(0.1)
-            wanted = subprocess.run(["tmux", "capture-pane", "-t", session, "-p"], capture_output=True,
+            wanted = subprocess.run([*tmux, "capture-pane", "-t", session, "-p"], capture_output=True,
                                     text=True, check=True).stdout
             if wanted.splitlines() and wanted.splitlines()[0].strip() != f"> {keys}".strip():
                 break
         return wanted
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
 
 
 @pytest.fixture

@@ -114,6 +114,7 @@ def test_bad_input_files_are_clean_errors(tmp_path: Path, repo_root: Path) -> No
     assert not (tmp_path / "obs").exists() or not any((tmp_path / "obs").iterdir())
 
 
+@pytest.mark.slow  # kills a process
 def test_render_rerun_removes_the_temporaries_of_a_killed_run(tmp_path: Path, repo_root: Path) -> None:
     """Killed between writing a temporary file and renaming it into place: the rerun cleans up."""
     out = tmp_path / "out"

@@ -180,6 +180,7 @@ def test_set_release_keeps_crlf(tmp_path: Path) -> None:
     assert data.count(b"\r\n") == GOOD.read_bytes().count(b"\n")
 
 
+@pytest.mark.slow  # every component of the real manifest: two YAML parses of the whole file per edit
 def test_set_release_on_real_manifest_changes_nothing_else(repo_root: Path, tmp_path: Path) -> None:
     path = tmp_path / "components.yaml"
     shutil.copy(repo_root / "components.yaml", path)

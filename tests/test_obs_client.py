@@ -256,6 +256,7 @@ def test_status_wait_failed_shows_log_tail(obs: Service, tmp_path: Path, capsys:
     assert "this build fails on purpose" in err
 
 
+@pytest.mark.slow  # the OBS builder
 def test_status_dirty_results_time_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     svc = start_service(tmp_path / "svc", build=True,
                         faults=Faults([Rule("GET", "/build/*/_result", {}, "dirty")]))
@@ -519,3 +520,23 @@ def test_preflight_checks_without_writing(obs: Service, tmp_path: Path) -> None:
                                                                    cookiejar=tmp_path / "jar")), retries=0))
     assert preflight(bad, "home:Admin:new") == [
         f"{obs.url} refused the credentials (HTTP 401 on GET /about)"]
+
+
+def test_osc_keeps_its_connection_pools_where_the_timeout_is_set(obs: Service) -> None:
+    """releasetool reaches into osc.connection.CONNECTION_POOLS (osc has no public call for it):
+    if a newer osc keeps its pools elsewhere, this fails before a submission hangs on a dead server."""
+    import osc.connection
+    import urllib3
+
+    from releasetool.obs.api import Api, Settings, osc_connection_pools
+
+    assert osc_connection_pools() is osc.connection.CONNECTION_POOLS
+    api = Api(Settings(apiurl=obs.url, config=str(obs.oscrc), timeout=7.5))
+    assert api.apiurl not in osc_connection_pools()  # configuring dropped the pool of an older configuration
+    api.call("GET", ["about"])
+    pool = osc_connection_pools()[api.apiurl]
+    assert isinstance(pool, urllib3.HTTPConnectionPool)
+    assert (pool.timeout.connect_timeout, pool.timeout.read_timeout) == (7.5, 7.5)
+    assert pool.port == int(obs.url.rsplit(":", 1)[1])  # osc's pool for this apiurl, not another
+    Api(Settings(apiurl=obs.url, config=str(obs.oscrc)))
+    assert api.apiurl not in osc_connection_pools()

@@ -9,15 +9,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_release_support import MANIFEST, Setup, commit, git, make_setup
+from test_release_support import MANIFEST, Setup, commit, copy_setup, git, make_setup
 
 from releasetool.cli import main
 from releasetool.release import history
 
 
+@pytest.fixture(scope="module")
+def _made_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_setup(tmp_path_factory.mktemp("made")).root
+
+
 @pytest.fixture
-def setup(tmp_path: Path) -> Setup:
-    return make_setup(tmp_path)
+def setup(_made_once: Path, tmp_path: Path) -> Setup:
+    return copy_setup(_made_once, tmp_path)
 
 
 def snapshot(s: Setup) -> dict[str, object]:

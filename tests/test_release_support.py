@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,3 +132,14 @@ def make_setup(tmp_path: Path) -> Setup:
     manifest.write_text(MANIFEST)
     repo = make_libfoo(root)
     return Setup(root=root, manifest=manifest, repo=repo, out=root / "dist")
+
+
+def copy_setup(made: Path, tmp_path: Path) -> Setup:
+    """A copy of a tree ``make_setup`` made (and a module fixture may have released from), for one test.
+
+    Making the repositories once per module and copying them is much cheaper than
+    one git run per commit per test; nothing in the tree names its directory.
+    """
+    root = tmp_path / "work"
+    shutil.copytree(made, root, symlinks=True)
+    return Setup(root=root, manifest=root / "components.yaml", repo=root / "libfoo", out=root / "dist")

@@ -72,7 +72,19 @@ def test_plain_ssh_user_is_fine() -> None:
     assert _url("ssh://git@example.org/x.git") is None
 
 
-def test_no_command_writes_or_prints_the_secret(tainted: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def tainted_small(tmp_path: Path) -> Path:
+    """The small test manifest with the secret in libqb's URL: each command below parses it in a
+    process of its own, and the refusal is the same whatever the manifest's size."""
+    text = (Path(__file__).parent / "manifests" / "good.yaml").read_text()
+    clean = "git: https://example.org/libqb.git"
+    assert clean in text
+    (tmp_path / "components.yaml").write_text(text.replace(clean, f"git: https://alice:{SECRET}@example.org/libqb.git"))
+    return tmp_path / "components.yaml"
+
+
+def test_no_command_writes_or_prints_the_secret(tainted_small: Path, tmp_path: Path) -> None:
+    tainted = tainted_small
     home = tmp_path / "home"
     env = dict(os.environ, HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"),
                RELEASETOOL_CACHE_DIR=str(home / ".cache" / "releasetool"), RELEASETOOL_MANIFEST=str(tainted))

@@ -13,7 +13,7 @@ import html5lib
 import jsonschema
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from site_helpers import component, site_data_file, write_manifest
 
@@ -436,6 +436,8 @@ _JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_siz
                         "sources", "obs", "obs.results", "obs.version", "obs.deb_version", "generated_at",
                         "sources_total", "components", "release.sha256", "release.size", "release.commit",
                         "release.files"]), _JSON)
+@example("sources_total", -1)
+@example("sources_failed", -1)
 def test_a_mutated_data_file_builds_or_gives_one_error(manifest: Path, tmp_path: Path, field: str, value: Any) -> None:
     path = tmp_path / "mutated.json"
     site_data_file(path)

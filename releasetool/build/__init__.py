@@ -25,7 +25,6 @@ import tarfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from releasetool import manifest, proc
 from releasetool.errors import BuildError
@@ -69,7 +68,7 @@ class BuildOutcome:
     log: Path | None = None
     error: str = ""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {"format": self.format, "ok": self.ok, "seconds": round(self.seconds, 1),
                 "packages": [{"path": str(p.path), "files": p.files} for p in self.packages],
                 "lint_errors": self.lint_errors, "lint_warnings": len(self.lint_warnings),

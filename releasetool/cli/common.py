@@ -10,7 +10,8 @@ import sys
 # typing costs ~4 ms to import; the fast commands need it only for annotations.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, NoReturn, TextIO, TypeAlias
+    from pathlib import Path
+    from typing import NoReturn, TextIO, TypeAlias
 
     # what argparse's add_subparsers() returns; only annotations name it
     Subcommands: TypeAlias = "argparse._SubParsersAction[Parser] | argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -161,7 +162,7 @@ def add_command(
     )
 
 
-def output_dir(path: str | os.PathLike[str], option: str = "--out") -> Any:
+def output_dir(path: str | os.PathLike[str], option: str = "--out") -> Path:
     """The directory a command writes to, checked before anything is written (a UsageError if unusable).
 
     A symlink is followed (the files land in the directory it points at and
@@ -189,7 +190,7 @@ def setup_logging(verbose: int, quiet: bool) -> None:
     log.configure(verbose, quiet)
 
 
-def print_json(data: Any) -> None:
+def print_json(data: object) -> None:
     import json
 
     json.dump(data, sys.stdout, indent=2, sort_keys=False, ensure_ascii=False, default=str)

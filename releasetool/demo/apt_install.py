@@ -19,7 +19,6 @@ import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from releasetool.errors import DemoStepError
 from releasetool.fsutil import atomic_write
@@ -38,7 +37,7 @@ class Installed:
     output: str
     seconds: float
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return asdict(self)
 
 

@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from releasetool.errors import DemoStepError, ReleasetoolError
 from releasetool.fsutil import Journal, atomic_write, run_lock
@@ -55,7 +54,7 @@ class Demo:
 
     root: Path
     rows: dict[str, Row] = field(default_factory=dict)
-    notes: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, str | bool] = field(default_factory=dict)
 
     @property
     def upstream(self) -> Path:

@@ -181,7 +181,7 @@ def write_oscrc(demo: Demo, apiurl: str) -> Path:
 
 
 def obs(demo: Demo) -> None:
-    apiurl = demo.notes["apiurl"]
+    apiurl = str(demo.notes["apiurl"])  # set by run_demo's services
     oscrc = write_oscrc(demo, apiurl)
     common = ["--config", str(oscrc), "--apiurl", apiurl, "--project", OBS_PROJECT]
     releasetool(demo, "obs", "submit", "--all", *common, "--tarballs", str(demo.downloads), "-m",
@@ -217,8 +217,8 @@ def install(demo: Demo) -> None:
 
 
 def site(demo: Demo) -> None:
-    releasetool(demo, "site", "discover", "--obs-api", demo.notes["apiurl"], "--obs-config",
-                str(write_oscrc(demo, demo.notes["apiurl"])))
+    apiurl = str(demo.notes["apiurl"])
+    releasetool(demo, "site", "discover", "--obs-api", apiurl, "--obs-config", str(write_oscrc(demo, apiurl)))
     releasetool(demo, "site", "build", "--out", str(demo.site))
     log.info("open the page with: releasetool site serve --dir %s", demo.site)
 
@@ -237,7 +237,7 @@ STEPS: list[tuple[str, Step]] = [
 # --- the summary ------------------------------------------------------------------------------
 
 
-def summary_rows(demo: Demo) -> list[dict[str, Any]]:
+def summary_rows(demo: Demo) -> list[dict[str, str]]:
     """The summary table, read from what the steps left on disk."""
     sums: dict[str, str] = {}
     sums_file = demo.downloads / "SHA256SUMS"
@@ -267,6 +267,7 @@ def summary_rows(demo: Demo) -> list[dict[str, Any]]:
 
 
 def _read_json(path: Path) -> Any:
+    # Any: json.loads(); the readers below take the files the demo's own steps wrote
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
@@ -275,6 +276,7 @@ def _read_json(path: Path) -> Any:
 
 def _build_state(results: Any, package: str, family: str) -> str:
     """The combined state of one package's builds of one family (rpm: not Debian/Ubuntu)."""
+    # results: what _read_json() read of `obs status --json` (json's Any)
     if not results:
         return "-"
     states = []
@@ -289,7 +291,7 @@ def _build_state(results: Any, package: str, family: str) -> str:
     return "succeeded" if all(s == "succeeded" for s in states) else ",".join(sorted(set(states)))
 
 
-def _page_state(entry: dict[str, Any] | None, version: str, site_dir: Path) -> str:
+def _page_state(entry: dict[str, object] | None, version: str, site_dir: Path) -> str:
     if not entry:
         return "-"
     latest = entry.get("latest_stable") or {}
@@ -297,13 +299,13 @@ def _page_state(entry: dict[str, Any] | None, version: str, site_dir: Path) -> s
     return "ok" if shown == version else f"shows {shown}"
 
 
-def all_green(rows: list[dict[str, Any]]) -> bool:
+def all_green(rows: list[dict[str, str]]) -> bool:
     return all(r["tag"] != "-" and r["sha256"] != "-" and r["rpm"] == "succeeded" and r["deb"] == "succeeded"
                and r["page"] == "ok" for r in rows)
 
 
 
-def run_demo(root: Path) -> tuple[Demo, list[dict[str, Any]]]:
+def run_demo(root: Path) -> tuple[Demo, list[dict[str, str]]]:
     """Run or resume the whole demo in ``root``; return it and its summary rows."""
     from releasetool.demo import run
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from releasetool.errors import ManifestError, Problem, UnknownComponentError
@@ -23,11 +24,15 @@ def set_release(path: str | Path, name: str, version: str, released: dt.date, *,
     added after ``version`` with the same indentation.  The result is parsed
     again and checked before it replaces the file (atomically).
     """
+    from ruamel.yaml.comments import CommentedMap
+
     from releasetool.fsutil import atomic_write
 
     manifest_path = Path(path)
     text, data = read_raw(manifest_path)
-    comp = next((c for c in data.get("components") or [] if hasattr(c, "get") and c.get("name") == name), None)
+    components = data.get("components") if isinstance(data, Mapping) else None
+    comp = next((c for c in (components if isinstance(components, list) else [])
+                 if isinstance(c, CommentedMap) and c.get("name") == name), None)
     if comp is None:
         raise UnknownComponentError(f"{manifest_path}: no component named {name!r}")
     lines = text.splitlines(keepends=True)

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from releasetool.errors import ManifestError, Problem
 from releasetool.manifest.model import (
@@ -21,17 +21,26 @@ from releasetool.manifest.model import (
     Target,
     VersionedPackaging,
 )
-from releasetool.manifest.validate import Collector, node_pos, parse_date, validate_tree
+from releasetool.manifest.validate import Collector, Node, node_pos, parse_date, validate_tree
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
+
+# The round-trip tree once validate_tree found no problem.  ruamel.yaml's
+# load() returns Any and the schema, not the type system, guarantees the shape:
+# the builders below read its fields as validated and convert each one with
+# str() / _strs(), so the tree stays Any in this one alias.
+ValidTree = Any
 
 
-def yaml_parser() -> Any:
+def yaml_parser() -> YAML:
     from ruamel.yaml import YAML
 
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     return yaml
 
-def read_raw(path: Path) -> tuple[str, Any]:
+def read_raw(path: Path) -> tuple[str, Node]:
     """The text of the manifest and its parsed round-trip tree, or a ManifestError."""
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -174,18 +183,18 @@ def _load_uncached(manifest_path: Path) -> Manifest:
 # Building the typed model
 # ---------------------------------------------------------------------------
 
-def _strs(value: Any) -> tuple[str, ...]:
+def _strs(value: ValidTree) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if value else ()
 
-def _per_family(node: Any) -> PerFamily:
+def _per_family(node: ValidTree) -> PerFamily:
     if not node:
         return PerFamily()
     return PerFamily(rpm=_strs(node.get("rpm")), deb=_strs(node.get("deb")))
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     return str(value).strip("\n") if value is not None else ""
 
-def _build(path: Path, data: Any) -> Manifest:
+def _build(path: Path, data: ValidTree) -> Manifest:
     dist = data["distribution"]
     distribution = Distribution(
         name=str(dist["name"]),
@@ -209,7 +218,7 @@ def _build(path: Path, data: Any) -> Manifest:
     components = [_component(c, targets) for c in data["components"]]
     return Manifest(path=path, distribution=distribution, targets=targets, components=_dependency_order(components))
 
-def _component(c: Any, targets: dict[str, Target]) -> Component:
+def _component(c: ValidTree, targets: dict[str, Target]) -> Component:
     name = str(c["name"])
     released = c["released"]
     if isinstance(released, str):
@@ -256,7 +265,7 @@ def _component(c: Any, targets: dict[str, Target]) -> Component:
     )
 
 
-def _packaging(pk: Any, name: str) -> Packaging:
+def _packaging(pk: ValidTree, name: str) -> Packaging:
     """The packaging mapping of a component as the model, its version ranges each made complete."""
     return Packaging(
         build_system=str(pk.get("build_system", "autotools")),
@@ -300,7 +309,7 @@ def _packaging(pk: Any, name: str) -> Packaging:
     )
 
 
-def _within_range(base: Any, changes: Any) -> dict[str, Any]:
+def _within_range(base: ValidTree, changes: ValidTree) -> dict[str, ValidTree]:
     """The packaging mapping of a version range (or of one format): ``base`` with the fields ``changes`` names replaced.
 
     ``more_files`` adds files to the list instead of replacing it, ``omit_files``
@@ -323,7 +332,7 @@ def _within_range(base: Any, changes: Any) -> dict[str, Any]:
     return merged
 
 
-def _with_changed_files(base: Any, changes: Any) -> dict[str, Any]:
+def _with_changed_files(base: ValidTree, changes: ValidTree) -> dict[str, ValidTree]:
     """``base`` with the fields of ``changes``; its ``omit_files`` taken from the files, ``more_files`` added."""
     merged = dict(base)
     merged.update({k: v for k, v in changes.items()

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from releasetool import spdx
@@ -48,7 +47,8 @@ PATH_PLACEHOLDERS = (
 # Schema: what each mapping may hold
 # ---------------------------------------------------------------------------
 
-Check = Callable[[Any], str | None]
+# A check of a value whose kind the walk has already checked (a YAML scalar, list or mapping).
+Check = Callable[[object], str | None]
 
 @dataclass(frozen=True)
 class Field:
@@ -60,7 +60,7 @@ class Field:
     allowed: str = ""  # shown after the message: (what is allowed)
 
 def one_of(values: tuple[str, ...]) -> Check:
-    def check(value: Any) -> str | None:
+    def check(value: object) -> str | None:
         if value in values:
             return None
         close = difflib.get_close_matches(str(value), values, n=1)
@@ -69,7 +69,7 @@ def one_of(values: tuple[str, ...]) -> Check:
 
     return check
 
-def _url(value: Any) -> str | None:
+def _url(value: object) -> str | None:
     parts = urlsplit(str(value))
     if "@" in parts.netloc and (parts.password is not None or parts.scheme in ("http", "https")):
         # The manifest is copied into the site, the packaging and every cache;
@@ -85,7 +85,7 @@ def _url(value: Any) -> str | None:
         return f"{value!r} is not a URL (contains white space)"
     return None
 
-def _name(value: Any) -> str | None:
+def _name(value: object) -> str | None:
     if NAME_RE.match(str(value)):
         return None
     return (
@@ -93,7 +93,7 @@ def _name(value: Any) -> str | None:
         "(lower case letters, digits, '+', '-', '.'; at least 2 characters; starting with a letter or digit)"
     )
 
-def _tag_pattern(value: Any) -> str | None:
+def _tag_pattern(value: object) -> str | None:
     text = str(value)
     if text.count("{version}") != 1:
         return f"{value!r} must contain {{version}} exactly once (e.g. 'v{{version}}')"
@@ -105,30 +105,32 @@ def _tag_pattern(value: Any) -> str | None:
         return f"{value!r} cannot form a git tag name (see git check-ref-format)"
     return None
 
-def _tarball(value: Any) -> str | None:
+def _tarball(value: object) -> str | None:
     if "{version}" not in str(value):
         return f"{value!r} must contain {{version}}"
     return _url(str(value).replace("{version}", "1.0").replace("{name}", "x"))
 
-def _license(value: Any) -> str | None:
+def _license(value: object) -> str | None:
     found = spdx.problems(str(value))
     return "; ".join(found) if found else None
 
-def _sha256(value: Any) -> str | None:
+def _sha256(value: object) -> str | None:
     if not isinstance(value, str) or len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
         return "not a SHA-256 (64 lower-case hex digits)"
     return None
 
 
-def _distro_versions(value: Any) -> str | None:
+def _distro_versions(value: object) -> str | None:
     """target name -> the upstream version that distribution's own repositories ship."""
+    if not isinstance(value, Mapping):  # the walk checks the kind first
+        return "expected a mapping"
     for key, version in value.items():
         if not isinstance(version, str) or not version.strip() or any(c.isspace() for c in version):
             return f"{key}: {version!r} is not a version (one word, e.g. \"2.0.6\", quoted)"
     return None
 
 
-def _timezone(value: Any) -> str | None:
+def _timezone(value: object) -> str | None:
     """An IANA time zone name the C library knows (the TZ of the dist command)."""
     import zoneinfo
 
@@ -141,7 +143,7 @@ def _timezone(value: Any) -> str | None:
     return None
 
 
-def _one_line(value: Any) -> str | None:
+def _one_line(value: object) -> str | None:
     text = str(value)
     if not text.strip():
         return "must not be empty"
@@ -149,16 +151,16 @@ def _one_line(value: Any) -> str | None:
         return "must be a single line"
     return None
 
-def _not_empty(value: Any) -> str | None:
+def _not_empty(value: object) -> str | None:
     return None if str(value).strip() else "must not be empty"
 
-def _relative_dir(value: Any) -> str | None:
+def _relative_dir(value: object) -> str | None:
     text = str(value)
     if text.startswith("/") or any(part in ("..", ".") for part in text.split("/")) or "\\" in text:
         return f"{value!r} must be a relative path inside the repository (no '/', '..' or '.' parts)"
     return None
 
-def _version_range(value: Any) -> str | None:
+def _version_range(value: object) -> str | None:
     """Clauses such as '>= 2.1, < 3.0' (the versions are checked against the component's scheme)."""
     from releasetool import versions
 
@@ -168,7 +170,7 @@ def _version_range(value: Any) -> str | None:
         return f"{exc} ({exc.hint})" if getattr(exc, "hint", "") else str(exc)
     return None
 
-def check_path_template(value: Any) -> str | None:
+def check_path_template(value: object) -> str | None:
     for placeholder in re.findall(r"\{([^}]*)\}", str(value)):
         if placeholder not in PATH_PLACEHOLDERS:
             close = difflib.get_close_matches(placeholder, PATH_PLACEHOLDERS, n=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from typing import Any
+from collections.abc import Mapping
 
 from releasetool.errors import Problem, VersionError
 from releasetool.manifest.schema import (
@@ -34,27 +34,37 @@ class Collector:
         line, col = pos
         self.problems.append(Problem(self.file, (line or 0) + 1, (col or 0) + 1, path, message))
 
-def _key_pos(node: Any, key: Any) -> tuple[int, int]:
+# A node of the round-trip YAML tree before validation: a CommentedMap, a
+# CommentedSeq or a scalar; the checks narrow it before they look inside.
+Node = object
+# A mapping of that tree (CommentedMap): keys are scalars of any YAML type.
+NodeMap = Mapping[object, object]
+
+
+def _key_pos(node: Node, key: object) -> tuple[int, int]:
+    if not hasattr(node, "lc"):  # only ruamel's containers (CommentedBase) know their positions
+        return node_pos(node)
     try:
         line, col = node.lc.key(key)
         return line, col
     except (AttributeError, KeyError, TypeError):
         return node_pos(node)
 
-def _value_pos(node: Any, key: Any) -> tuple[int, int]:
+def _value_pos(node: Node, key: object) -> tuple[int, int]:
+    if not hasattr(node, "lc"):
+        return node_pos(node)
     try:
         pos = node.lc.value(key) if hasattr(node, "keys") else node.lc.item(key)
         return pos[0], pos[1]
     except (AttributeError, KeyError, TypeError, IndexError):
         return node_pos(node)
 
-def node_pos(node: Any) -> tuple[int, int]:
-    try:
+def node_pos(node: Node) -> tuple[int, int]:
+    if hasattr(node, "lc"):
         return node.lc.line or 0, node.lc.col or 0
-    except AttributeError:
-        return 0, 0
+    return 0, 0
 
-def _type_name(value: Any) -> str:
+def _type_name(value: object) -> str:
     if value is None:
         return "nothing"
     if isinstance(value, bool):
@@ -73,7 +83,7 @@ def _type_name(value: Any) -> str:
         return "a list"
     return type(value).__name__
 
-def _check_type(kind: str, value: Any) -> str | None:
+def _check_type(kind: str, value: object) -> str | None:
     ok = {
         "str": isinstance(value, str),
         "text": isinstance(value, str),
@@ -103,7 +113,7 @@ def parse_date(text: str) -> dt.date | None:
     except ValueError:
         return None
 
-def _walk(node: Any, schema: dict[str, Field], path: str, out: Collector) -> None:
+def _walk(node: NodeMap, schema: dict[str, Field], path: str, out: Collector) -> None:
     """Check a mapping against ``schema``: unknown keys, missing keys, types, values."""
     for key in node:
         here = f"{path}.{key}" if path else str(key)
@@ -123,15 +133,15 @@ def _walk(node: Any, schema: dict[str, Field], path: str, out: Collector) -> Non
             problem = spec.check(value)
             if problem:
                 out.add(pos, here, problem)
-        if spec.kind == "map" and spec.schema is not None:
+        if spec.kind == "map" and spec.schema is not None and isinstance(value, Mapping):
             _walk(value, spec.schema, here, out)
-        elif spec.kind == "list":
+        elif spec.kind == "list" and isinstance(value, list):
             _walk_list(value, spec, here, out)
     for key, spec in schema.items():
         if spec.required and key not in node:
             out.add(node_pos(node), f"{path}.{key}" if path else key, "missing required field")
 
-def _walk_list(value: list[Any], spec: Field, path: str, out: Collector) -> None:
+def _walk_list(value: list[object], spec: Field, path: str, out: Collector) -> None:
     for index, item in enumerate(value):
         here = f"{path}[{index}]"
         pos = _value_pos(value, index)
@@ -140,54 +150,61 @@ def _walk_list(value: list[Any], spec: Field, path: str, out: Collector) -> None
                 out.add(pos, here, _check_type("str", item) or "expected a string")
         elif isinstance(spec.items, dict):
             here = f"{path}{_item_name(item, index)}"
-            if not hasattr(item, "keys"):
+            if not isinstance(item, Mapping):
                 out.add(pos, here, f"expected a mapping, found {_type_name(item)}")
             else:
                 _walk(item, spec.items, here, out)
 
-def _item_name(node: Any, index: int) -> str:
-    name = node.get("name") if hasattr(node, "get") else None
+def _item_name(node: Node, index: int) -> str:
+    name = node.get("name") if isinstance(node, Mapping) else None
     return f"[{name}]" if isinstance(name, str) else f"[{index}]"
 
-def validate_tree(data: Any, out: Collector) -> None:
-    if not hasattr(data, "keys"):
+def validate_tree(data: Node, out: Collector) -> None:
+    if not isinstance(data, Mapping):
         out.add(node_pos(data), "", f"the manifest must be a mapping with schema, distribution, targets, components; found {_type_name(data)}")
         return
     _walk(data, TOP, "", out)
-    if isinstance(data.get("schema"), int) and data["schema"] != SCHEMA_VERSION:
-        out.add(_value_pos(data, "schema"), "schema", f"unsupported schema version {data['schema']} (this releasetool reads {SCHEMA_VERSION})")
+    schema = data.get("schema")
+    if isinstance(schema, int) and schema != SCHEMA_VERSION:
+        out.add(_value_pos(data, "schema"), "schema", f"unsupported schema version {schema} (this releasetool reads {SCHEMA_VERSION})")
 
-    targets = data.get("targets") if isinstance(data.get("targets"), list) else []
+    targets = _list(data.get("targets"))
     target_names = _check_unique(targets, "targets", out)
     for index, target in enumerate(targets):
-        if hasattr(target, "get") and isinstance(target.get("archs"), list):
-            for a_index, arch in enumerate(target["archs"]):
+        archs = target.get("archs") if isinstance(target, Mapping) else None
+        if isinstance(archs, list):
+            for a_index, arch in enumerate(archs):
                 if isinstance(arch, str) and arch not in OBS_ARCHS:
                     problem = one_of(OBS_ARCHS)(arch)
-                    out.add(_value_pos(target["archs"], a_index), f"targets[{index}].archs[{a_index}]", f"{problem} (OBS arch names, not Debian's)")
+                    out.add(_value_pos(archs, a_index), f"targets[{index}].archs[{a_index}]", f"{problem} (OBS arch names, not Debian's)")
 
-    components = data.get("components") if isinstance(data.get("components"), list) else []
+    components = _list(data.get("components"))
     names = _check_unique(components, "components", out)
     for index, comp in enumerate(components):
-        if not hasattr(comp, "get"):
+        if not isinstance(comp, Mapping):
             continue
         here = f"components{_item_name(comp, index)}"
         _check_component(comp, here, names, target_names, out)
     _check_cycles(components, out)
 
-def _check_unique(items: list[Any], path: str, out: Collector) -> set[str]:
+def _list(value: object) -> list[object]:
+    """``value`` if it is a YAML sequence, else nothing (the walk reported its type)."""
+    return value if isinstance(value, list) else []
+
+
+def _check_unique(items: list[object], path: str, out: Collector) -> set[str]:
     seen: dict[str, int] = {}
     for index, item in enumerate(items):
-        if not hasattr(item, "get") or not isinstance(item.get("name"), str):
+        name = item.get("name") if isinstance(item, Mapping) else None
+        if not isinstance(name, str):
             continue
-        name = item["name"]
         if name in seen:
             out.add(_value_pos(item, "name"), f"{path}[{index}].name", f"duplicate name {name!r} (first defined at item {seen[name]})")
         else:
             seen[name] = index
     return set(seen)
 
-def _check_component(comp: Any, here: str, names: set[str], targets: set[str], out: Collector) -> None:
+def _check_component(comp: NodeMap, here: str, names: set[str], targets: set[str], out: Collector) -> None:
     for key, valid in (("depends", names), ("targets", targets)):
         value = comp.get(key)
         if not isinstance(value, list):
@@ -200,7 +217,7 @@ def _check_component(comp: Any, here: str, names: set[str], targets: set[str], o
         if key == "depends" and comp.get("name") in value:
             out.add(_value_pos(comp, key), f"{here}.{key}", "a component cannot depend on itself")
     shipped = comp.get("distro_versions")
-    if hasattr(shipped, "keys"):
+    if isinstance(shipped, Mapping):
         for ref in shipped:
             if ref not in targets:
                 close = difflib.get_close_matches(str(ref), sorted(targets), n=1)
@@ -213,7 +230,8 @@ def _check_component(comp: Any, here: str, names: set[str], targets: set[str], o
             if problem:
                 out.add(_value_pos(formats, index), f"{here}.tarball_formats[{index}]", problem)
     method = comp.get("tarball_method", "git-archive")
-    packaging_map = comp.get("packaging") if hasattr(comp.get("packaging"), "get") else {}
+    packaging = comp.get("packaging")
+    packaging_map: NodeMap = packaging if isinstance(packaging, Mapping) else {}
     for dist_only in ("dist_command", "dist_timezone"):
         if method == "git-archive" and dist_only in comp:
             out.add(_value_pos(comp, dist_only), f"{here}.{dist_only}",
@@ -223,35 +241,34 @@ def _check_component(comp: Any, here: str, names: set[str], targets: set[str], o
                 "dist needs dist_command unless packaging.build_system is autotools (whose default is "
                 "`./autogen.sh && ./configure && make dist`)")
     scheme, version = comp.get("version_scheme"), comp.get("version")
-    if isinstance(version, str) and scheme in VERSION_SCHEMES:
+    if isinstance(version, str) and isinstance(scheme, str) and scheme in VERSION_SCHEMES:
         from releasetool import versions
 
         try:
             versions.parse(scheme, version)
         except Exception as exc:
             out.add(_value_pos(comp, "version"), f"{here}.version", f"{version!r} is not a {scheme} version: {exc}")
-    packaging = comp.get("packaging")
-    if hasattr(packaging, "get"):
+    if isinstance(packaging, Mapping):
         _check_packaging(packaging, f"{here}.packaging", out)
         ranges = packaging.get("by_version")
-        for r_index, change in enumerate(ranges if isinstance(ranges, list) else []):
-            if hasattr(change, "get"):
+        for r_index, change in enumerate(_list(ranges)):
+            if isinstance(change, Mapping):
                 _check_version_range(comp, packaging, change, f"{here}.packaging.by_version[{r_index}]", out)
         _check_formats(packaging, packaging, f"{here}.packaging", out)
     if comp.get("status", "active") == "active" and "packaging" not in comp:
         out.add(node_pos(comp), f"{here}.packaging", "missing required field (an active component is packaged)")
 
 
-def _check_formats(packaging: Any, holder: Any, where: str, out: Collector) -> None:
+def _check_formats(packaging: NodeMap, holder: NodeMap, where: str, out: Collector) -> None:
     """The by_format of ``holder`` (the packaging or one of its version ranges), each format's changes."""
     formats = holder.get("by_format")
-    for fmt, change in formats.items() if hasattr(formats, "items") else ():
-        if hasattr(change, "get"):
+    for fmt, change in formats.items() if isinstance(formats, Mapping) else ():
+        if isinstance(change, Mapping):
             _check_packaging(change, f"{where}.by_format.{fmt}", out)
             _check_changes(packaging, change, f"{where}.by_format.{fmt}", out, what="format")
 
 
-def _check_packaging(packaging: Any, where: str, out: Collector) -> None:
+def _check_packaging(packaging: NodeMap, where: str, out: Collector) -> None:
     """Checks of a packaging mapping (or a version range's) that the schema cannot express."""
     patches = packaging.get("patches")
     for index, item in enumerate(patches if isinstance(patches, list) else []):
@@ -268,14 +285,14 @@ def _check_packaging(packaging: Any, where: str, out: Collector) -> None:
     subs = packaging.get("subpackages")
     if isinstance(subs, list):
         for s_index, sub in enumerate(subs):
-            formats = sub.get("formats") if hasattr(sub, "get") else None
+            formats = sub.get("formats") if isinstance(sub, Mapping) else None
             for f_index, fmt in enumerate(formats if isinstance(formats, list) else []):
                 problem = one_of(FAMILIES)(fmt)
                 if problem:
                     out.add(_value_pos(formats, f_index),
                             f"{where}.subpackages[{s_index}].formats[{f_index}]", problem)
             for list_key in ("files", "more_files"):
-                files = sub.get(list_key) if hasattr(sub, "get") else None
+                files = sub.get(list_key) if isinstance(sub, Mapping) else None
                 for index, item in enumerate(files if isinstance(files, list) else []):
                     problem = check_path_template(item) if isinstance(item, str) else None
                     if problem:
@@ -283,7 +300,7 @@ def _check_packaging(packaging: Any, where: str, out: Collector) -> None:
                                 problem)
 
 
-def _check_omitted_files(base: Any, change: Any, where: str, out: Collector) -> None:
+def _check_omitted_files(base: NodeMap, change: NodeMap, where: str, out: Collector) -> None:
     """Each ``omit_files`` entry is one of the base's ``files``, spelt the same."""
     omitted, files = change.get("omit_files"), base.get("files")
     listed = set(files) if isinstance(files, list) else set()
@@ -293,11 +310,11 @@ def _check_omitted_files(base: Any, change: Any, where: str, out: Collector) -> 
                     f"{entry!r} is not one of the files of the packaging it changes (write it as the files list does)")
 
 
-def _check_version_range(comp: Any, packaging: Any, change: Any, where: str, out: Collector) -> None:
+def _check_version_range(comp: NodeMap, packaging: NodeMap, change: NodeMap, where: str, out: Collector) -> None:
     """A by_version entry: its versions under the component's scheme, the packages it names."""
     _check_packaging(change, where, out)
     scheme, spec = comp.get("version_scheme"), change.get("versions")
-    if scheme in VERSION_SCHEMES and isinstance(spec, str):
+    if isinstance(scheme, str) and scheme in VERSION_SCHEMES and isinstance(spec, str):
         from releasetool import versions
 
         try:
@@ -309,10 +326,10 @@ def _check_version_range(comp: Any, packaging: Any, change: Any, where: str, out
     _check_formats(packaging, change, where, out)
 
 
-def _check_changes(packaging: Any, change: Any, where: str, out: Collector, what: str = "range") -> None:
+def _check_changes(packaging: NodeMap, change: NodeMap, where: str, out: Collector, what: str = "range") -> None:
     """The packages and files a version range or a format's changes name exist in the packaging they change."""
     base_subs = packaging.get("subpackages")
-    known = {s.get("name") for s in base_subs if hasattr(s, "get")} if isinstance(base_subs, list) else set()
+    known = {s.get("name") for s in _list(base_subs) if isinstance(s, Mapping)}
     omitted = change.get("omit_subpackages")
     for index, name in enumerate(omitted if isinstance(omitted, list) else []):
         if name not in known:
@@ -320,26 +337,27 @@ def _check_changes(packaging: Any, change: Any, where: str, out: Collector, what
                     f"no sub-package {name!r} in the component's packaging to omit")
     _check_omitted_files(packaging, change, where, out)
     subs = change.get("subpackages")
-    for index, sub in enumerate(subs if isinstance(subs, list) else []):
-        same = next((s for s in base_subs if hasattr(s, "get") and s.get("name") == sub.get("name")), None) \
-            if hasattr(sub, "get") and isinstance(base_subs, list) else None
+    for index, sub in enumerate(_list(subs)):
+        if not isinstance(sub, Mapping):
+            continue
+        same = next((s for s in _list(base_subs) if isinstance(s, Mapping) and s.get("name") == sub.get("name")), None)
         if same is not None:
             _check_omitted_files(same, sub, f"{where}.subpackages[{index}]", out)
-        if hasattr(sub, "get") and sub.get("name") not in known:
+        if sub.get("name") not in known:
             for key in ("summary", "description"):
                 if key not in sub:
                     out.add(node_pos(sub), f"{where}.subpackages[{index}].{key}",
                             f"missing required field (sub-package {sub.get('name')!r} is new in this {what})")
 
 
-def _check_cycles(components: list[Any], out: Collector) -> None:
+def _check_cycles(components: list[object], out: Collector) -> None:
     graph: dict[str, list[str]] = {}
-    where: dict[str, Any] = {}
+    where: dict[str, NodeMap] = {}
     for comp in components:
-        if hasattr(comp, "get") and isinstance(comp.get("name"), str):
-            deps = comp.get("depends")
-            graph[comp["name"]] = [d for d in deps if isinstance(d, str)] if isinstance(deps, list) else []
-            where[comp["name"]] = comp
+        name = comp.get("name") if isinstance(comp, Mapping) else None
+        if isinstance(comp, Mapping) and isinstance(name, str):
+            graph[name] = [d for d in _list(comp.get("depends")) if isinstance(d, str)]
+            where[name] = comp
     state: dict[str, int] = {}
     reported: set[frozenset[str]] = set()
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from releasetool.manifest.model import Component
 from releasetool.manifest.schema import COMPONENT
 
@@ -11,7 +9,7 @@ from releasetool.manifest.schema import COMPONENT
 # Views for the CLI
 # ---------------------------------------------------------------------------
 
-def component_summary(comp: Component) -> dict[str, Any]:
+def component_summary(comp: Component) -> dict[str, object]:
     return {
         "name": comp.name,
         "status": comp.status,
@@ -23,7 +21,7 @@ def component_summary(comp: Component) -> dict[str, Any]:
         "depends": list(comp.depends),
     }
 
-def component_details(comp: Component) -> dict[str, Any]:
+def component_details(comp: Component) -> dict[str, object]:
     from dataclasses import asdict
 
     data = asdict(comp)

@@ -16,14 +16,23 @@ import time
 import urllib.error
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from releasetool.errors import ObsAuthError, ObsConfigError, ObsError, ObsNotFound, Transient
 from releasetool.fsutil import text_file_problem
 from releasetool.log import log
+
+if TYPE_CHECKING:
+    import urllib3
+
+# A query string as osc's makeurl() builds it: one value per name, a list repeats the name.
+Query = Mapping[str, str | int | Sequence[str]]
+# Asked after a failed non-idempotent call: the answer the first attempt got
+# (it went through), or None (it did not; send it again).
+TookEffect = Callable[[], bytes | None]
 
 # HTTP answers worth another try: a proxy or the API restarting.
 TRANSIENT = (500, 502, 503, 504)
@@ -81,12 +90,12 @@ class Api:
     def shown_url(self) -> str:
         return mask_url(self.apiurl)
 
-    def url(self, segments: list[str], query: dict[str, Any] | None = None) -> str:
+    def url(self, segments: list[str], query: Query | None = None) -> str:
         from osc.core import makeurl
 
-        return str(makeurl(self.apiurl, segments, query or {}))
+        return str(makeurl(self.apiurl, segments, dict(query or {})))
 
-    def _once(self, method: str, segments: list[str], query: dict[str, Any] | None, data: bytes | None) -> bytes:
+    def _once(self, method: str, segments: list[str], query: Query | None, data: bytes | None) -> bytes:
         import urllib3
         from osc.connection import http_request
 
@@ -128,17 +137,15 @@ class Api:
         The pool exists once osc made the first request, so that one request
         waits as long as the system lets it.
         """
-        import osc.connection
         import urllib3
 
-        pool = osc.connection.CONNECTION_POOLS.get(self.apiurl)
-        if pool is not None and getattr(pool, "_releasetool_timeout", None) != self.settings.timeout:
+        pool = osc_connection_pools().get(self.apiurl)
+        if pool is not None:
             pool.timeout = urllib3.Timeout(connect=min(30.0, self.settings.timeout), read=self.settings.timeout)
-            pool._releasetool_timeout = self.settings.timeout
 
-    def call(self, method: str, segments: list[str], query: dict[str, Any] | None = None,
+    def call(self, method: str, segments: list[str], query: Query | None = None,
              data: bytes | None = None, *, idempotent: bool = True,
-             took_effect: Callable[[], Any] | None = None) -> bytes:
+             took_effect: TookEffect | None = None) -> bytes:
         """Send a request; retry transient failures.
 
         A non-idempotent call is retried only when ``took_effect()`` (asked
@@ -168,11 +175,11 @@ class Api:
                        hint="the Build Service is unreachable or failing; re-run the same command later, "
                             "it continues where it stopped")
 
-    def _check(self, took_effect: Callable[[], Any]) -> Any:
+    def _check(self, took_effect: TookEffect) -> bytes | None:
         # took_effect() reads through call(), which retries its own GETs.
         return took_effect()
 
-    def get_xml(self, segments: list[str], query: dict[str, Any] | None = None) -> ET.Element:
+    def get_xml(self, segments: list[str], query: Query | None = None) -> ET.Element:
         return parse_xml(self.call("GET", segments, query), f"/{'/'.join(segments)}")
 
     def exists(self, segments: list[str]) -> ET.Element | None:
@@ -263,7 +270,27 @@ def _configure(settings: Settings) -> str:
         # Our own retries decide what may be repeated: urllib3's (which would
         # repeat a POST commit) are switched off for this apiurl.
         osc.conf.config["http_retries"] = 0
-        import osc.connection
-
-        osc.connection.CONNECTION_POOLS.pop(apiurl, None)
+        osc_connection_pools().pop(apiurl, None)
     return apiurl
+
+
+def osc_connection_pools() -> dict[str, urllib3.HTTPConnectionPool]:
+    """osc's connection pool per apiurl, the one place that reaches into osc's internals.
+
+    osc 1.x has no public call to give its connections a read timeout or to
+    drop a pool built from an older configuration: ``osc.connection.http_request``
+    builds the pool of an apiurl on its first request and keeps it in the
+    module-level dict ``CONNECTION_POOLS``.  Checked against osc 1.28.0 (the
+    floor in pyproject.toml); test_obs_client.py's
+    test_osc_keeps_its_connection_pools_where_the_timeout_is_set fails when a
+    newer osc moves or renames it, and a run stops here with one line.
+    """
+    import osc
+    import osc.connection
+
+    pools = getattr(osc.connection, "CONNECTION_POOLS", None)
+    if not isinstance(pools, dict):
+        raise ObsError(f"osc {getattr(osc, '__version__', '?')} keeps no connection pools in "
+                       "osc.connection.CONNECTION_POOLS, where releasetool sets its timeouts",
+                       hint="install the osc release releasetool is checked against: pip install 'osc==1.28.0'")
+    return pools

@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from releasetool.errors import ObsError, ObsNotFound
@@ -27,11 +27,14 @@ from releasetool.log import log
 from releasetool.obs.api import Api, parse_xml
 from releasetool.obs.srcmd5 import srcmd5_of
 
+if TYPE_CHECKING:
+    from releasetool.manifest import Component, Manifest, Target
+
 # ---------------------------------------------------------------------------
 # What a package holds
 # ---------------------------------------------------------------------------
 
-def tarball_file_name(component: Any) -> str:
+def tarball_file_name(component: Component) -> str:
     url = component.tarball_url()
     if url:
         return str(url.rsplit("/", 1)[-1])
@@ -39,7 +42,7 @@ def tarball_file_name(component: Any) -> str:
     return f"{component.name}-{component.version}.tar.{fmt}"
 
 
-def files_for_package(manifest: Any, component: Any, tarball_dir: str | Path | None = None) -> dict[str, bytes]:
+def files_for_package(manifest: Manifest, component: Component, tarball_dir: str | Path | None = None) -> dict[str, bytes]:
     """The files of the component's OBS package, by name."""
     from releasetool.render import packaging as render
 
@@ -97,7 +100,7 @@ def _control_fields(text: str) -> list[dict[str, str]]:
     return [p for p in paragraphs if p]
 
 
-def debtransform_dsc(component: Any, debian: dict[str, bytes], tar_name: str) -> bytes:
+def debtransform_dsc(component: Component, debian: dict[str, bytes], tar_name: str) -> bytes:
     """A ``.dsc`` without Files, naming the upstream tarball for OBS's debtransform."""
     control = _control_fields(debian.get("debian/control", b"").decode("utf-8"))
     source = control[0] if control else {}
@@ -126,7 +129,7 @@ def debtransform_dsc(component: Any, debian: dict[str, bytes], tar_name: str) ->
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def service_file(component: Any) -> bytes:
+def service_file(component: Component) -> bytes:
     """A ``_service`` fetching the tagged upstream release on the Build Service."""
     root = ET.Element("services")
     url = component.tarball_url()
@@ -153,7 +156,7 @@ def service_file(component: Any) -> bytes:
 # Metas
 # ---------------------------------------------------------------------------
 
-def project_meta(manifest: Any, project: str, components: list[Any]) -> ET.Element:
+def project_meta(manifest: Manifest, project: str, components: list[Component]) -> ET.Element:
     root = ET.Element("project", name=project)
     ET.SubElement(root, "title").text = manifest.distribution.name
     ET.SubElement(root, "description").text = (
@@ -166,7 +169,7 @@ def project_meta(manifest: Any, project: str, components: list[Any]) -> ET.Eleme
     return root
 
 
-def _targets(manifest: Any, components: list[Any]) -> list[Any]:
+def _targets(manifest: Manifest, components: list[Component]) -> list[Target]:
     wanted = {t for c in components for t in c.targets}
     return [t for name, t in manifest.targets.items() if name in wanted] or list(manifest.targets.values())
 
@@ -202,7 +205,7 @@ def merged_project_meta(current: ET.Element | None, wanted: ET.Element) -> ET.El
     return merged
 
 
-def package_meta(project: str, component: Any) -> ET.Element:
+def package_meta(project: str, component: Component) -> ET.Element:
     root = ET.Element("package", name=component.obs_package, project=project)
     ET.SubElement(root, "title").text = component.summary
     ET.SubElement(root, "description").text = component.description.strip()
@@ -230,7 +233,7 @@ class PackageOutcome:
     deleted: list[str] = field(default_factory=list)
     meta_updated: bool = False
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return asdict(self)
 
 
@@ -244,7 +247,7 @@ def listing(api: Api, project: str, package: str) -> tuple[dict[str, str], str, 
     return files, root.get("rev", ""), root.get("srcmd5", srcmd5_of(files))
 
 
-def ensure_project(api: Api, manifest: Any, project: str, components: list[Any], *, dry_run: bool) -> bool:
+def ensure_project(api: Api, manifest: Manifest, project: str, components: list[Component], *, dry_run: bool) -> bool:
     """Create or update the project meta; True when it was (or would be) written."""
     current = api.exists(["source", project, "_meta"])
     wanted = project_meta(manifest, project, components)
@@ -258,7 +261,7 @@ def ensure_project(api: Api, manifest: Any, project: str, components: list[Any],
     return True
 
 
-def submit_package(api: Api, manifest: Any, component: Any, project: str, files: dict[str, bytes], *,
+def submit_package(api: Api, manifest: Manifest, component: Component, project: str, files: dict[str, bytes], *,
                    message: str, dry_run: bool) -> PackageOutcome:
     package = component.obs_package
     outcome = PackageOutcome(component.name, package, "unchanged")
@@ -334,12 +337,12 @@ class SubmitReport:
     packages: list[PackageOutcome]
     requests: int
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {"project": self.project, "apiurl": self.apiurl, "project_meta_written": self.project_meta_written,
                 "packages": [p.to_json() for p in self.packages], "http_requests": self.requests}
 
 
-def submit(manifest: Any, names: list[str], *, all_: bool = False, project: str | None = None, api: Api,
+def submit(manifest: Manifest, names: list[str], *, all_: bool = False, project: str | None = None, api: Api,
            message: str = "", dry_run: bool = False, tarball_dir: str | Path | None = None, jobs: int = 4,
            journal_dir: str | Path | None = None) -> SubmitReport:
     """Submit components (in dependency order, ``jobs`` at a time) to ``project``."""
@@ -366,7 +369,7 @@ def submit(manifest: Any, names: list[str], *, all_: bool = False, project: str 
         done_count = 0
         count_lock = threading.Lock()
 
-        def one(comp: Any) -> PackageOutcome:
+        def one(comp: Component) -> PackageOutcome:
             nonlocal done_count
             step = f"package:{comp.name}"
             if step in journal and not dry_run:

@@ -13,7 +13,6 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from releasetool.errors import ObsError, ObsNotFound
 from releasetool.log import log
@@ -52,7 +51,7 @@ class Result:
             return "failed"
         return "pending"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {**asdict(self), "state": self.state}
 
 
@@ -71,7 +70,7 @@ class StatusReport:
             return EXIT_TIMEOUT
         return 0
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {"project": self.project, "exit_code": self.exit_code, "timed_out": self.timed_out,
                 "results": [r.to_json() for r in self.results]}
 
@@ -213,7 +212,7 @@ class RequestOutcome:
     target: str
     srcmd5: str
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return asdict(self)
 
 

@@ -32,7 +32,6 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from releasetool import fsutil, manifest
 from releasetool.errors import ReleaseError
@@ -87,12 +86,12 @@ class BundleResult:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {"out": str(self.out), "components": [_entry_json(e) for e in self.entries], "missing": self.missing,
                 "written": self.written, "unchanged": self.unchanged, "removed": self.removed}
 
 
-def _entry_json(entry: BundleEntry) -> dict[str, Any]:
+def _entry_json(entry: BundleEntry) -> dict[str, object]:
     return {"name": entry.name, "version": entry.version, "released": entry.released, "origin": entry.origin,
             "notes": entry.notes, "files": [vars(f) for f in entry.files]}
 

@@ -31,15 +31,18 @@ import glob
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from releasetool import manifest, proc
+from releasetool import fsutil, manifest, proc
 from releasetool.errors import CommandError, ReleaseCheckError, ReleaseError, ReleasetoolError, VersionError
 from releasetool.log import log
 from releasetool.release import dist, history, lint_init, notes, tarball, version_truth
 from releasetool.release.plan import DIST_DIR, ManifestChange, ReleaseOptions, ReleasePlan, ReleaseResult
+
+if TYPE_CHECKING:
+    from releasetool.versions import TagVersion
 
 __all__ = [
     "DIST_DIR",
@@ -241,9 +244,9 @@ def check_release(
 
     # Everything the run will write must be writable before the tag is made.
     out_base = Path(options.out) if options.out else manifest_path.parent / DIST_DIR
-    problem = _fs().output_dir_problem(out_base.resolve() / f"{name}-{version}")
-    if problem is not None:
-        problems.append(f"{name}: cannot write the release files: {problem} (give --out a directory)")
+    out_problem = fsutil.output_dir_problem(out_base.resolve() / f"{name}-{version}")
+    if out_problem is not None:
+        problems.append(f"{name}: cannot write the release files: {out_problem} (give --out a directory)")
     try:
         history.load(manifest_path.parent, name)
     except ReleaseError as exc:
@@ -274,7 +277,7 @@ def check_release(
     ), []
 
 
-def _release_tags(comp: manifest.Component, tags: list[str]) -> list[Any]:
+def _release_tags(comp: manifest.Component, tags: list[str]) -> list[TagVersion]:
     """The release tags among ``tags``, oldest first.
 
     A component split from a monolithic tree carries that tree's release tags
@@ -294,7 +297,7 @@ def _release_tags(comp: manifest.Component, tags: list[str]) -> list[Any]:
     return found
 
 
-def _same_version(newer: Any, a: str, b: str) -> bool:
+def _same_version(newer: Callable[[str, str], int], a: str, b: str) -> bool:
     try:
         return a == b or newer(a, b) == 0
     except VersionError:
@@ -429,24 +432,18 @@ def _tag_date(top: Path, tag: str) -> dt.datetime:
 # ---------------------------------------------------------------------------
 
 def manifest_lock_path(manifest_path: Path) -> Path:
-    return Path(_fs().manifest_lock_path(manifest_path))
+    return Path(fsutil.manifest_lock_path(manifest_path))
 
 
 @contextlib.contextmanager
 def locks(manifest_path: str | Path, repos: list[Path]) -> Iterator[None]:
     """The manifest's lock and each repository's release lock, in a fixed order."""
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_fs().run_lock(manifest_lock_path(Path(manifest_path)), what=f"manifest {manifest_path}"))
+        stack.enter_context(fsutil.run_lock(manifest_lock_path(Path(manifest_path)), what=f"manifest {manifest_path}"))
         # A path that is not a repository takes no lock here; the checks report it.
         for repo in sorted({d for d in map(_git_dir, repos) if d is not None}):
-            stack.enter_context(_fs().run_lock(repo / "releasetool" / "release.lock", what=f"repository {repo}"))
+            stack.enter_context(fsutil.run_lock(repo / "releasetool" / "release.lock", what=f"repository {repo}"))
         yield
-
-
-def _fs() -> Any:
-    from releasetool import fsutil
-
-    return fsutil
 
 
 def _git_dir(repo: Path) -> Path | None:
@@ -460,7 +457,6 @@ def execute(plan: ReleasePlan, *, publish: bool = True) -> ReleaseResult:
     ``publish=False`` does every local step and leaves the push to
     :func:`publish_release` (a train pushes only once every component is done).
     """
-    fsutil = _fs()
     journal = fsutil.Journal(plan.journal_path, plan.plan_id)
     result = ReleaseResult(plan)
     if journal.finished and all(p.exists() for p in plan.files):
@@ -475,7 +471,7 @@ def execute(plan: ReleasePlan, *, publish: bool = True) -> ReleaseResult:
     # lock no other writer can own one, so they are removed.
     remove_temporaries([*plan.files, plan.history_file, plan.manifest_path])
 
-    def mark(name: str, **details: Any) -> None:
+    def mark(name: str, **details: object) -> None:
         if journal.done.get(name, {}).get("sha256") != details.get("sha256") or name not in journal:
             journal.record(name, **details)
 
@@ -503,7 +499,9 @@ def execute(plan: ReleasePlan, *, publish: bool = True) -> ReleaseResult:
     mark("tag", commit=plan.commit)
 
     # 2-3. Tarballs and notes: rebuilt byte for byte, written only when different.
-    stream = tarball.pack(members, plan.prefix, buildinfo["source_date_epoch"])
+    epoch = buildinfo["source_date_epoch"]
+    assert isinstance(epoch, int)  # release_files records tarball.commit_time()
+    stream = tarball.pack(members, plan.prefix, epoch)
     for path, fmt in zip(plan.tarballs, plan.formats, strict=True):
         data = tarball.compress(stream, fmt)
         changed = fsutil.write_if_changed(path, data)
@@ -561,12 +559,12 @@ def execute(plan: ReleasePlan, *, publish: bool = True) -> ReleaseResult:
     return result
 
 
-def release_files(plan: ReleasePlan) -> tuple[list[tarball.Member], dict[str, Any]]:
+def release_files(plan: ReleasePlan) -> tuple[list[tarball.Member], dict[str, object]]:
     """The files of the release tarball and the record of how they were made; refuses a wrong built version."""
     import platform
     import zlib
 
-    info: dict[str, Any] = {"name": plan.name, "version": plan.version, "tag": plan.tag, "commit": plan.commit,
+    info: dict[str, object] = {"name": plan.name, "version": plan.version, "tag": plan.tag, "commit": plan.commit,
                             "method": plan.tarball_method,
                             "source_date_epoch": tarball.commit_time(plan.repo, plan.commit)}
     members, how = dist.upstream_members(plan.repo, plan.commit, plan.name, plan.version, plan.tag,
@@ -589,9 +587,9 @@ def release_files(plan: ReleasePlan) -> tuple[list[tarball.Member], dict[str, An
     return members, info
 
 
-def publish_release(plan: ReleasePlan, result: ReleaseResult | None = None, journal: Any = None) -> bool:
+def publish_release(plan: ReleasePlan, result: ReleaseResult | None = None, journal: fsutil.Journal | None = None) -> bool:
     """Push the tag and the branch in one atomic push (once per plan); True when pushed now."""
-    journal = journal or _fs().Journal(plan.journal_path, plan.plan_id)
+    journal = journal or fsutil.Journal(plan.journal_path, plan.plan_id)
     if not plan.push:
         return False
     pushed = "push" not in journal

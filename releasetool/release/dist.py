@@ -28,12 +28,15 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from releasetool import proc
 from releasetool.errors import CommandError, ReleaseError
 from releasetool.log import log
 from releasetool.release.tarball import Member, archive_members, commit_time, members_of_tar
+
+if TYPE_CHECKING:
+    from releasetool.manifest import Component
 
 AUTOTOOLS_DEFAULT = "./autogen.sh && ./configure && make dist"
 AUTOTOOLS_NO_AUTOGEN = "autoreconf -fi && ./configure && make dist"
@@ -47,13 +50,13 @@ def default_command(tree_files: set[str]) -> str:
     return AUTOTOOLS_DEFAULT if "autogen.sh" in tree_files else AUTOTOOLS_NO_AUTOGEN
 
 
-def command_for(comp: Any, repo: str | os.PathLike[str], commit: str) -> str:
+def command_for(comp: Component, repo: str | os.PathLike[str], commit: str) -> str:
     """The component's dist command: the manifest's, else the default for the tree of ``commit``."""
     return comp.dist_command or default_command(set(proc.git(repo, "ls-tree", "--name-only", commit).splitlines()))
 
 
 def upstream_members(repo: str | os.PathLike[str], commit: str, name: str, version: str, tag: str, *,
-                     method: str, command: str = "", timezone: str = "UTC") -> tuple[list[Member], dict[str, Any]]:
+                     method: str, command: str = "", timezone: str = "UTC") -> tuple[list[Member], dict[str, object]]:
     """The files of the release tarball made with ``method`` (git-archive or dist), and how they were made."""
     if method == "dist":
         members, made = dist_members(repo, commit, name, version, command, tag=tag, timezone=timezone)

@@ -21,9 +21,12 @@ import datetime as dt
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from releasetool.errors import ReleaseError
+
+if TYPE_CHECKING:
+    from releasetool.manifest import Component
 
 HISTORY_DIR = "history"
 
@@ -45,7 +48,7 @@ class ReleaseEntry:
     previous_tag: str = ""
     changes: tuple[Change, ...] = field(default_factory=tuple)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         data = asdict(self)
         data["date"] = self.date.isoformat()
         data["changes"] = [asdict(c) for c in self.changes]
@@ -53,6 +56,7 @@ class ReleaseEntry:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ReleaseEntry:
+        # Any: one record of json.loads(), read field by field and converted with str() here.
         date = dt.datetime.fromisoformat(str(data["date"]))
         if date.tzinfo is None:
             date = date.replace(tzinfo=dt.UTC)
@@ -108,7 +112,7 @@ def add(manifest_dir: Path, name: str, entry: ReleaseEntry) -> list[ReleaseEntry
     return entries
 
 
-def for_component(manifest_dir: Path, component: Any, packager: str) -> list[ReleaseEntry]:
+def for_component(manifest_dir: Path, component: Component, packager: str) -> list[ReleaseEntry]:
     """The history to render: the recorded one, or one entry from the manifest's version."""
     entries = load(manifest_dir, component.name)
     if entries:

@@ -14,7 +14,6 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from releasetool.release import history, notes, tarball
 
@@ -179,7 +178,7 @@ class ReleasePlan:
         lines += [f"    {line}" if line else "" for line in self.notes.text(self.name, self.version).splitlines()[2:]]
         return "\n".join(lines).rstrip() + "\n"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "name": self.name,
             "version": self.version,
@@ -222,7 +221,7 @@ class ReleaseResult:
     def nothing_to_do(self) -> bool:
         return not self.done
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {"name": self.plan.name, "version": self.plan.version, "tag": self.plan.tag,
                 "commit": self.plan.commit, "done": self.done, "already_done": self.kept,
                 "sha256": self.sums, "nothing_to_do": self.nothing_to_do}

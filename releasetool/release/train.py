@@ -24,7 +24,6 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from releasetool import manifest
 from releasetool.errors import ReleaseCheckError, ReleaseError
@@ -153,5 +152,5 @@ def release_train(manifest_path: str | Path, train: Train, options: ReleaseOptio
         return results
 
 
-def summary(results: list[ReleaseResult]) -> list[dict[str, Any]]:
+def summary(results: list[ReleaseResult]) -> list[dict[str, object]]:
     return [r.to_json() for r in results]

@@ -14,11 +14,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from releasetool.errors import RenderError
 from releasetool.render import filters as rf
 from releasetool.render.filters import Verbatim
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from releasetool.manifest import Component, Manifest
+    from releasetool.release.history import ReleaseEntry
 
 DEBHELPER_COMPAT = 13
 STANDARDS_VERSION = "4.6.2"  # the newest lintian 2.116 (Debian 12) knows
@@ -34,7 +40,7 @@ class Fields(SimpleNamespace):
     error naming the field instead of the text "None".
     """
 
-    def __init__(self, where: str, **values: Any) -> None:
+    def __init__(self, where: str, **values: object) -> None:
         super().__init__(**{k: v for k, v in values.items() if v is not None and v != ""})
         self._where = where
 
@@ -44,7 +50,7 @@ def _macros(values: Iterable[str]) -> list[Verbatim]:
     return [Verbatim(v) for v in values]
 
 
-def component_context(manifest: Any, comp: Any, entries: Sequence[Any]) -> dict[str, Any]:
+def component_context(manifest: Manifest, comp: Component, entries: Sequence[ReleaseEntry]) -> dict[str, object]:
     where = f"components[{comp.name}]"
     pk = comp.packaging
     pkg_version = rf.package_version(comp.version)
@@ -210,7 +216,7 @@ _CHMOD = re.compile(r"^chmod (0?[0-7]{3})$")
 _INTERPRETER = re.compile(r"^interpreter (/[A-Za-z0-9_./+-]+)$")
 
 
-def by_hand_steps(env: Any, comp: Any) -> list[Fields]:
+def by_hand_steps(env: jinja2.Environment, comp: Component) -> list[Fields]:
     """What upstream's own packaging does by hand after ``make install``, for both formats.
 
     ``templates/by-hand/NAME.j2`` sets ``steps``, a list of
@@ -270,7 +276,7 @@ def by_hand_steps(env: Any, comp: Any) -> list[Fields]:
     return steps
 
 
-def removal_steps(comp: Any) -> list[Fields]:
+def removal_steps(comp: Component) -> list[Fields]:
     """The manifest's ``packaging.remove``: installed paths no package ships, deleted (``rm -rf``) after install.
 
     For what ``make install`` writes that neither format packages, e.g. the
@@ -326,7 +332,7 @@ def _regex_escape(text: str) -> str:
     return "".join("\\" + ch if ch in ".+*?()[]{}|^$\\" else ch for ch in text)
 
 
-def _watch(comp: Any) -> Fields | None:
+def _watch(comp: Component) -> Fields | None:
     """Where uscan looks for new releases: the tags page on GitHub, else the tarball's directory."""
     if not comp.tarball:
         return None

@@ -29,7 +29,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from releasetool.errors import RenderError
 from releasetool.log import log
@@ -37,6 +37,12 @@ from releasetool.render import filters as rf
 from releasetool.render.context import by_hand_steps, component_context, removal_steps
 from releasetool.render.filters import Verbatim
 from releasetool.resources import data_path
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from releasetool.manifest import Component, Manifest
+    from releasetool.release.history import ReleaseEntry
 
 __all__ = [
     "FORMATS", "RenderOutcome", "Verbatim", "environment", "plan_id", "render_all", "render_component",
@@ -68,7 +74,7 @@ def _escaper_for(template_name: str) -> Callable[[str], str]:
     return lambda text: text
 
 
-def _environment(search_path: Sequence[Path]) -> Any:
+def _environment(search_path: Sequence[Path]) -> jinja2.Environment:
     import jinja2
 
     class Missing(jinja2.StrictUndefined):
@@ -82,7 +88,7 @@ def _environment(search_path: Sequence[Path]) -> Any:
             return str(super()._undefined_message)
 
     @jinja2.pass_context
-    def finalize(context: Any, value: Any) -> Any:
+    def finalize(context: jinja2.runtime.Context, value: object) -> object:
         if isinstance(value, Verbatim) or not isinstance(value, str):
             return value
         return _escaper_for(context.name or "")(value)
@@ -114,7 +120,7 @@ def _environment(search_path: Sequence[Path]) -> Any:
     return env
 
 
-def _bytecode_cache() -> Any:
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
     """Compiled templates kept between runs (most of a cold render is compiling them).
 
     Jinja2 checks each cached entry against a checksum of the template's
@@ -134,7 +140,7 @@ def _bytecode_cache() -> Any:
     return jinja2.FileSystemBytecodeCache(str(directory)) if os.access(directory, os.W_OK) else None
 
 
-_ENV_CACHE: dict[tuple[str, ...], Any] = {}
+_ENV_CACHE: dict[tuple[str, ...], jinja2.Environment] = {}
 
 
 def template_search_path(manifest_dir: Path | None) -> list[Path]:
@@ -150,7 +156,7 @@ def template_search_path(manifest_dir: Path | None) -> list[Path]:
     return paths
 
 
-def environment(manifest_dir: Path | None = None) -> Any:
+def environment(manifest_dir: Path | None = None) -> jinja2.Environment:
     key = tuple(str(p) for p in template_search_path(manifest_dir))
     if key not in _ENV_CACHE:
         _ENV_CACHE[key] = _environment([Path(p) for p in key])
@@ -161,14 +167,15 @@ def environment(manifest_dir: Path | None = None) -> Any:
 # Rendering
 # ---------------------------------------------------------------------------
 
-def _render_template(env: Any, names: Sequence[str], context: dict[str, Any], comp_name: str) -> tuple[str, str]:
+def _render_template(env: jinja2.Environment, names: Sequence[str], context: dict[str, object], comp_name: str) -> tuple[str, str]:
     import jinja2
 
     try:
         template = env.select_template(list(names))
     except jinja2.TemplatesNotFound:
+        searched = env.loader.searchpath if isinstance(env.loader, jinja2.FileSystemLoader) else []
         raise RenderError(
-            f"{comp_name}: no template {names[-1]} (searched {', '.join(env.loader.searchpath)})",
+            f"{comp_name}: no template {names[-1]} (searched {', '.join(searched)})",
             hint="restore the template or set RELEASETOOL_TEMPLATES to a complete template directory",
         ) from None
     except jinja2.TemplateSyntaxError as exc:
@@ -177,7 +184,7 @@ def _render_template(env: Any, names: Sequence[str], context: dict[str, Any], co
             hint="fix the template",
         ) from None
     try:
-        return template.name, template.render(context)
+        return template.name or names[-1], template.render(context)  # a loaded template has its name
     except jinja2.UndefinedError as exc:
         where = _template_line(exc)
         raise RenderError(
@@ -189,7 +196,7 @@ def _render_template(env: Any, names: Sequence[str], context: dict[str, Any], co
         raise RenderError(f"{comp_name}: {where or template.name}: {exc}", hint="fix the template") from None
 
 
-def _read_patches(manifest_dir: Path, component: Any) -> dict[str, bytes]:
+def _read_patches(manifest_dir: Path, component: Component) -> dict[str, bytes]:
     """The manifest's patches of ``component`` by file name, in the order they apply."""
     found: dict[str, bytes] = {}
     for index, relative in enumerate(component.packaging.patches):
@@ -224,11 +231,11 @@ def _under(path: str, root: Path) -> bool:
 
 
 def render_component(
-    manifest: Any,
-    component: Any,
+    manifest: Manifest,
+    component: Component,
     *,
     formats: Sequence[str] = FORMATS,
-    history: Sequence[Any] | None = None,
+    history: Sequence[ReleaseEntry] | None = None,
 ) -> dict[str, bytes]:
     """The packaging files of one component: ``{relative path: content}``. Writes nothing.
 
@@ -248,7 +255,7 @@ def render_component(
         raise RenderError(f"{component.name}: the release history is empty", hint="record a release first")
     env = environment(manifest_dir)
 
-    def format_context(family: str) -> tuple[dict[str, Any], dict[str, bytes]]:
+    def format_context(family: str) -> tuple[dict[str, object], dict[str, bytes]]:
         """The template values and the patches of one format (its by_format changes applied)."""
         packaged = component.for_format(family)
         values = component_context(manifest, packaged, history)
@@ -279,7 +286,8 @@ def render_component(
             for patch_name, data in patches.items():
                 out[f"debian/patches/{patch_name}"] = data
             out["debian/patches/series"] = "".join(f"{n}\n" for n in patches).encode()
-        for package in context["packages"]:
+        packages = context["packages"]  # component_context's list of Fields
+        for package in packages if isinstance(packages, list) else []:
             pkg_context = {**context, "package": package}
             _used, text = _render_template(env, [f"debian/{own_templates}/install.j2", "debian/install.j2"], pkg_context,
                                            name)
@@ -349,7 +357,7 @@ class RenderOutcome:
     def changed(self) -> bool:
         return bool(self.written or self.removed)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "name": self.name,
             "directory": str(self.directory),
@@ -458,8 +466,8 @@ def plan_id(rendered: Sequence[tuple[str, dict[str, bytes]]]) -> str:
 
 
 def render_all(
-    manifest: Any,
-    components: Sequence[Any],
+    manifest: Manifest,
+    components: Sequence[Component],
     out_dir: str | os.PathLike[str],
     *,
     formats: Sequence[str] = FORMATS,

@@ -33,13 +33,12 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from releasetool.errors import SiteError
 from releasetool.log import log
 from releasetool.manifest import Component
-from releasetool.site.data import ComponentData, Release
+from releasetool.site.data import ComponentData, JsonObject, Release
 from releasetool.site.fetch import USER_AGENT, Fetcher, shown, within_deadline
 
 CACHE_FILE = "sha256.json"
@@ -182,16 +181,16 @@ class DigestCache:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             raw = {}
-        self.entries: dict[str, dict[str, Any]] = {
+        self.entries: dict[str, JsonObject] = {
             str(k): v for k, v in raw.items() if isinstance(v, dict) and _DIGEST.match(str(v.get("sha256", "")))
         } if isinstance(raw, dict) else {}
         self.changed = False
 
-    def get(self, url: str) -> dict[str, Any] | None:
+    def get(self, url: str) -> JsonObject | None:
         with self._lock:
             return self.entries.get(url)
 
-    def put(self, url: str, entry: dict[str, Any]) -> None:
+    def put(self, url: str, entry: JsonObject) -> None:
         with self._lock:
             self.entries[url] = entry
             self.changed = True

@@ -37,7 +37,7 @@ import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from releasetool import __version__
 from releasetool.errors import PublishRefusedError, SiteError
@@ -47,6 +47,12 @@ from releasetool.resources import data_path
 from releasetool.site import data as site_data
 from releasetool.site.data import SiteData
 from releasetool.site.view import ComponentView, SiteView, history_rows, site_view, url_part
+
+if TYPE_CHECKING:
+    import jinja2
+
+# Pages of the site as (relative path, bytes), as a forked child hands them back.
+Pages = list[tuple[str, bytes]]
 
 SITE_DIR = data_path("releasetool.site", "page")
 STAMP = ".releasetool-build"  # inside the output: the plan the site was built from
@@ -203,7 +209,7 @@ def render(view: SiteView, site_dir: Path = SITE_DIR) -> dict[str, bytes]:
     return files
 
 
-def _component_files(view: SiteView, comp: ComponentView, page: Any, json_text: str) -> list[tuple[str, bytes]]:
+def _component_files(view: SiteView, comp: ComponentView, page: jinja2.Template, json_text: str) -> Pages:
     """A component's page, JSON (the head of versions.json and its entry), feed and badges."""
     from releasetool.site import badge, feed
 
@@ -237,7 +243,7 @@ class _Child:
     nothing is left running for long if this one is killed.
     """
 
-    def __init__(self, job: Callable[[], Any]) -> None:
+    def __init__(self, job: Callable[[], Pages]) -> None:
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: never returns into the caller's code
@@ -250,7 +256,7 @@ class _Child:
         self._pid: int | None = pid
         self._pipe = os.fdopen(read_end, "rb")
 
-    def result(self) -> Any:
+    def result(self) -> Pages:
         try:
             ok, value = pickle.load(self._pipe)
         except EOFError:
@@ -259,7 +265,8 @@ class _Child:
             self._reap()
         if not ok:
             raise value
-        return value
+        pages: Pages = value  # pickle.load() gives Any: what the child's job() returned
+        return pages
 
     def close(self) -> None:
         """Stop the child if it is still running (after an error here) and release it."""
@@ -274,7 +281,7 @@ class _Child:
             self._pid = None
 
 
-def _run_and_send(job: Callable[[], Any], fd: int) -> None:
+def _run_and_send(job: Callable[[], object], fd: int) -> None:
     try:
         outcome = (True, job())
     except BaseException as exc:  # sent to the parent, which raises it
@@ -299,12 +306,12 @@ def versions_json(view: SiteView, components: list[str] | None = None) -> str:
     return f"{text[:-3]}{','.join(components)}]}}\n"
 
 
-def _json_text(value: Any) -> str:
+def _json_text(value: object) -> str:
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))  # compact: the C encoder
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026") + "\n"
 
 
-def _environment(site_dir: Path) -> Any:
+def _environment(site_dir: Path) -> jinja2.Environment:
     import jinja2
 
     templates = site_dir / "templates"

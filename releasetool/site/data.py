@@ -57,8 +57,14 @@ DATA_FILE = "site-data.json"
 MAX_JSON_DEPTH = 64
 MAX_DATA_BYTES = 64 * 1024 * 1024
 
+# A value json.loads() decoded, its shape not yet checked.  json's API returns
+# Any; the from_json readers below take it as it comes and SiteData.from_json
+# turns a wrong shape (KeyError, TypeError, AttributeError) into one SiteError.
+Json = Any
+JsonObject = dict[str, Json]
 
-def parse_json(text: str, *, where: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+
+def parse_json(text: str, *, where: str, max_depth: int = MAX_JSON_DEPTH) -> Json:
     """``json.loads(text)``, or a SiteError naming ``where`` when it is not JSON or nests too deep.
 
     The decoder itself stops at the interpreter's recursion limit; the
@@ -84,7 +90,15 @@ def parse_json(text: str, *, where: str, max_depth: int = MAX_JSON_DEPTH) -> Any
     raise SiteError(f"{where}: JSON nested deeper than {max_depth} levels")
 
 
-def _opt_str(value: Any) -> str | None:
+def _count(raw: JsonObject, key: str) -> int:
+    """A count of the data file (0 when absent); a negative one is malformed."""
+    value = int(raw.get(key, 0))
+    if value < 0:
+        raise ValueError(f"{key} is {value}, not a count")
+    return value
+
+
+def _opt_str(value: object) -> str | None:
     return None if value is None else str(value)
 
 
@@ -115,13 +129,13 @@ class Release:
     sha256: str | None = None  # of the tarball (site.artifacts), when known
     size: int | None = None  # of the tarball, in bytes
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {"version": self.version, "tag": self.tag, "date": self.date, "prerelease": self.prerelease,
                 "url": self.url, "files": list(self.files), "commit": self.commit, "sha256": self.sha256,
                 "size": self.size}
 
     @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> Release:
+    def from_json(cls, raw: JsonObject) -> Release:
         # Called for every release of every component: written out rather than
         # through _opt_str (and "version" read first, so bad input fails as before).
         version = str(raw["version"])
@@ -142,10 +156,10 @@ class SourceResult:
     last_success_at: str | None = None
     error: str | None = None
     releases: list[Release] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)  # obs: {"version": ..., "results": {...}}
+    extra: JsonObject = field(default_factory=dict)  # obs: {"version": ..., "results": {...}}
 
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"url": self.url, "ok": self.ok, "checked_at": self.checked_at,
+    def to_json(self) -> dict[str, object]:
+        data: dict[str, object] = {"url": self.url, "ok": self.ok, "checked_at": self.checked_at,
                                 "last_success_at": self.last_success_at, "error": self.error,
                                 "releases": [r.to_json() for r in self.releases]}
         if self.extra:
@@ -153,7 +167,7 @@ class SourceResult:
         return data
 
     @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> SourceResult:
+    def from_json(cls, raw: JsonObject) -> SourceResult:
         return cls(url=str(raw.get("url", "")), ok=bool(raw.get("ok")), checked_at=_opt_str(raw.get("checked_at")),
                    last_success_at=_opt_str(raw.get("last_success_at")), error=_opt_str(raw.get("error")),
                    releases=[Release.from_json(r) for r in raw.get("releases") or []],
@@ -172,9 +186,9 @@ class ComponentData:
     latest_prerelease: Release | None = None
     releases: list[Release] = field(default_factory=list)
     sources: dict[str, SourceResult] = field(default_factory=dict)
-    obs: dict[str, Any] | None = None
+    obs: JsonObject | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "origin": self.origin, "checked_at": self.checked_at, "last_success_at": self.last_success_at,
             "stale": self.stale, "errors": list(self.errors),
@@ -186,8 +200,8 @@ class ComponentData:
         }
 
     @classmethod
-    def from_json(cls, name: str, raw: dict[str, Any]) -> ComponentData:
-        def release(value: Any) -> Release | None:
+    def from_json(cls, name: str, raw: JsonObject) -> ComponentData:
+        def release(value: Json) -> Release | None:
             return Release.from_json(value) if value else None
 
         return cls(
@@ -215,7 +229,7 @@ class SiteData:
         """More than half of the sources asked by the run failed (the page must not be published)."""
         return self.sources_total > 0 and self.sources_failed * 2 > self.sources_total
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "schema": SCHEMA, "generated_at": self.generated_at, "mode": self.mode,
             "sources_total": self.sources_total, "sources_failed": self.sources_failed,
@@ -224,7 +238,7 @@ class SiteData:
         }
 
     @classmethod
-    def from_json(cls, raw: Any, *, where: str = DATA_FILE) -> SiteData:
+    def from_json(cls, raw: Json, *, where: str = DATA_FILE) -> SiteData:
         if not isinstance(raw, dict) or raw.get("schema") != SCHEMA:
             found = raw.get("schema") if isinstance(raw, dict) else type(raw).__name__
             raise SiteError(f"{where}: not a schema {SCHEMA} site data file (found {found!r})",
@@ -232,7 +246,7 @@ class SiteData:
         try:
             return cls(
                 generated_at=str(raw["generated_at"]), mode=str(raw.get("mode", "online")),
-                sources_total=int(raw.get("sources_total", 0)), sources_failed=int(raw.get("sources_failed", 0)),
+                sources_total=_count(raw, "sources_total"), sources_failed=_count(raw, "sources_failed"),
                 failures=[dict(f) for f in raw.get("failures") or []],
                 components={str(n): ComponentData.from_json(str(n), c) for n, c in (raw.get("components") or {}).items()},
             )

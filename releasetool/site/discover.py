@@ -18,9 +18,9 @@ import functools
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TypedDict, Unpack
 
 from releasetool import versions
 from releasetool.errors import ReleasetoolError, ToolMissingError, VersionError
@@ -28,12 +28,24 @@ from releasetool.log import log
 from releasetool.manifest import Component, Manifest
 from releasetool.site import data as site_data
 from releasetool.site import version_sources as sources
-from releasetool.site.data import ComponentData, Release, SiteData, SourceResult
+from releasetool.site.data import ComponentData, JsonObject, Release, SiteData, SourceResult
 from releasetool.site.fetch import DEFAULT_TIMEOUT, Fetcher, Once
 
-ObsLookup = Callable[[Component], dict[str, Any]]
+ObsLookup = Callable[[Component], JsonObject]
 
 SOURCE_KINDS = ("git", "github", "tarballs", "obs")
+
+
+class DiscoverOptions(TypedDict, total=False):
+    """The fields of DiscoverSettings a caller gives to :meth:`DiscoverSettings.from_environment`."""
+
+    offline: bool
+    timeout: float
+    jobs: int
+    obs_api: str | None
+    obs_config: str | None
+    dry_run: bool
+    clock: Callable[[], str]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,7 +70,7 @@ class DiscoverSettings:
         return self.state_dir / site_data.DATA_FILE
 
     @classmethod
-    def from_environment(cls, state_dir: Path, **kwargs: Any) -> DiscoverSettings:
+    def from_environment(cls, state_dir: Path, **kwargs: Unpack[DiscoverOptions]) -> DiscoverSettings:
         api = os.environ.get("RELEASETOOL_GITHUB_API") or sources.GITHUB_API
         return cls(state_dir=state_dir, github_api=api, github_token=os.environ.get("GITHUB_TOKEN") or None, **kwargs)
 
@@ -68,7 +80,7 @@ class _Check:
     component: str
     kind: str
     url: str
-    run: Callable[[], tuple[list[Release], dict[str, Any]]]
+    run: Callable[[], tuple[list[Release], JsonObject]]
 
 
 def default_state_dir(manifest: Manifest) -> Path:
@@ -181,7 +193,7 @@ def _online(manifest: Manifest, comps: list[Component], previous: SiteData | Non
 
 def _checks(comp: Component, settings: DiscoverSettings, fetcher: Fetcher, lister: Once[dict[str, str]],
             obs_lookup: ObsLookup | None) -> list[_Check]:
-    def plain(read: Callable[[], list[Release]]) -> Callable[[], tuple[list[Release], dict[str, Any]]]:
+    def plain(read: Callable[[], list[Release]]) -> Callable[[], tuple[list[Release], JsonObject]]:
         return lambda: (read(), {})
 
     checks = [_Check(comp.name, "git", comp.git,
@@ -198,7 +210,7 @@ def _checks(comp: Component, settings: DiscoverSettings, fetcher: Fetcher, liste
     if obs_lookup is not None:
         lookup = obs_lookup
 
-        def obs() -> tuple[list[Release], dict[str, Any]]:
+        def obs() -> tuple[list[Release], JsonObject]:
             info = lookup(comp)
             return [], info
 
@@ -253,7 +265,7 @@ def _combine(comp: Component, lists: list[list[Release]]) -> list[Release]:
     for release in [r for group in lists for r in group] + [manifest_release]:
         have = merged.get(release.version)
         if have is None:
-            merged[release.version] = Release(**release.to_json())
+            merged[release.version] = replace(release, files=list(release.files))  # a copy to merge into
             continue
         have.tag = have.tag or release.tag
         have.date = have.date or release.date

@@ -18,11 +18,15 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from releasetool.errors import SiteError
 from releasetool.log import log
+from releasetool.site.data import JsonObject
+
+if TYPE_CHECKING:
+    import requests
 
 DEFAULT_TIMEOUT = 10.0
 MAX_BODY = 16 * 1024 * 1024  # a listing or API page larger than this is not what we asked for
@@ -98,7 +102,7 @@ class Fetcher:
 
     # -- one request -------------------------------------------------------
 
-    def _session(self) -> Any:
+    def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
             import requests
@@ -118,7 +122,7 @@ class Fetcher:
             self._local.session = None  # an abandoned request may still use it
             raise
 
-    def _request(self, session: Any, url: str, accept: str | None, extra: dict[str, str],
+    def _request(self, session: requests.Session, url: str, accept: str | None, extra: dict[str, str],
                  abandoned: threading.Event) -> Answer:
         import requests
 
@@ -167,7 +171,7 @@ class Fetcher:
             return None
         return self.cache_dir / (hashlib.sha256(url.encode()).hexdigest()[:32] + ".json")
 
-    def _cache_read(self, url: str) -> dict[str, Any] | None:
+    def _cache_read(self, url: str) -> JsonObject | None:
         path = self._cache_path(url)
         if path is None:
             return None
@@ -177,7 +181,7 @@ class Fetcher:
             return None
         return entry if isinstance(entry, dict) and isinstance(entry.get("body"), str) else None
 
-    def _cache_write(self, url: str, entry: dict[str, Any]) -> None:
+    def _cache_write(self, url: str, entry: dict[str, object]) -> None:
         path = self._cache_path(url)
         if path is None:
             return

@@ -31,13 +31,16 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from markupsafe import Markup
 
 from releasetool import versions
 from releasetool.errors import VersionError
 from releasetool.manifest import Component, Target
+
+if TYPE_CHECKING:
+    from releasetool.site.data import JsonObject
 
 STATUSES = ("newest", "devel", "legacy", "outdated", "unknown")
 STATUS_TEXT = {"newest": "newest", "devel": "newer than stable", "legacy": "legacy branch",
@@ -86,19 +89,19 @@ class PackagedCell:
                      f'<span class="pkg pkg-{self.distro_status}">{self.distro_status_text}</span>')
         return Markup(text)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {"target": self.target, "label": self.label, "family": self.family,
                 "version": self.version, "status": self.status, "build_state": self.build_state,
                 "distribution_version": self.distro_version, "distribution_status": self.distro_status}
 
 
-def cells(comp: Component, targets: list[Target], obs: dict[str, Any], build_states: dict[str, str | None],
+def cells(comp: Component, targets: list[Target], obs: JsonObject, build_states: dict[str, str | None],
           stable: _Release | None, history: Sequence[_Release]) -> list[PackagedCell]:
     """One cell per target of the component, in the manifest's order of targets."""
     shipped = dict(comp.distro_versions)
     rpm_version, deb_version = _text(obs.get("version")), _text(obs.get("deb_version"))
     found_results = obs.get("results")
-    results: dict[Any, Any] = found_results if isinstance(found_results, dict) else {}
+    results: dict[object, object] = found_results if isinstance(found_results, dict) else {}
     found = []
     known: dict[str | None, str] = {}  # version -> status: most targets share one or two versions
 
@@ -118,7 +121,7 @@ def cells(comp: Component, targets: list[Target], obs: dict[str, Any], build_sta
     return found
 
 
-def _text(value: Any) -> str | None:
+def _text(value: object) -> str | None:
     return str(value) if isinstance(value, str) and value else None
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+import io
 import os
 import stat
 import threading
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import BinaryIO
 
 from releasetool.errors import SiteError
 from releasetool.log import log
@@ -42,7 +43,7 @@ class _Handler(SimpleHTTPRequestHandler):
     _etag: str | None = None
     _shared = False
 
-    def send_head(self) -> Any:
+    def send_head(self) -> io.BytesIO | BinaryIO | None:
         path = self.translate_path(self.path)
         self._etag, self._shared = None, path.endswith(SHARED_SUFFIXES)
         try:
@@ -65,7 +66,7 @@ class _Handler(SimpleHTTPRequestHandler):
             self.send_header("Access-Control-Allow-Origin", "*")
         super().end_headers()
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         log.debug("serve: %s %s", self.address_string(), format % args)
 
 

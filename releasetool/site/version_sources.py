@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlsplit
 
 from releasetool import proc, versions
 from releasetool.errors import CommandError, SiteError, ToolMissingError, VersionError
 from releasetool.manifest import Component
-from releasetool.site.data import Release, parse_json
+from releasetool.site.data import JsonObject, Release, parse_json
 from releasetool.site.fetch import Fetcher, Once, shown
+
+if TYPE_CHECKING:
+    from releasetool.obs.api import Api
 
 GITHUB_API = "https://api.github.com"
 GIT_TIMEOUT = 30.0
@@ -252,7 +255,7 @@ class ObsReader:
     configuration), through the Build Service client.
     """
 
-    def __init__(self, fetcher: Fetcher, apiurl: str, project: str, *, api: Any = None) -> None:
+    def __init__(self, fetcher: Fetcher, apiurl: str, project: str, *, api: Api | None = None) -> None:
         self.fetcher = fetcher
         self.apiurl = apiurl.rstrip("/")
         self.project = project
@@ -271,7 +274,7 @@ class ObsReader:
         answer = self.fetcher.get(url, accept="application/xml")
         return answer.text, answer.url
 
-    def __call__(self, comp: Component) -> dict[str, Any]:
+    def __call__(self, comp: Component) -> JsonObject:
         package = comp.obs_package
         text, url = self._get(["source", self.project, package])
         names = [e.get("name", "") for e in _xml(text, url).iter("entry")]
@@ -316,13 +319,13 @@ def _xml(text: str, url: str) -> ET.Element:
 
 # -- small helpers ---------------------------------------------------------------
 
-def _date_of(value: Any) -> str | None:
+def _date_of(value: object) -> str | None:
     if isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}", value):
         return value[:10]
     return None
 
 
-def _web_url(value: Any) -> str | None:
+def _web_url(value: object) -> str | None:
     """Only http(s) links from upstream reach the page (no ``javascript:`` or ``data:``)."""
     if isinstance(value, str) and urlsplit(value).scheme in ("http", "https") and not any(c.isspace() for c in value):
         return value

@@ -14,7 +14,6 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from markupsafe import Markup
@@ -92,7 +91,7 @@ class ReleaseView:
     def tarball_type(self) -> str:
         return artifacts.media_type(self.links.tarball or "")
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {"version": self.version, "tag": self.tag, "date": self.date, "prerelease": self.prerelease,
                 "tarball": self.links.tarball, "checksum": self.links.checksum,
                 "signature": self.links.signature, "changelog": self.links.changelog,
@@ -160,12 +159,12 @@ class ComponentView:
         count = sum(1 for cell in self.packaged if cell.status == worst)
         return f"{packaged.STATUS_TEXT[worst]} on {count} of {total}"
 
-    def sources_json(self) -> dict[str, dict[str, Any]]:
+    def sources_json(self) -> dict[str, dict[str, object]]:
         return {kind: {"url": src.url, "ok": src.ok, "checked_at": src.checked_at,
                        "last_success_at": src.last_success_at, "error": clean(src.error) if src.error else None}
                 for kind, src in self.sources.items()}
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {
             "name": self.name, "summary": self.summary, "homepage": self.homepage, "upstream": self.upstream,
             "license": self.license, "origin": self.origin,
@@ -219,7 +218,7 @@ class SiteView:
         """The site's absolute URL with a final slash ("" when the manifest gives none)."""
         return self.site_url.rstrip("/") + "/" if self.site_url else ""
 
-    def head_json(self) -> dict[str, Any]:
+    def head_json(self) -> dict[str, object]:
         """The fields versions.json and every c/NAME.json begin with."""
         return {
             "schema_version": VERSIONS_SCHEMA,
@@ -230,7 +229,7 @@ class SiteView:
             "distribution": {"name": self.title, "site_url": self.site_url, "obs_project": self.obs_project},
         }
 
-    def to_json(self, *, components: bool = True) -> dict[str, Any]:
+    def to_json(self, *, components: bool = True) -> dict[str, object]:
         """versions.json (its "components" list empty when ``components`` is false)."""
         return {
             **self.head_json(),

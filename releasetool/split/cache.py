@@ -115,6 +115,7 @@ def load(path: str) -> Loaded | None:
 
 def _apply(state: SplitState, payload: dict[str, Any]) -> list[str]:
     """Add a delta record's entries to ``state`` (as read, not as added); the tips it saved."""
+    # Any: marshal.loads() of a record this module wrote (checksummed); a wrong shape raises, and the caller stops there
     for name in DICT_FIELDS:
         value = payload[name]
         if not isinstance(value, dict):

@@ -27,7 +27,6 @@ import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from releasetool.errors import FaultPlanError
 
@@ -88,7 +87,7 @@ def load_plan(path: str | Path) -> Faults:
         text = source.read_text(encoding="utf-8")
     except OSError as exc:
         raise FaultPlanError(f"{source}: cannot read the fault plan ({exc.strerror})") from None
-    data: Any
+    data: object
     try:
         data = json.loads(text)
     except ValueError:

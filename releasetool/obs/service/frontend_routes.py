@@ -34,14 +34,14 @@ import re
 import threading
 import time
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
 from releasetool.errors import ApiError
 from releasetool.obs.service import build_routes, request_routes
 from releasetool.obs.service import xmlshapes as shapes
 from releasetool.obs.service.context import XML, Answer, Request
-from releasetool.obs.service.store import valid_file, valid_package, valid_project
+from releasetool.obs.service.store import RequestRecord, valid_file, valid_package, valid_project
 
 if TYPE_CHECKING:
     from releasetool.obs.service.host_rpm import HostRpmBuilder
@@ -467,7 +467,7 @@ def _pin(h: Request, source: ET.Element | None, target: ET.Element) -> None:
     source.set("rev", _latest_srcmd5(h, sproject, spackage, None if not rev or rev == "latest" else rev))
 
 
-def _changestate(h: Request, req: dict[str, Any], query: dict[str, str]) -> Answer:
+def _changestate(h: Request, req: RequestRecord, query: dict[str, str]) -> Answer:
     new = request_routes.new_state(req, query, reopen=True)
     fields = request_routes.action_fields(req)
     if new in ("accepted", "declined"):

@@ -7,11 +7,14 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from releasetool.errors import ApiError
 from releasetool.obs.service import xmlshapes as shapes
 from releasetool.obs.service.context import XML, Answer, Request
+
+if TYPE_CHECKING:
+    from releasetool.obs.service.store import RequestRecord
 
 STATES = ("new", "review", "accepted", "declined", "revoked", "superseded")
 
@@ -26,7 +29,7 @@ class Sources:
     # the diff of one action's sources against its target
     diff: Callable[[Request, dict[str, str]], bytes]
     # answer a changestate (checking who may, and copying the sources on accept)
-    changestate: Callable[[Request, dict[str, Any], dict[str, str]], Answer]
+    changestate: Callable[[Request, RequestRecord, dict[str, str]], Answer]
 
 
 def route(h: Request, method: str, segs: list[str], query: dict[str, str], sources: Sources | None = None) -> Answer:
@@ -76,7 +79,7 @@ def create(h: Request, pin: Callable[[Request, ET.Element | None, ET.Element], N
                                                   "<target>")
         pin(h, source if kind == "submit" else None, target)
     now = shapes.iso(time.time())
-    req: dict[str, Any] = {
+    req: RequestRecord = {
         "id": store.new_request_id(),
         "creator": h.user,
         "created": now,
@@ -112,7 +115,7 @@ def _pin_local(h: Request, source: ET.Element | None, target: ET.Element) -> Non
             source.set("rev", found.srcmd5)
 
 
-def action_fields(req: dict[str, Any]) -> list[dict[str, str]]:
+def action_fields(req: RequestRecord) -> list[dict[str, str]]:
     found = []
     for raw in req["actions"]:
         action = ET.fromstring(raw)
@@ -143,7 +146,7 @@ def search(h: Request, query: dict[str, str]) -> Answer:
     fields_of = {"source/@project": "sproject", "source/@package": "spackage",
                  "target/@project": "tproject", "target/@package": "tpackage"}
 
-    def keep(req: dict[str, Any]) -> bool:
+    def keep(req: RequestRecord) -> bool:
         if states and req["state"]["name"] not in states:
             return False
         return any(all(f[fields_of[k]] == v for k, v in conditions.items()) for f in action_fields(req))
@@ -151,7 +154,7 @@ def search(h: Request, query: dict[str, str]) -> Answer:
     return _render_collection([r for r in h.server.store.requests() if keep(r)])
 
 
-def _render_collection(found: list[dict[str, Any]]) -> Answer:
+def _render_collection(found: list[RequestRecord]) -> Answer:
     root = ET.Element("collection", matches=str(len(found)))
     for req in found:
         root.append(shapes.request(req))
@@ -187,7 +190,7 @@ def collection(h: Request, query: dict[str, str]) -> Answer:
     return _render_collection(found)
 
 
-def new_state(req: dict[str, Any], query: dict[str, str], *, reopen: bool = False) -> str:
+def new_state(req: RequestRecord, query: dict[str, str], *, reopen: bool = False) -> str:
     """The state ``changestate`` asks for, if the request may move to it.
 
     An open request (new, review) may be accepted, declined, revoked or
@@ -205,7 +208,7 @@ def new_state(req: dict[str, Any], query: dict[str, str], *, reopen: bool = Fals
     raise ApiError(403, "post_request_no_permission", f"request {req['id']} is {current}: it cannot become {new}")
 
 
-def record_state(h: Request, req: dict[str, Any], new: str, query: dict[str, str]) -> Answer:
+def record_state(h: Request, req: RequestRecord, new: str, query: dict[str, str]) -> Answer:
     """Store the request's new state (who, when, the comment, what superseded it)."""
     req["state"] = {"name": new, "who": h.user, "when": shapes.iso(time.time()),
                     "comment": query.get("comment", "")}
@@ -215,7 +218,7 @@ def record_state(h: Request, req: dict[str, Any], new: str, query: dict[str, str
     return 200, shapes.status(), XML
 
 
-def _changestate(h: Request, req: dict[str, Any], query: dict[str, str]) -> Answer:
+def _changestate(h: Request, req: RequestRecord, query: dict[str, str]) -> Answer:
     store = h.server.store
     new = new_state(req, query)
     if new == "accepted":

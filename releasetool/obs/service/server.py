@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from releasetool.errors import ApiError
@@ -114,7 +114,7 @@ class ObsService(ThreadingHTTPServer):
             atomic_write(self.sessions_path, json.dumps(self.sessions), mode=0o600)
         return token
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
+    def handle_error(self, request: object, client_address: object) -> None:
         import sys
 
         if isinstance(sys.exc_info()[1], ConnectionError):
@@ -172,7 +172,7 @@ class Handler(BaseHTTPRequestHandler):
         # waits for the client's delayed ACK (about 40 ms a request).
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         log.debug("obs serve: %s", format % args)
 
     def do_GET(self) -> None:

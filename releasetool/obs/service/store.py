@@ -27,10 +27,29 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 from releasetool.fsutil import atomic_write
 from releasetool.obs.srcmd5 import srcmd5_of
+
+
+class RequestState(TypedDict):
+    name: str  # new, review, accepted, declined, revoked, superseded
+    who: str
+    when: str
+    comment: str
+    superseded_by: NotRequired[str]
+
+
+class RequestRecord(TypedDict):
+    """A request as the store keeps it (requests/ID.json)."""
+
+    id: int
+    creator: str
+    created: str
+    actions: list[str]  # each action's XML, as it came in
+    state: RequestState
+    description: str
 
 # OBS project names: colon-separated parts of letters, digits, '_', '-', '.', '+'.
 PROJECT_RE = re.compile(r"^[A-Za-z0-9_+][A-Za-z0-9_.+-]*(:[A-Za-z0-9_+][A-Za-z0-9_.+-]*)*$")
@@ -75,12 +94,13 @@ class Revision:
     files: dict[str, str]  # name -> md5
     requestid: str = ""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         return {"rev": self.rev, "srcmd5": self.srcmd5, "time": self.time, "user": self.user,
                 "comment": self.comment, "files": self.files, "requestid": self.requestid}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Revision:
+        # Any: one record of json.loads(), each field converted here
         return cls(int(data["rev"]), str(data["srcmd5"]), int(data["time"]), str(data["user"]),
                    str(data.get("comment", "")), dict(data["files"]), str(data.get("requestid", "")))
 
@@ -241,20 +261,21 @@ class Store:
             atomic_write(counter, str(number + 1))
             return number
 
-    def save_request(self, request: dict[str, Any]) -> None:
+    def save_request(self, request: RequestRecord) -> None:
         with self.lock:
             atomic_write(self.root / "requests" / f"{request['id']}.json", json.dumps(request, indent=1))
 
-    def request(self, number: str) -> dict[str, Any] | None:
+    def request(self, number: str) -> RequestRecord | None:
         if not number.isdigit():
             return None
         try:
-            return dict(json.loads((self.root / "requests" / f"{int(number)}.json").read_text()))
+            # json.loads() gives Any: the file is one save_request() wrote
+            return cast(RequestRecord, dict(json.loads((self.root / "requests" / f"{int(number)}.json").read_text())))
         except FileNotFoundError:
             return None
 
-    def requests(self) -> list[dict[str, Any]]:
-        found = []
+    def requests(self) -> list[RequestRecord]:
+        found: list[RequestRecord] = []
         for path in (self.root / "requests").glob("*.json"):
             found.append(json.loads(path.read_text()))
         return sorted(found, key=lambda r: int(r["id"]))

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 import xml.etree.ElementTree as ET
-from typing import Any
 
-from releasetool.obs.service.store import Revision
+from releasetool.obs.service.store import RequestRecord, Revision
 from releasetool.obs.srcmd5 import EMPTY_MD5
 
 
@@ -84,7 +83,7 @@ def iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts))
 
 
-def request(req: dict[str, Any]) -> ET.Element:
+def request(req: RequestRecord) -> ET.Element:
     """A request as stored by the service, as OBS renders it."""
     root = ET.Element("request", id=str(req["id"]), creator=req["creator"])
     for action in req["actions"]:
