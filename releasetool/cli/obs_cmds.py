@@ -24,8 +24,8 @@ requests, OBS's error answers).  It needs root.  State lives under --root,
 so a restart loses nothing.  docs/obs-service.md lists what is covered.
 
 --debian-base adds the Debian:12/standard project Debian targets build
-against (packages apt-get downloads; --base-packages adds more, e.g. build
-dependencies).  No rpm base distribution is reachable here: rpm targets are
+against (packages apt-get downloads; --base-build-deps adds the build
+dependencies of the manifest's components, --base-packages any others).  No rpm base distribution is reachable here: rpm targets are
 built on this host with rpmbuild --nodeps, and their results and build logs
 say so.  No source service runs: a _service is refused with OBS's error.
 What bs_publish writes is served without login under /repositories/.
@@ -44,6 +44,7 @@ SERVE_EPILOG = """\
 examples:
   printf 'Admin:%s\\n' "$(releasetool obs hash-password < secret)" > users; chmod 600 users
   sudo releasetool obs serve --port 3000 --root /tmp/obs --users-file users --debian-base
+  sudo releasetool obs serve --port 3000 --root /tmp/obs --users-file users --debian-base --base-build-deps
   releasetool obs serve --port 3000 --root /tmp/obs --users-file users --stand-in --build
   osc -A http://127.0.0.1:3000 meta prj network:ha-clustering:Stable
 """
@@ -91,6 +92,10 @@ def register(sub: common.Subcommands) -> None:
     s.add_argument("--base-packages", metavar="FILE",
                    help="with --debian-base: Debian packages (one name a line, # comments) added to the base with "
                         "their closure, e.g. the build dependencies of the packages to build")
+    s.add_argument("--base-build-deps", action="store_true",
+                   help="with --debian-base: add the build dependencies of the Debian builds of the manifest's active "
+                        "components (--manifest): every Build-Depends of their debian/control that no component "
+                        "builds, with their closure")
     s.add_argument("--faults", metavar="FILE", help="a fault plan (YAML or JSON) to inject errors")
     s.set_defaults(run=run_serve)
 
@@ -363,6 +368,13 @@ def run_serve(args: argparse.Namespace) -> int:
         from releasetool.obs.service.debian_base import read_package_list
 
         base_packages = read_package_list(args.base_packages)
+    if args.base_build_deps:
+        if not args.debian_base:
+            raise ReleasetoolError("--base-build-deps needs --debian-base: the packages are added to that base")
+        from releasetool import manifest
+        from releasetool.obs.service.debian_base import manifest_build_dependencies
+
+        base_packages += manifest_build_dependencies(manifest.load(common.manifest_path(args)))
     faults = None
     if args.faults:
         from releasetool.errors import FaultPlanError
