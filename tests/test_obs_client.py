@@ -609,3 +609,26 @@ def test_tarball_options_must_be_directories(obs: Service, tmp_path: Path, capsy
         err = capsys.readouterr().err
         assert err.splitlines()[0] == f"error: {option} {tmp_path / 'file'}: not a directory"
     assert not obs.service.store.project_exists("home:Admin:baddir")
+
+
+@pytest.mark.slow  # the OBS builder
+def test_targets_a_component_is_restricted_to_leave_the_others_disabled(
+        obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import xml.etree.ElementTree as ET
+
+    manifest = write_manifest(tmp_path / "m", 2, project="home:Admin:restricted")
+    text = manifest.read_text()
+    manifest.write_text(text.replace("    packaging: {}", "    targets: [openSUSE_Tumbleweed]\n    packaging: {}", 1))
+    assert submit(obs, manifest, "--all") == 0
+    store = obs.service.store
+    restricted = ET.fromstring(store.package_meta("home:Admin:restricted", "comp00"))
+    assert [(d.get("repository"), d.get("arch")) for d in restricted.findall("build/disable")] == [("Debian_12", None)]
+    assert ET.fromstring(store.package_meta("home:Admin:restricted", "comp01")).find("build") is None
+    # the project still has both repositories: comp01 builds for both
+    assert 'repository name="Debian_12"' in store.project_meta("home:Admin:restricted").decode()
+    capsys.readouterr()
+    puts_before = obs.service.stats["PUT /source/*/*/_meta"]
+    assert puts_before >= 2
+    assert submit(obs, manifest, "--all", "--json") == 0
+    assert [p["meta_updated"] for p in json.loads(capsys.readouterr().out)["packages"]] == [False, False]
+    assert obs.service.stats["PUT /source/*/*/_meta"] == puts_before

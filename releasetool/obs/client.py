@@ -276,17 +276,32 @@ def merged_project_meta(current: ET.Element | None, wanted: ET.Element) -> ET.El
     return merged
 
 
-def package_meta(project: str, component: Any) -> ET.Element:
+def package_meta(project: str, component: Any, repositories: list[str] | tuple[str, ...] = ()) -> ET.Element:
+    """The package meta; of the project's ``repositories``, those not among the component's targets are disabled.
+
+    A component the manifest restricts to some targets (``targets:``, e.g.
+    one whose release needs a newer Python than a distribution has) is not
+    built for the others: OBS answers ``disabled`` for them.
+    """
     root = ET.Element("package", name=component.obs_package, project=project)
     ET.SubElement(root, "title").text = component.summary
     ET.SubElement(root, "description").text = component.description.strip()
     ET.SubElement(root, "url").text = component.homepage
+    excluded = [name for name in repositories if name not in component.targets]
+    if excluded:
+        build = ET.SubElement(root, "build")
+        for name in excluded:
+            ET.SubElement(build, "disable", repository=name)
     return root
+
+
+def _disabled_builds(meta: ET.Element) -> set[tuple[str, str]]:
+    return {(flag.get("repository", ""), flag.get("arch", "")) for flag in meta.findall("build/disable")}
 
 
 def _same_package_meta(current: ET.Element, wanted: ET.Element) -> bool:
     return all((current.findtext(tag) or "").strip() == (wanted.findtext(tag) or "").strip()
-               for tag in ("title", "description", "url"))
+               for tag in ("title", "description", "url")) and _disabled_builds(current) == _disabled_builds(wanted)
 
 
 # ---------------------------------------------------------------------------
@@ -338,7 +353,7 @@ def submit_package(api: Api, manifest: Any, component: Any, project: str, files:
                    message: str, dry_run: bool) -> PackageOutcome:
     package = component.obs_package
     outcome = PackageOutcome(component.name, package, "unchanged")
-    wanted_meta = package_meta(project, component)
+    wanted_meta = package_meta(project, component, list(manifest.targets))
     current_meta = api.exists(["source", project, package, "_meta"])
     if current_meta is None or not _same_package_meta(current_meta, wanted_meta):
         outcome.meta_updated = True
