@@ -500,6 +500,41 @@ def test_rpm_targets_are_built_on_the_host_and_say_so(serve: Serve, tmp_path: Pa
     assert again != history
 
 
+def test_an_rpm_repository_disabled_in_the_meta_is_not_built_on_the_host(serve: Serve, tmp_path: Path) -> None:
+    project = "home:Admin:rpmoff"
+    wc = checkout_new_hello(serve, tmp_path, project, RPM_AND_DEBIAN_META.format(name=project))
+    pkg = tmp_path / "pkg-off.xml"
+    pkg.write_text(f'<package name="hello" project="{project}"><title>hello</title><description/>'
+                   '<build><disable repository="openSUSE_Tumbleweed"/></build></package>')
+    serve.admin.osc("meta", "pkg", project, "hello", "-F", str(pkg))
+    from obs_helpers import FIXTURES, hello_tarball
+
+    for source in (FIXTURES / "hello").iterdir():
+        (wc / source.name).write_bytes(source.read_bytes())
+    hello_tarball(wc)
+    serve.admin.osc("addremove", cwd=wc)
+    serve.admin.osc("ci", "-m", "hello", cwd=wc)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        results = serve.admin.osc("results", project, "hello", "-r", "openSUSE_Tumbleweed", "-a", "x86_64").stdout
+        if "disabled" in results:
+            break
+        time.sleep(1)
+    assert "disabled" in results, results
+    history = serve.admin.osc("api", f"/build/{project}/openSUSE_Tumbleweed/x86_64/_jobhistory").stdout
+    assert "<jobhist " not in history  # nothing was built on the host
+    # enabled again (the flag removed): the host builds it
+    pkg.write_text(f'<package name="hello" project="{project}"><title>hello</title><description/></package>')
+    serve.admin.osc("meta", "pkg", project, "hello", "-F", str(pkg))
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        results = serve.admin.osc("results", project, "hello", "-r", "openSUSE_Tumbleweed", "-a", "x86_64").stdout
+        if "succeeded" in results or "failed" in results:
+            break
+        time.sleep(1)
+    assert "succeeded" in results, results
+
+
 def test_source_services_get_the_frontends_error(serve: Serve, tmp_path: Path) -> None:
     wc = project_with_hello(serve, tmp_path, "home:Admin:services")
     (wc / "_service").write_text('<services><service name="download_url"/></services>\n')
