@@ -148,7 +148,8 @@ SUBMIT_DESCRIPTION = """\
 Submit components to the openSUSE Build Service through osc's library: the
 project meta gets one repository per distribution target of the manifest
 (an unchanged meta is not rewritten), each package gets its meta (title,
-description, URL) and the files `releasetool render` produces: NAME.spec,
+description, URL; building disabled for the targets the component's
+`targets:` leaves out) and the files `releasetool render` produces: NAME.spec,
 debian.tar.xz with a NAME.dsc for OBS's debtransform, and the release tarball
 (from --tarballs, else made from the clone in --clones, else a _service with
 which OBS fetches it).  Only files whose md5 differs from the server's listing
