@@ -328,6 +328,10 @@ def test_the_base_gets_the_manifests_build_dependencies_but_not_its_own_packages
     every = {n for c in active for n in c.packaging.build_requires.deb}
     assert every - own <= set(needed)
     assert needed == sorted(set(needed))
+    # booth build-depends on the manifest's resource-agents, whose run-time dependencies come from the base
+    resource_agents = set(loaded.get("resource-agents").packaging.requires.deb)
+    assert {"gawk", "iproute2", "psmisc"} <= resource_agents
+    assert resource_agents - own <= set(needed)
 
 
 def test_base_build_deps_needs_the_debian_base(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

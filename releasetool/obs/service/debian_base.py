@@ -168,7 +168,9 @@ def manifest_build_dependencies(loaded: Any) -> list[str]:
     relation that no binary package of the manifest satisfies, the first of
     its alternatives (as apt and the build tools pick).  A relation on a
     package of the manifest is left to the project, where the component
-    builds it: importing Debian's own would let a build use it instead.
+    builds it: importing Debian's own would let a build use it instead; the
+    run-time dependencies (``Pre-Depends``, ``Depends``) of such a package
+    are needed in the base as well, the scheduler installs them with it.
     """
     from releasetool.obs.client import control_paragraphs
     from releasetool.render.packaging import render_component
@@ -179,14 +181,30 @@ def manifest_build_dependencies(loaded: Any) -> list[str]:
         rendered = render_component(loaded, comp)
         if "debian/control" in rendered:
             controls[comp.name] = control_paragraphs(rendered["debian/control"].decode("utf-8"))
-    built = {p["package"] for paragraphs in controls.values() for p in paragraphs[1:] if "package" in p}
+    binaries = {p["package"]: p for paragraphs in controls.values() for p in paragraphs[1:] if "package" in p}
     needed: set[str] = set()
+    # the manifest's own packages a build installs, whose run-time dependencies come from the base too
+    installed: list[str] = []
+
+    def require(field: str) -> None:
+        for alternatives in _relation_names(field):
+            own = [name for name in alternatives if name in binaries]
+            if own:
+                installed.extend(own[:1])
+            elif not alternatives[0].startswith("${"):
+                needed.add(alternatives[0])
+
     for paragraphs in controls.values():
         source = paragraphs[0] if paragraphs else {}
         for key in ("build-depends", "build-depends-arch", "build-depends-indep"):
-            for alternatives in _relation_names(source.get(key, "")):
-                if not built.intersection(alternatives):
-                    needed.add(alternatives[0])
+            require(source.get(key, ""))
+    seen: set[str] = set()
+    while installed:
+        name = installed.pop()
+        if name not in seen:
+            seen.add(name)
+            for key in ("pre-depends", "depends"):
+                require(binaries[name].get(key, ""))
     return sorted(needed)
 
 
