@@ -143,7 +143,7 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="keep the service's state in this directory")
     parser.add_argument("--resume", action="store_true",
                         help="with --keep: start the service again on the kept state, submit again (only what "
-                             "changed is sent) and wait; times are counted from the first submission")
+                             "changed is sent) and wait; times are counted from this submission")
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds to wait for the builds")
     args = parser.parse_args()
     if args.clones is None or not args.clones.is_dir():
@@ -196,15 +196,13 @@ def run(args: argparse.Namespace, work: Path) -> int:
                          "allow_http = 1\n")
         oscrc.chmod(0o600)
 
-        if args.resume:
-            submit_at = float((work / "submitted").read_text())
-        elif not args.all_targets:
+        if not args.resume and not args.all_targets:
             only_debian(url, manifest)
         started = time.monotonic()
-        if not args.resume:
-            submit_at = time.time()
-            (work / "submitted").write_text(str(submit_at))
-        # again with --resume: only what changed since is sent (the times stay those of the first submission)
+        # with --resume only what changed is sent, and times count from this submission
+        # (builds finished before it show as "earlier")
+        submit_at = time.time()
+        (work / "submitted").write_text(str(submit_at))
         submitted = subprocess.run([*RELEASETOOL, "obs", "submit", "--all", "--apiurl", url, "--config",
                                     str(oscrc), "--project", PROJECT, "--clones", str(args.clones)],
                                    env=env, capture_output=True, text=True, check=False)
@@ -250,6 +248,8 @@ def run(args: argparse.Namespace, work: Path) -> int:
             job = history.get(package)
             build = int(job.get("endtime", 0)) - int(job.get("starttime", 0)) if job is not None else None
             done = int(job.get("endtime", 0)) - submit_at if job is not None else None
+            if done is not None and done < 0:
+                done = -1.0  # finished before this submission (--resume)
             rpm = ",".join(sorted({found[k][0] for k in found if k[1] == package and k[0] != DEBIAN}))
             rows.append((comp.name if comp else package, comp.version if comp else "-", code, details, build, done,
                          rpm))
@@ -258,14 +258,14 @@ def run(args: argparse.Namespace, work: Path) -> int:
         print(header + ("  rpm targets (host builds)" if args.all_targets else ""))
         for name, version, code, details, build, done, rpm in rows:
             line = (f"{name:16} {version:8} {code:13} {minutes(build) if build is not None else '-':>6} "
-                    f"{minutes(done) if done is not None else '-':>8}")
+                    f"{('earlier' if done < 0 else minutes(done)) if done is not None else '-':>8}")
             if args.all_targets:
                 line += f"  {rpm or '-'}"
             if code != "succeeded" and details:
                 line += f"  ({details[:160]})"
             print(line)
         print()
-        ends = sorted(int(j.get("endtime", 0)) - submit_at for j in history.values())
+        ends = sorted(e for e in (int(j.get("endtime", 0)) - submit_at for j in history.values()) if e >= 0)
         succeeded = sum(1 for r in rows if r[2] == "succeeded")
         disabled = sum(1 for r in rows if r[2] == "disabled")
         emit("obs manifest: Debian_12 builds succeeded", succeeded, unit="packages",
