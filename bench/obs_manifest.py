@@ -188,7 +188,8 @@ def run(args: argparse.Namespace, work: Path) -> int:
             print(f"error: obs serve did not start; see {work / 'serve.log'}", file=sys.stderr)
             return 1
         emit("obs manifest: obs serve --debian-base --base-build-deps to listening", time.monotonic() - started)
-        base = re.search(r"Debian:12/standard has (\d+) packages", (work / "serve.log").read_text())
+        # the last start's import (serve.log is appended to by --resume)
+        base = (re.findall(r"Debian:12/standard has (\d+) packages", (work / "serve.log").read_text()) or ["?"])[-1]
         oscrc = work / "oscrc"
         oscrc.write_text(f"[general]\napiurl = {url}\nhttp_retries = 1\ncookiejar = {work / 'cookiejar'}\n"
                          f"[{url}]\nuser = {USER}\npass = {PASSWORD}\n"
@@ -270,7 +271,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
         disabled = sum(1 for r in rows if r[2] == "disabled")
         emit("obs manifest: Debian_12 builds succeeded", succeeded, unit="packages",
              note=f"of {len(rows)} packages: {len(failed)} not submitted, {disabled} disabled for Debian 12 by "
-                  f"the manifest; base of {base.group(1) if base else '?'} Debian packages")
+                  f"the manifest; base of {base} Debian packages")
         if ends:
             emit("obs manifest: submission start to the first finished Debian build", ends[0])
             emit("obs manifest: submission start to the last finished Debian build", ends[-1])
