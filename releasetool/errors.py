@@ -158,6 +158,14 @@ class ObsNotFound(ObsError):
     """A project, package, file or request does not exist."""
 
 
+class ObsRefused(ObsError):
+    """The Build Service answered and refused one request (an HTTP 4xx other than 401 and 404).
+
+    It concerns what was sent, not the connection or the credentials: a run
+    over several packages goes on with the others.
+    """
+
+
 class Transient(Exception):
     """A failure another attempt may not see (connection reset, 5xx, timeout)."""
 

@@ -540,3 +540,116 @@ def test_osc_keeps_its_connection_pools_where_the_timeout_is_set(obs: Service) -
     assert pool.port == int(obs.url.rsplit(":", 1)[1])  # osc's pool for this apiurl, not another
     Api(Settings(apiurl=obs.url, config=str(obs.oscrc)))
     assert api.apiurl not in osc_connection_pools()
+
+
+def tagged_clone(path: Path, name: str, tag: str) -> Path:
+    """A git repository at ``path`` with two files committed and ``tag`` on that commit (then one more commit)."""
+    path.mkdir(parents=True)
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(path), *args], check=True, capture_output=True,
+                       env={**os.environ, "GIT_AUTHOR_DATE": "2024-01-01T00:00:00Z",
+                            "GIT_COMMITTER_DATE": "2024-01-01T00:00:00Z"})
+
+    git("init", "-q", "-b", "main")
+    git("config", "user.email", "dev@example.org")
+    git("config", "user.name", "Dev")
+    (path / "README").write_text(f"{name} at {tag}\n")
+    (path / "src").mkdir()
+    (path / "src" / "main.c").write_text("int main(void) { return 0; }\n")
+    git("add", "-A")
+    git("commit", "-q", "-m", "release")
+    git("tag", tag)
+    (path / "README").write_text("after the release\n")
+    git("commit", "-q", "-am", "after")
+    return path
+
+
+@pytest.mark.slow  # the OBS builder
+def test_tarballs_made_from_clones(obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+    import tarfile
+
+    manifest = write_manifest(tmp_path / "m", 3, project="home:Admin:clones")
+    clones = tmp_path / "clones"
+    tagged_clone(clones / "comp00", "comp00", "v1.0")
+    tagged_clone(clones / "comp01", "comp01", "v1.0")
+    tarballs = tmp_path / "tarballs"
+    tarballs.mkdir()
+    (tarballs / "comp01-1.0.tar.gz").write_bytes(b"the release output wins over the clone")
+
+    assert submit(obs, manifest, "--all", "--clones", str(clones), "--tarballs", str(tarballs), "--json") == 0
+    out = {p["package"]: p for p in json.loads(capsys.readouterr().out)["packages"]}
+    assert out["comp00"]["tarball"].startswith(f"made from {clones / 'comp00'} at v1.0")
+    assert out["comp01"]["tarball"] == f"from {tarballs}"
+    # no clone, no tarball: the stand-in takes the _service (only the OBS backend's frontend refuses it)
+    assert out["comp02"]["tarball"] == f"no comp02-1.0.tar.gz in {tarballs}; no clone {clones / 'comp02'}"
+    store = obs.service.store
+    files = store.latest("home:Admin:clones", "comp00").files
+    assert "_service" not in files
+    with tarfile.open(fileobj=io.BytesIO(store.blob(files["comp00-1.0.tar.gz"]))) as tar:
+        members = {m.name: tar.extractfile(m).read() if m.isfile() else None for m in tar}  # type: ignore[union-attr]
+    # the tagged tree, not the later commit, under NAME-VERSION/
+    assert members["comp00-1.0/README"] == b"comp00 at v1.0\n"
+    assert members["comp00-1.0/src/main.c"] == b"int main(void) { return 0; }\n"
+    assert store.blob(store.latest("home:Admin:clones", "comp01").files["comp01-1.0.tar.gz"]) == \
+        b"the release output wins over the clone"
+    kept = list((tmp_path / "m" / ".releasetool-cache" / "obs" / "tarballs").glob("comp00-1.0-*/comp00-1.0.tar.gz"))
+    assert len(kept) == 1
+
+    # again: the kept tarball, the same bytes, nothing committed
+    assert submit(obs, manifest, "--all", "--clones", str(clones), "--tarballs", str(tarballs), "--json") == 0
+    again = json.loads(capsys.readouterr().out)
+    assert [p["action"] for p in again["packages"]] == ["unchanged"] * 3
+    assert revisions(obs, "home:Admin:clones", "comp00") == 1
+
+
+@pytest.mark.slow  # the OBS builder
+def test_clone_without_the_tag_fails_that_package_only(obs: Service, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = write_manifest(tmp_path / "m", 2, project="home:Admin:untagged")
+    clones = tmp_path / "clones"
+    tagged_clone(clones / "comp00", "comp00", "v0.9")
+    tagged_clone(clones / "comp01", "comp01", "v1.0")
+    assert submit(obs, manifest, "--all", "--clones", str(clones)) == 1
+    err = capsys.readouterr().err
+    failures = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert failures == [f"error: comp00: not submitted: no release tarball: {clones / 'comp00'}: no tag v1.0 for "
+                        "comp00 1.0"]
+    assert "hint: 1 of 2 packages not submitted" in err
+    assert not obs.service.store.package_exists("home:Admin:untagged", "comp00")
+    assert revisions(obs, "home:Admin:untagged", "comp01") == 1
+
+
+@pytest.mark.slow  # the OBS builder
+def test_tarball_options_must_be_directories(obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = write_manifest(tmp_path / "m", 1, project="home:Admin:baddir")
+    (tmp_path / "file").write_text("")
+    for option in ("--clones", "--tarballs"):
+        assert submit(obs, manifest, "--all", option, str(tmp_path / "file")) == 2
+        err = capsys.readouterr().err
+        assert err.splitlines()[0] == f"error: {option} {tmp_path / 'file'}: not a directory"
+    assert not obs.service.store.project_exists("home:Admin:baddir")
+
+
+@pytest.mark.slow  # the OBS builder
+def test_targets_a_component_is_restricted_to_leave_the_others_disabled(
+        obs: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import xml.etree.ElementTree as ET
+
+    manifest = write_manifest(tmp_path / "m", 2, project="home:Admin:restricted")
+    text = manifest.read_text()
+    manifest.write_text(text.replace("    packaging: {}", "    targets: [openSUSE_Tumbleweed]\n    packaging: {}", 1))
+    assert submit(obs, manifest, "--all") == 0
+    store = obs.service.store
+    restricted = ET.fromstring(store.package_meta("home:Admin:restricted", "comp00"))
+    assert [(d.get("repository"), d.get("arch")) for d in restricted.findall("build/disable")] == [("Debian_12", None)]
+    assert ET.fromstring(store.package_meta("home:Admin:restricted", "comp01")).find("build") is None
+    # the project still has both repositories: comp01 builds for both
+    assert 'repository name="Debian_12"' in store.project_meta("home:Admin:restricted").decode()
+    capsys.readouterr()
+    puts_before = obs.service.stats["PUT /source/*/*/_meta"]
+    assert puts_before >= 2
+    assert submit(obs, manifest, "--all", "--json") == 0
+    assert [p["meta_updated"] for p in json.loads(capsys.readouterr().out)["packages"]] == [False, False]
+    assert obs.service.stats["PUT /source/*/*/_meta"] == puts_before

@@ -302,6 +302,49 @@ def test_read_package_list_keeps_names_in_order(tmp_path: Path) -> None:
     assert read_package_list(str(path)) == ["pkgconf", "libxml2-dev", "dh-sequence-python3"]
 
 
+def test_relation_names_drop_versions_architectures_and_profiles() -> None:
+    from releasetool.obs.service.debian_base import _relation_names
+
+    field = ("debhelper-compat (= 13), libsystemd-dev [linux-any], python3:any, check <!nocheck>,\n "
+             "libfoo-dev (>= 1.2) | libbar-dev, ")
+    assert _relation_names(field) == [["debhelper-compat"], ["libsystemd-dev"], ["python3"], ["check"],
+                                      ["libfoo-dev", "libbar-dev"]]
+
+
+def test_the_base_gets_the_manifests_build_dependencies_but_not_its_own_packages() -> None:
+    from releasetool import manifest
+    from releasetool.obs.service.debian_base import manifest_build_dependencies
+
+    loaded = manifest.load(Path(__file__).resolve().parent.parent / "components.yaml")
+    needed = manifest_build_dependencies(loaded)
+    # every component's build_requires.deb that no component builds, and what the packaging adds
+    assert {"libxml2-dev", "libglib2.0-dev", "docbook-xsl", "docbook-xml", "pkgconf", "debhelper-compat",
+            "dh-sequence-python3"} <= set(needed)
+    active = [c for c in loaded.components.values() if c.active]
+    own = {c.packaging.deb_name or c.name for c in active} | \
+        {s.deb_name or s.name for c in active for s in c.packaging.subpackages}
+    assert {"libqb-dev", "libknet-dev", "libcfg-dev", "pacemaker-dev", "cluster-glue-dev", "booth", "sbd"} <= own
+    assert not own & set(needed)
+    every = {n for c in active for n in c.packaging.build_requires.deb}
+    assert every - own <= set(needed)
+    assert needed == sorted(set(needed))
+    # booth build-depends on the manifest's resource-agents, whose run-time dependencies come from the base
+    resource_agents = set(loaded.get("resource-agents").packaging.requires.deb)
+    assert {"gawk", "iproute2", "psmisc"} <= resource_agents
+    assert resource_agents - own <= set(needed)
+
+
+def test_base_build_deps_needs_the_debian_base(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    users_file = tmp_path / "users"
+    users_file.write_text("Admin:pw\n")
+    argv = ["obs", "serve", "--port", "0", "--root", str(tmp_path / "s"), "--users-file", str(users_file),
+            "--base-build-deps"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.splitlines()[0] == \
+        "error: --base-build-deps needs --debian-base: the packages are added to that base"
+    assert not (tmp_path / "s").exists()
+
+
 def test_the_backend_is_the_default_and_the_stand_in_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("os.geteuid", lambda: 1000)

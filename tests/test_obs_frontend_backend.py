@@ -352,6 +352,53 @@ def test_obs_submit_through_faults_makes_one_revision_per_package(tmp_path: Path
         own.stop()
 
 
+def test_obs_submit_goes_on_past_a_refused_package_through_faults(tmp_path: Path) -> None:
+    from obs_helpers import write_manifest
+
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "- request: POST /source/*/*\n  query: {cmd: commitfilelist}\n  nth: 2\n  effect: error-after\n"
+        "  status: 504\n"
+        "- request: PUT /source/*/*/*\n  every: 3\n  effect: reset\n")
+    own = Serve(tmp_path / "svc", extra=["--faults", str(plan)])
+    try:
+        manifest = write_manifest(tmp_path / "m", 3, project="home:Admin:refused")
+        tarballs = tmp_path / "tarballs"
+        tarballs.mkdir()
+        # comp01 has no tarball: it gets a _service, which the frontend refuses (no source service runs here)
+        for i in (0, 2):
+            (tarballs / f"comp{i:02d}-1.0.tar.gz").write_bytes(f"tarball {i}".encode())
+        argv = [sys.executable, "-m", "releasetool", "--manifest", str(manifest), "obs", "submit", "--all",
+                "--apiurl", own.url, "--config", str(own.admin.oscrc), "--tarballs", str(tarballs), "--jobs", "1"]
+        env = own.admin.env()
+
+        def revisions(package: str) -> int:
+            done = own.admin.osc("api", f"/source/home:Admin:refused/{package}/_history", check=False)
+            return done.stdout.count("<revision ")
+
+        first = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+        assert first.returncode == 1, first.stderr
+        failures = [line for line in first.stderr.splitlines() if line.startswith("error: ")]
+        assert len(failures) == 1, first.stderr
+        assert failures[0].startswith("error: comp01: not submitted: ")
+        assert "no source service server runs here" in failures[0]
+        assert failures[0].endswith(f"(a _service was sent: no comp01-1.0.tar.gz in {tarballs})")
+        assert "hint: 1 of 3 packages not submitted" in first.stderr
+        # the packages after the refused one were submitted, once each, through the faults
+        assert "HTTP 504 (injected fault: HTTP 504)" in first.stderr
+        assert [revisions(f"comp{i:02d}") for i in range(3)] == [1, 0, 1]
+
+        (tarballs / "comp01-1.0.tar.gz").write_bytes(b"tarball 1")
+        again = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+        assert again.returncode == 0, again.stderr
+        assert "error:" not in again.stderr
+        assert [revisions(f"comp{i:02d}") for i in range(3)] == [1, 1, 1]
+        last = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+        assert last.returncode == 0 and "nothing to do" in last.stderr, last.stderr
+    finally:
+        own.stop()
+
+
 def test_parallel_single_file_puts_lose_no_file(serve: Serve, tmp_path: Path) -> None:
     import base64
     import http.client
@@ -451,6 +498,41 @@ def test_rpm_targets_are_built_on_the_host_and_say_so(serve: Serve, tmp_path: Pa
             break
         time.sleep(1)
     assert again != history
+
+
+def test_an_rpm_repository_disabled_in_the_meta_is_not_built_on_the_host(serve: Serve, tmp_path: Path) -> None:
+    project = "home:Admin:rpmoff"
+    wc = checkout_new_hello(serve, tmp_path, project, RPM_AND_DEBIAN_META.format(name=project))
+    pkg = tmp_path / "pkg-off.xml"
+    pkg.write_text(f'<package name="hello" project="{project}"><title>hello</title><description/>'
+                   '<build><disable repository="openSUSE_Tumbleweed"/></build></package>')
+    serve.admin.osc("meta", "pkg", project, "hello", "-F", str(pkg))
+    from obs_helpers import FIXTURES, hello_tarball
+
+    for source in (FIXTURES / "hello").iterdir():
+        (wc / source.name).write_bytes(source.read_bytes())
+    hello_tarball(wc)
+    serve.admin.osc("addremove", cwd=wc)
+    serve.admin.osc("ci", "-m", "hello", cwd=wc)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        results = serve.admin.osc("results", project, "hello", "-r", "openSUSE_Tumbleweed", "-a", "x86_64").stdout
+        if "disabled" in results:
+            break
+        time.sleep(1)
+    assert "disabled" in results, results
+    history = serve.admin.osc("api", f"/build/{project}/openSUSE_Tumbleweed/x86_64/_jobhistory").stdout
+    assert "<jobhist " not in history  # nothing was built on the host
+    # enabled again (the flag removed): the host builds it
+    pkg.write_text(f'<package name="hello" project="{project}"><title>hello</title><description/></package>')
+    serve.admin.osc("meta", "pkg", project, "hello", "-F", str(pkg))
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        results = serve.admin.osc("results", project, "hello", "-r", "openSUSE_Tumbleweed", "-a", "x86_64").stdout
+        if "succeeded" in results or "failed" in results:
+            break
+        time.sleep(1)
+    assert "succeeded" in results, results
 
 
 def test_source_services_get_the_frontends_error(serve: Serve, tmp_path: Path) -> None:

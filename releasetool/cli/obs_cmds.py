@@ -24,8 +24,8 @@ requests, OBS's error answers).  It needs root.  State lives under --root,
 so a restart loses nothing.  docs/obs-service.md lists what is covered.
 
 --debian-base adds the Debian:12/standard project Debian targets build
-against (packages apt-get downloads; --base-packages adds more, e.g. build
-dependencies).  No rpm base distribution is reachable here: rpm targets are
+against (packages apt-get downloads; --base-build-deps adds the build
+dependencies of the manifest's components, --base-packages any others).  No rpm base distribution is reachable here: rpm targets are
 built on this host with rpmbuild --nodeps, and their results and build logs
 say so.  No source service runs: a _service is refused with OBS's error.
 What bs_publish writes is served without login under /repositories/.
@@ -44,6 +44,7 @@ SERVE_EPILOG = """\
 examples:
   printf 'Admin:%s\\n' "$(releasetool obs hash-password < secret)" > users; chmod 600 users
   sudo releasetool obs serve --port 3000 --root /tmp/obs --users-file users --debian-base
+  sudo releasetool obs serve --port 3000 --root /tmp/obs --users-file users --debian-base --base-build-deps
   releasetool obs serve --port 3000 --root /tmp/obs --users-file users --stand-in --build
   osc -A http://127.0.0.1:3000 meta prj network:ha-clustering:Stable
 """
@@ -91,6 +92,10 @@ def register(sub: common.Subcommands) -> None:
     s.add_argument("--base-packages", metavar="FILE",
                    help="with --debian-base: Debian packages (one name a line, # comments) added to the base with "
                         "their closure, e.g. the build dependencies of the packages to build")
+    s.add_argument("--base-build-deps", action="store_true",
+                   help="with --debian-base: add the build dependencies of the Debian builds of the manifest's active "
+                        "components (--manifest): every Build-Depends of their debian/control that no component "
+                        "builds, with their closure")
     s.add_argument("--faults", metavar="FILE", help="a fault plan (YAML or JSON) to inject errors")
     s.set_defaults(run=run_serve)
 
@@ -104,7 +109,12 @@ def register(sub: common.Subcommands) -> None:
     s.add_argument("--all", action="store_true", help="every active component, in dependency order")
     _connection_options(s)
     s.add_argument("--message", "-m", default="", help="the commit message")
-    s.add_argument("--tarballs", metavar="DIR", help="directory holding release tarballs to upload with the packages")
+    s.add_argument("--tarballs", metavar="DIR",
+                   help="directory holding the release tarballs to upload, named as in the manifest's tarball URL "
+                        "(the release output, a download area from `releasetool bundle`)")
+    s.add_argument("--clones", metavar="DIR",
+                   help="for a tarball not in --tarballs: make it from the clone DIR/NAME at the version's tag, as "
+                        "`releasetool release` would (kept in .releasetool-cache/obs/tarballs/)")
     s.add_argument("--jobs", "-j", type=int, default=4, help="packages submitted at once (default: 4)")
     s.add_argument("--dry-run", action="store_true", help="show what would change; only reads from the server")
     s.add_argument("--wait", action="store_true", help="then wait for the builds of what was submitted")
@@ -138,12 +148,21 @@ SUBMIT_DESCRIPTION = """\
 Submit components to the openSUSE Build Service through osc's library: the
 project meta gets one repository per distribution target of the manifest
 (an unchanged meta is not rewritten), each package gets its meta (title,
-description, URL) and the files `releasetool render` produces: NAME.spec,
+description, URL; building disabled for the targets the component's
+`targets:` leaves out) and the files `releasetool render` produces: NAME.spec,
 debian.tar.xz with a NAME.dsc for OBS's debtransform, and the release tarball
-from --tarballs (else a _service fetching it).  Only files whose md5 differs
-from the server's listing are uploaded, files no longer produced are deleted,
-and one commit is made per changed package; an unchanged package makes none.
-An interrupted run is finished by running it again.
+(from --tarballs, else made from the clone in --clones, else a _service with
+which OBS fetches it).  Only files whose md5 differs from the server's listing
+are uploaded, files no longer produced are deleted, and one commit is made per
+changed package; an unchanged package makes none.  An interrupted run is
+finished by running it again.
+
+A package the Build Service refuses (e.g. a _service where no source service
+runs), or whose tarball cannot be made from its clone, does not stop the
+others: every such failure is listed at the end, one line each, and the exit
+status is 1; running the command again sends only what is still missing.
+A failure of the service itself (unreachable, credentials refused) stops the
+run at once.
 """
 
 SUBMIT_EPILOG = """\
@@ -151,8 +170,9 @@ Credentials come from oscrc (osc's credentials managers) or --config FILE;
 they are never printed.  The project defaults to distribution.obs_project and
 the API URL to distribution.obs_apiurl of the manifest.
 
-exit status: 0 submitted (and with --wait, every build succeeded), 1 a service
-or build failure, 2 bad input, 3 builds still pending when --wait timed out.
+exit status: 0 submitted (and with --wait, every build succeeded), 1 a package
+refused, a service or build failure, 2 bad input, 3 builds still pending when
+--wait timed out.
 """
 
 STATUS_DESCRIPTION = """\
@@ -194,22 +214,27 @@ def _api_and_manifest(args: argparse.Namespace) -> tuple[Manifest, Api, str]:
 
 
 def run_submit(args: argparse.Namespace) -> int:
-    from releasetool.errors import ReleasetoolError
+    from releasetool.errors import ReleasetoolError, UsageError
     from releasetool.obs import client
 
     if not args.names and not args.all:
         raise ReleasetoolError("obs submit: name components or use --all", hint="e.g. releasetool obs submit --all")
+    for option, value in (("--tarballs", args.tarballs), ("--clones", args.clones)):
+        if value is not None and not os.path.isdir(value):
+            raise UsageError(f"{option} {value}: not a directory",
+                             hint="give the directory holding the tarballs" if option == "--tarballs"
+                             else "give the directory holding one clone per component, named as the component")
     loaded, api, project = _api_and_manifest(args)
-    report = client.submit(loaded, args.names, all_=args.all, project=project, api=api,
-                           message=args.message, dry_run=args.dry_run, tarball_dir=args.tarballs, jobs=args.jobs)
-    code = 0
+    report = client.submit(loaded, args.names, all_=args.all, project=project, api=api, message=args.message,
+                           dry_run=args.dry_run, tarball_dir=args.tarballs, clones=args.clones, jobs=args.jobs)
+    code = 1 if report.failed else 0
     status_report = None
-    if args.wait and not args.dry_run:
+    submitted = [p.package for p in report.packages if p.action != "failed"]
+    if args.wait and not args.dry_run and submitted:
         from releasetool.obs import follow
 
-        status_report = follow.status(api, project, [p.package for p in report.packages], wait=True,
-                                      timeout=args.timeout)
-        code = status_report.exit_code
+        status_report = follow.status(api, project, submitted, wait=True, timeout=args.timeout)
+        code = code or status_report.exit_code  # a package not submitted is a failure, whatever its builds did
     if args.json:
         data = report.to_json()
         if status_report is not None:
@@ -221,16 +246,21 @@ def run_submit(args: argparse.Namespace) -> int:
         common.print_table(["PACKAGE", "ACTION", "REV", "SRCMD5", "UPLOADED", "DELETED"], rows)
         if status_report is not None:
             _print_status(status_report)
-    changed = sum(1 for p in report.packages if p.action != "unchanged")
+    changed = sum(1 for p in report.packages if p.action not in ("unchanged", "failed"))
 
     from releasetool.log import log
-    if changed == 0 and not report.project_meta_written:
+    if changed == 0 and not report.project_meta_written and not report.failed:
         log.info("obs submit: nothing to do: all %d packages in %s are up to date (%d HTTP requests)",
                  len(report.packages), project, report.requests)
     else:
         log.info("obs submit: %s%d of %d packages %s in %s (%d HTTP requests)", "dry run: " if args.dry_run else "",
                  changed, len(report.packages), "would change" if args.dry_run else "changed", project,
                  report.requests)
+    for failed in report.failed:
+        print(f"error: {failed.package}: not submitted: {failed.error}", file=sys.stderr)
+    if report.failed:
+        print(f"hint: {len(report.failed)} of {len(report.packages)} packages not submitted; fix the cause and "
+              "run the same command again (what was submitted is not sent again)", file=sys.stderr)
     return code
 
 
@@ -339,6 +369,13 @@ def run_serve(args: argparse.Namespace) -> int:
         from releasetool.obs.service.debian_base import read_package_list
 
         base_packages = read_package_list(args.base_packages)
+    if args.base_build_deps:
+        if not args.debian_base:
+            raise ReleasetoolError("--base-build-deps needs --debian-base: the packages are added to that base")
+        from releasetool import manifest
+        from releasetool.obs.service.debian_base import manifest_build_dependencies
+
+        base_packages += manifest_build_dependencies(manifest.load(common.manifest_path(args)))
     faults = None
     if args.faults:
         from releasetool.errors import FaultPlanError

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from releasetool.errors import ObsAuthError, ObsConfigError, ObsError, ObsNotFound, Transient
+from releasetool.errors import ObsAuthError, ObsConfigError, ObsError, ObsNotFound, ObsRefused, Transient
 from releasetool.fsutil import text_file_problem
 from releasetool.log import log
 
@@ -121,12 +121,13 @@ class Api:
                     f"{self.shown_url} refused the credentials (HTTP 401 on {where})",
                     hint="check user and password for this apiurl in your oscrc (or --config FILE)") from None
             if exc.code == 403:
-                raise ObsError(f"{self.shown_url} does not allow {where}: {summary or 'HTTP 403'}",
+                raise ObsRefused(f"{self.shown_url} does not allow {where}: {summary or 'HTTP 403'}",
                                hint="ask the project maintainers for write access, or use --project "
                                     "with a project you own (e.g. home:USER)") from None
             if exc.code == 404:
                 raise ObsNotFound(f"{where}: {summary or 'not found'} ({code or 'HTTP 404'})") from None
-            raise ObsError(f"{self.shown_url} answered HTTP {exc.code} to {where}: {summary or exc.reason}") from None
+            problem = f"{self.shown_url} answered HTTP {exc.code} to {where}: {summary or exc.reason}"
+            raise (ObsRefused if 400 <= exc.code < 500 else ObsError)(problem) from None
         except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError, OSError) as exc:
             self._set_timeout()
             raise Transient(f"{where}: {_connection_problem(exc)}") from None

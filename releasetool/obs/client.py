@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from releasetool.errors import ObsError, ObsNotFound
+from releasetool.errors import ObsError, ObsNotFound, ObsRefused
 from releasetool.log import log
 from releasetool.obs.api import Api, parse_xml
 from releasetool.obs.srcmd5 import srcmd5_of
@@ -42,8 +42,14 @@ def tarball_file_name(component: Component) -> str:
     return f"{component.name}-{component.version}.tar.{fmt}"
 
 
-def files_for_package(manifest: Manifest, component: Component, tarball_dir: str | Path | None = None) -> dict[str, bytes]:
-    """The files of the component's OBS package, by name."""
+def files_for_package(manifest: Manifest, component: Component, tarball_dir: str | Path | None = None, *,
+                      tarball: Path | None = None) -> dict[str, bytes]:
+    """The files of the component's OBS package, by name.
+
+    The release tarball is ``tarball``, else the one of its name in
+    ``tarball_dir``; without either the package gets a ``_service`` with which
+    OBS fetches it.
+    """
     from releasetool.render import packaging as render
 
     rendered = render.render_component(manifest, component)
@@ -58,12 +64,79 @@ def files_for_package(manifest: Manifest, component: Component, tarball_dir: str
     if debian:
         files["debian.tar.xz"] = debian_archive(debian)
         files[f"{component.name}.dsc"] = debtransform_dsc(component, debian, tar_name)
-    local = Path(tarball_dir) / tar_name if tarball_dir else None
-    if local is not None and local.is_file():
-        files[tar_name] = local.read_bytes()
+    if tarball is None and tarball_dir:
+        tarball = Path(tarball_dir) / tar_name
+    if tarball is not None and tarball.is_file():
+        files[tar_name] = tarball.read_bytes()
     else:
         files["_service"] = service_file(component)
     return files
+
+
+@dataclass(frozen=True)
+class TarballSources:
+    """Where ``submit`` takes release tarballs from, in this order."""
+
+    directory: Path | None = None  # files named as the manifest's tarball URL (release output, a download area)
+    clones: Path | None = None  # clones CLONES/NAME the tarball is made from at the version's tag
+    cache: Path | None = None  # where tarballs made from clones are kept (default: beside the journal)
+
+
+def release_tarball(component: Component, sources: TarballSources, cache: Path) -> tuple[Path | None, str]:
+    """The release tarball to upload for ``component`` and where it comes from; (None, why) without one.
+
+    From a clone it is the tarball ``releasetool release`` makes (``make
+    dist`` or ``git archive`` at the version's tag, packed reproducibly),
+    with the top directory the spec's ``%autosetup`` expects (GitHub's
+    REPO-TAG for a tag archive); it is kept in ``cache`` under the tag's
+    commit, so that a resubmission sends the same bytes without making it
+    again.  A clone without the tag raises :class:`BuildError`.
+    """
+    name = tarball_file_name(component)
+    looked = []
+    if sources.directory is not None:
+        given = sources.directory / name
+        if given.is_file():
+            return given, f"from {sources.directory}"
+        looked.append(f"no {name} in {sources.directory}")
+    if sources.clones is not None:
+        clone = sources.clones / component.name
+        if clone.is_dir():
+            return clone_tarball(component, clone, cache), f"made from {clone} at {component.tag_for(component.version)}"
+        looked.append(f"no clone {clone}")
+    return None, "; ".join(looked) or "no --tarballs or --clones given"
+
+
+def clone_tarball(component: Component, clone: Path, cache: Path) -> Path:
+    import tempfile
+
+    from releasetool import proc
+    from releasetool.build import tarball_from_clone, with_top_directory
+    from releasetool.errors import BuildError
+    from releasetool.fsutil import atomic_write
+    from releasetool.render.context import github_archive_top
+
+    version = component.version
+    tag = component.tag_for(version)
+    commit = proc.git(clone, "rev-parse", "--verify", "-q", f"refs/tags/{tag}^{{commit}}", check=False)
+    if not commit:
+        raise BuildError(f"{clone}: no tag {tag} for {component.name} {version}",
+                         hint="fetch the tags of the clone (git fetch --tags)")
+    name = tarball_file_name(component)
+    kept = cache / f"{component.name}-{version}-{commit[:12]}" / name
+    if kept.is_file():
+        return kept
+    fmt = next((f for f in ("xz", "bz2", "gz") if name.endswith(f".tar.{f}")),
+               (component.tarball_formats or ("gz",))[0])
+    log.info("obs: making the %s %s tarball from %s at %s", component.name, version, clone, tag)
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{component.name}-", dir=cache) as scratch:
+        made = tarball_from_clone(component, version, clone, Path(scratch), fmt)
+        top = github_archive_top(component, version)
+        if top:
+            made = with_top_directory(made, top, Path(scratch) / "top")
+        atomic_write(kept, made.read_bytes())
+    return kept
 
 
 def debian_archive(debian: dict[str, bytes]) -> bytes:
@@ -83,7 +156,8 @@ def debian_archive(debian: dict[str, bytes]) -> bytes:
     return lzma.compress(raw.getvalue(), preset=6)
 
 
-def _control_fields(text: str) -> list[dict[str, str]]:
+def control_paragraphs(text: str) -> list[dict[str, str]]:
+    """The paragraphs of a Debian control file, field names in lower case (continuation lines kept)."""
     paragraphs: list[dict[str, str]] = [{}]
     key = ""
     for line in text.splitlines():
@@ -102,7 +176,7 @@ def _control_fields(text: str) -> list[dict[str, str]]:
 
 def debtransform_dsc(component: Component, debian: dict[str, bytes], tar_name: str) -> bytes:
     """A ``.dsc`` without Files, naming the upstream tarball for OBS's debtransform."""
-    control = _control_fields(debian.get("debian/control", b"").decode("utf-8"))
+    control = control_paragraphs(debian.get("debian/control", b"").decode("utf-8"))
     source = control[0] if control else {}
     binaries = [p["package"] for p in control[1:] if "package" in p]
     archs = sorted({p.get("architecture", "any") for p in control[1:]}) or ["any"]
@@ -205,17 +279,32 @@ def merged_project_meta(current: ET.Element | None, wanted: ET.Element) -> ET.El
     return merged
 
 
-def package_meta(project: str, component: Component) -> ET.Element:
+def package_meta(project: str, component: Component, repositories: list[str] | tuple[str, ...] = ()) -> ET.Element:
+    """The package meta; of the project's ``repositories``, those not among the component's targets are disabled.
+
+    A component the manifest restricts to some targets (``targets:``, e.g.
+    one whose release needs a newer Python than a distribution has) is not
+    built for the others: OBS answers ``disabled`` for them.
+    """
     root = ET.Element("package", name=component.obs_package, project=project)
     ET.SubElement(root, "title").text = component.summary
     ET.SubElement(root, "description").text = component.description.strip()
     ET.SubElement(root, "url").text = component.homepage
+    excluded = [name for name in repositories if name not in component.targets]
+    if excluded:
+        build = ET.SubElement(root, "build")
+        for name in excluded:
+            ET.SubElement(build, "disable", repository=name)
     return root
+
+
+def _disabled_builds(meta: ET.Element) -> set[tuple[str, str]]:
+    return {(flag.get("repository", ""), flag.get("arch", "")) for flag in meta.findall("build/disable")}
 
 
 def _same_package_meta(current: ET.Element, wanted: ET.Element) -> bool:
     return all((current.findtext(tag) or "").strip() == (wanted.findtext(tag) or "").strip()
-               for tag in ("title", "description", "url"))
+               for tag in ("title", "description", "url")) and _disabled_builds(current) == _disabled_builds(wanted)
 
 
 # ---------------------------------------------------------------------------
@@ -232,6 +321,8 @@ class PackageOutcome:
     uploaded: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     meta_updated: bool = False
+    tarball: str = ""  # where the release tarball came from, or why there is none
+    error: str = ""  # why the package was not submitted (action "failed")
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -265,7 +356,7 @@ def submit_package(api: Api, manifest: Manifest, component: Component, project: 
                    message: str, dry_run: bool) -> PackageOutcome:
     package = component.obs_package
     outcome = PackageOutcome(component.name, package, "unchanged")
-    wanted_meta = package_meta(project, component)
+    wanted_meta = package_meta(project, component, list(manifest.targets))
     current_meta = api.exists(["source", project, package, "_meta"])
     if current_meta is None or not _same_package_meta(current_meta, wanted_meta):
         outcome.meta_updated = True
@@ -337,24 +428,46 @@ class SubmitReport:
     packages: list[PackageOutcome]
     requests: int
 
+    @property
+    def failed(self) -> list[PackageOutcome]:
+        return [p for p in self.packages if p.action == "failed"]
+
     def to_json(self) -> dict[str, object]:
         return {"project": self.project, "apiurl": self.apiurl, "project_meta_written": self.project_meta_written,
                 "packages": [p.to_json() for p in self.packages], "http_requests": self.requests}
 
 
 def submit(manifest: Manifest, names: list[str], *, all_: bool = False, project: str | None = None, api: Api,
-           message: str = "", dry_run: bool = False, tarball_dir: str | Path | None = None, jobs: int = 4,
-           journal_dir: str | Path | None = None) -> SubmitReport:
-    """Submit components (in dependency order, ``jobs`` at a time) to ``project``."""
+           message: str = "", dry_run: bool = False, tarball_dir: str | Path | None = None,
+           clones: str | Path | None = None, jobs: int = 4, journal_dir: str | Path | None = None) -> SubmitReport:
+    """Submit components (in dependency order, ``jobs`` at a time) to ``project``.
+
+    A package the Build Service refuses (:class:`ObsRefused`), or whose
+    tarball cannot be made from its clone, does not stop the others: it is
+    reported with action ``failed`` and its error, the journal is kept, and a
+    second run sends only what is still missing.  A failure of the service
+    itself (unreachable, credentials refused) stops the run as before.
+    """
+    from releasetool.errors import BuildError
     from releasetool.fsutil import Journal, run_lock
 
     components = manifest.select(names, all_=all_)
     if not components:
         raise ObsError("no component to submit", hint="name components or use --all")
     project = project or manifest.distribution.obs_project
-    rendered = {c.name: files_for_package(manifest, c, tarball_dir) for c in components}
-    message = message or "submitted by releasetool"
     state_dir = Path(journal_dir or Path(manifest.path).parent / ".releasetool-cache" / "obs")
+    sources = TarballSources(Path(tarball_dir) if tarball_dir else None, Path(clones) if clones else None)
+    rendered: dict[str, dict[str, bytes]] = {}
+    origin: dict[str, str] = {}
+    unprepared: dict[str, str] = {}
+    for comp in components:
+        try:
+            tarball, origin[comp.name] = release_tarball(comp, sources, sources.cache or state_dir / "tarballs")
+        except BuildError as problem:
+            unprepared[comp.name] = f"no release tarball: {problem.message}"
+            continue
+        rendered[comp.name] = files_for_package(manifest, comp, tarball=tarball)
+    message = message or "submitted by releasetool"
     plan = hashlib.sha256(repr((api.shown_url, project, sorted(
         (n, sorted((f, hashlib.md5(d).hexdigest()) for f, d in fs.items())) for n, fs in rendered.items()))).encode()
     ).hexdigest()[:16]
@@ -372,16 +485,25 @@ def submit(manifest: Manifest, names: list[str], *, all_: bool = False, project:
         def one(comp: Component) -> PackageOutcome:
             nonlocal done_count
             step = f"package:{comp.name}"
-            if step in journal and not dry_run:
+            if comp.name in unprepared:
+                result = PackageOutcome(comp.name, comp.obs_package, "failed", error=unprepared[comp.name])
+            elif step in journal and not dry_run:
                 entry = journal.done[step]
                 result = PackageOutcome(comp.name, comp.obs_package, "unchanged", entry.get("rev", ""),
                                         entry.get("srcmd5", ""))
                 result.action = entry.get("action", "unchanged")
             else:
-                result = submit_package(api, manifest, comp, project, rendered[comp.name], message=message,
-                                        dry_run=dry_run)
-                if not dry_run:
-                    journal.record(step, action=result.action, rev=result.rev, srcmd5=result.srcmd5)
+                try:
+                    result = submit_package(api, manifest, comp, project, rendered[comp.name], message=message,
+                                            dry_run=dry_run)
+                except ObsRefused as refused:
+                    result = PackageOutcome(comp.name, comp.obs_package, "failed", error=refused.message)
+                    if "_service" in rendered[comp.name]:
+                        result.error += f" (a _service was sent: {origin[comp.name]})"
+                else:
+                    if not dry_run:
+                        journal.record(step, action=result.action, rev=result.rev, srcmd5=result.srcmd5)
+            result.tarball = origin.get(comp.name, "")
             with count_lock:
                 done_count += 1
                 position = done_count
@@ -391,7 +513,8 @@ def submit(manifest: Manifest, names: list[str], *, all_: bool = False, project:
 
         with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="obs-submit") as pool:
             outcomes = list(pool.map(one, components))
-        if not dry_run:
+        if not dry_run and not any(o.action == "failed" for o in outcomes):
+            # kept after a failure: the next run skips what was submitted
             journal.clear()
     return SubmitReport(project, api.shown_url, meta_written, outcomes, api.counts["total"] - before)
 

@@ -50,6 +50,20 @@ def _macros(values: Iterable[str]) -> list[Verbatim]:
     return [Verbatim(v) for v in values]
 
 
+def github_archive_top(comp: Component, version: str) -> str | None:
+    """The top directory of GitHub's archive of the tag of ``version``, or None for a tarball not from there.
+
+    GitHub's archive of a tag unpacks to REPO-TAG, without a "v" before a
+    digit (pacemaker-Pacemaker-3.0.2, cluster-glue-glue-1.0.12); the spec's
+    ``%autosetup -n`` names that directory.
+    """
+    github_archive = re.match(r"https://github\.com/[^/]+/([^/]+)/archive/", comp.tarball or "")
+    if not github_archive:
+        return None
+    tag = re.sub(r"^v(?=\{version\})", "", comp.tag_pattern).replace("{name}", comp.name)
+    return f"{github_archive.group(1)}-{tag.replace('{version}', version)}"
+
+
 def component_context(manifest: Manifest, comp: Component, entries: Sequence[ReleaseEntry]) -> dict[str, object]:
     where = f"components[{comp.name}]"
     pk = comp.packaging
@@ -62,12 +76,10 @@ def component_context(manifest: Manifest, comp: Component, entries: Sequence[Rel
         source_url = Verbatim(url)
     dep5, license_parts = rf.dep5_license(comp.license)
     source_dir = Verbatim("%{name}-%{version}" if pkg_version == comp.version else f"%{{name}}-{comp.version}")
-    github_archive = re.match(r"https://github\.com/[^/]+/([^/]+)/archive/", comp.tarball or "")
-    if github_archive:
-        # GitHub's archive of a tag unpacks to REPO-TAG, without a "v" before a digit.
-        tag = re.sub(r"^v(?=\{version\})", "", comp.tag_pattern).replace("%", "%%").replace("{name}", comp.name)
-        tag = tag.replace("{version}", "%{version}" if pkg_version == comp.version else comp.version)
-        source_dir = Verbatim(f"{github_archive.group(1).replace('%', '%%')}-{tag}")
+    archive_top = github_archive_top(comp, "{version}")
+    if archive_top:
+        source_dir = Verbatim(archive_top.replace("%", "%%").replace(
+            "{version}", "%{version}" if pkg_version == comp.version else comp.version))
 
     def uses_python(entries_: Iterable[str]) -> bool:
         return pk.build_system == "python" or any("{python3_sitelib}" in e for e in entries_)

@@ -33,6 +33,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from releasetool.errors import ObsError
@@ -137,6 +138,74 @@ def download(cache: Path, extra: list[str] | tuple[str, ...] = ()) -> BasePackag
     debs = sorted(p for p in full_dir.glob("*.deb") if p.name.split("_")[0] != MERGED_USR)
     atomic_write(cache / "preinstall.txt", "\n".join(preinstall) + "\n")
     return BasePackages(debs, preinstall)
+
+
+def _relation_names(field: str) -> list[list[str]]:
+    """The package names of a Debian relation field, one list of alternatives per relation.
+
+    Versions ``(>= 1)``, architecture lists ``[amd64]``, build profiles
+    ``<!nocheck>`` and ``:any`` qualifiers are dropped: apt resolves the
+    closure of the names, and the scheduler checks the versions at build time.
+    """
+    relations = []
+    for relation in field.split(","):
+        names = []
+        for alternative in relation.split("|"):
+            bare = re.sub(r"\([^)]*\)|\[[^]]*\]|<[^>]*>", " ", alternative).split()
+            if bare:
+                names.append(bare[0].split(":", 1)[0])
+        if names:
+            relations.append(names)
+    return relations
+
+
+def manifest_build_dependencies(loaded: Any) -> list[str]:
+    """The Debian packages the Debian builds of the manifest's active components need from the base.
+
+    Read from each component's rendered ``debian/control`` (its
+    ``build_requires.deb`` and what the packaging adds: ``debhelper-compat``,
+    ``dh-sequence-*``): every ``Build-Depends``, ``-Arch`` and ``-Indep``
+    relation that no binary package of the manifest satisfies, the first of
+    its alternatives (as apt and the build tools pick).  A relation on a
+    package of the manifest is left to the project, where the component
+    builds it: importing Debian's own would let a build use it instead; the
+    run-time dependencies (``Pre-Depends``, ``Depends``) of such a package
+    are needed in the base as well, the scheduler installs them with it.
+    """
+    from releasetool.obs.client import control_paragraphs
+    from releasetool.render.packaging import render_component
+
+    active = [c for c in loaded.components.values() if c.active]
+    controls = {}
+    for comp in active:
+        rendered = render_component(loaded, comp)
+        if "debian/control" in rendered:
+            controls[comp.name] = control_paragraphs(rendered["debian/control"].decode("utf-8"))
+    binaries = {p["package"]: p for paragraphs in controls.values() for p in paragraphs[1:] if "package" in p}
+    needed: set[str] = set()
+    # the manifest's own packages a build installs, whose run-time dependencies come from the base too
+    installed: list[str] = []
+
+    def require(field: str) -> None:
+        for alternatives in _relation_names(field):
+            own = [name for name in alternatives if name in binaries]
+            if own:
+                installed.extend(own[:1])
+            elif not alternatives[0].startswith("${"):
+                needed.add(alternatives[0])
+
+    for paragraphs in controls.values():
+        source = paragraphs[0] if paragraphs else {}
+        for key in ("build-depends", "build-depends-arch", "build-depends-indep"):
+            require(source.get(key, ""))
+    seen: set[str] = set()
+    while installed:
+        name = installed.pop()
+        if name not in seen:
+            seen.add(name)
+            for key in ("pre-depends", "depends"):
+                require(binaries[name].get(key, ""))
+    return sorted(needed)
 
 
 # Debian policy 5.6.1: lower case letters, digits, + - . ; at least two, starting alphanumeric.

@@ -14,7 +14,8 @@ built (the other architectures keep the backend's answer).
 A repository is built here when its build family is rpm (the path project's
 name, as :attr:`Repository.family` decides) and none of its path projects
 exists in the backend: once a base project is imported, the scheduler takes
-the repository over.
+the repository over.  Building follows OBS's build flags (``<build>`` in
+the package and project metas): a disabled repository answers ``disabled``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,35 @@ HOST_DETAILS = ("built on the build host with rpmbuild --nodeps, not scheduled b
 LOG_FIRST_LINE = ("[releasetool obs] NOT AN OBS BUILD: {package} for {repository}/{arch} is built on the build "
                   "host with its own rpmbuild --nodeps; no rpm base distribution is reachable by the OBS backend "
                   "here, so this build was not scheduled by OBS and its build dependencies were not resolved\n")
+
+
+DISABLED_DETAILS = "building is disabled for this repository in the project or package meta"
+
+
+def build_enabled(project_meta: ET.Element | None, package_meta: ET.Element | None, repository: str,
+                  arch: str) -> bool:
+    """OBS's build flag of ``repository``/``arch``: ``<build>``'s ``<enable>``/``<disable>`` elements.
+
+    The package meta's flags come before the project meta's; within one
+    meta the flag naming both the repository and the arch wins over one
+    naming the repository, then the arch, then neither; without any
+    matching flag building is on.
+    """
+    for meta in (package_meta, project_meta):
+        if meta is None:
+            continue
+        best, rank = None, -1
+        for flag in meta.findall("build/*"):
+            named_repo, named_arch = flag.get("repository"), flag.get("arch")
+            if flag.tag not in ("enable", "disable") or named_repo not in (None, repository) \
+                    or named_arch not in (None, arch):
+                continue
+            specific = 2 * (named_repo is not None) + (named_arch is not None)
+            if specific >= rank:
+                best, rank = flag.tag, specific
+        if best is not None:
+            return best == "enable"
+    return True
 
 
 class HostRpmBuilder(Builder):
@@ -93,9 +123,18 @@ class HostRpmBuilder(Builder):
         repos = self.host_repositories(project)
         if not repos:
             return
+        project_meta = self.backend.xml(f"/source/{project}/_meta")
+        package_meta = self.backend.xml(f"/source/{project}/{package}/_meta")
+        off = [r for r in repos if not build_enabled(project_meta, package_meta, r.name, self.arch)]
+        now = int(time.time())
+        if off:
+            self.store.set_build_results(project, package, {
+                f"{r.name}/{self.arch}": BuildResult("disabled", DISABLED_DETAILS, "", now) for r in off})
+        repos = [r for r in repos if r not in off]
+        if not repos:
+            return
         keys = [f"{repo.name}/{self.arch}" for repo in repos]
         listing = self.backend.xml(f"/source/{project}/{package}", [("expand", "1")])
-        now = int(time.time())
         if listing is None:
             return  # deleted meanwhile
         if listing.find("entry") is None:
