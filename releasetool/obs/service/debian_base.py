@@ -162,7 +162,7 @@ def _relation_names(field: str) -> list[list[str]]:
 def manifest_build_dependencies(loaded: Any) -> list[str]:
     """The Debian packages the Debian builds of the manifest's active components need from the base.
 
-    Read from each component's rendered ``debian/control`` (its
+    Read from the rendered ``debian/control`` of each component with a target on this base (its
     ``build_requires.deb`` and what the packaging adds: ``debhelper-compat``,
     ``dh-sequence-*``): every ``Build-Depends``, ``-Arch`` and ``-Indep``
     relation that no binary package of the manifest satisfies, the first of
@@ -175,7 +175,11 @@ def manifest_build_dependencies(loaded: Any) -> list[str]:
     from releasetool.obs.client import control_paragraphs
     from releasetool.render.packaging import render_component
 
-    active = [c for c in loaded.components.values() if c.active]
+    # the components built against this base: those with a target on it (pcs 0.12 needs a
+    # newer Python than Debian 12 has and leaves Debian_12 out; its build dependencies
+    # are Debian 13's names, which this base cannot have)
+    active = [c for c in loaded.components.values()
+              if c.active and any(t.project == PROJECT and t.repository == REPOSITORY for t in loaded.targets_of(c))]
     controls = {}
     for comp in active:
         rendered = render_component(loaded, comp)
