@@ -31,7 +31,7 @@ with rpmbuild, one after the other beside the OBS worker, and slow the
 Debian builds down; --all-targets leaves them on and reports the host rpm
 builds' states too.  No other tool is compared.
 
-Usage: bench/obs_manifest.py --clones DIR [--base-cache DIR] [--all-targets] [--keep DIR]
+Usage: bench/obs_manifest.py --clones DIR [--tarballs DIR] [--base-cache DIR] [--all-targets] [--keep DIR]
        (about an hour on 2 cores; downloads about 450 MB once into the cache)
 """
 
@@ -138,6 +138,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clones", type=Path, default=os.environ.get("RELEASETOOL_CLONES"),
                         help="clones of the upstream repositories, DIR/NAME (default: $RELEASETOOL_CLONES)")
+    parser.add_argument("--tarballs", type=Path,
+                        help="release tarballs NAME-VERSION.tar.* to submit as they are (upstream's own, for a "
+                             "component without a reachable repository: dlm); a clone is used for the others")
     parser.add_argument("--base-cache", type=Path, help="apt's package cache of the Debian base (default: obs serve's)")
     parser.add_argument("--all-targets", action="store_true", help="keep the rpm targets (built on this host)")
     parser.add_argument("--keep", type=Path, help="keep the service's state in this directory")
@@ -205,7 +208,8 @@ def run(args: argparse.Namespace, work: Path) -> int:
         submit_at = time.time()
         (work / "submitted").write_text(str(submit_at))
         submitted = subprocess.run([*RELEASETOOL, "obs", "submit", "--all", "--apiurl", url, "--config",
-                                    str(oscrc), "--project", PROJECT, "--clones", str(args.clones)],
+                                    str(oscrc), "--project", PROJECT, "--clones", str(args.clones),
+                                    *(["--tarballs", str(args.tarballs)] if args.tarballs else [])],
                                    env=env, capture_output=True, text=True, check=False)
         stdout, stderr = submitted.stdout, submitted.stderr
         emit(f"obs manifest: obs submit --all{' (again)' if args.resume else ''} (tarballs made from the clones)",
