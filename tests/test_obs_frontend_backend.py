@@ -313,25 +313,38 @@ def test_sigterm_stops_every_backend_process_and_a_restart_keeps_the_state(tmp_p
         again.stop()
 
 
-def test_obs_submit_through_faults_makes_one_revision_per_package(tmp_path: Path) -> None:
+FAULT_PLAN = ("- request: POST /source/*/*\n  query: {cmd: commitfilelist}\n  nth: 2\n  effect: error-after\n"
+              "  status: 504\n"
+              "- request: PUT /source/*/*/*\n  every: 3\n  effect: reset\n")
+
+
+def faulted_submission(tmp_path: Path, project: str, with_tarball: tuple[int, ...]) -> tuple[Serve, list[str], Path]:
+    """A service with FAULT_PLAN, a manifest of three packages for ``project``, tarballs of those in
+    ``with_tarball``: the service, the `obs submit --all` command line and the tarball directory."""
     from obs_helpers import write_manifest
 
     plan = tmp_path / "plan.yaml"
-    # The second commitfilelist is the first package's commit (the first one
-    # only validated and was answered with the files to upload).
-    plan.write_text(
-        "- request: POST /source/*/*\n  query: {cmd: commitfilelist}\n  nth: 2\n  effect: error-after\n"
-        "  status: 504\n"
-        "- request: PUT /source/*/*/*\n  every: 3\n  effect: reset\n")
+    plan.write_text(FAULT_PLAN)
     own = Serve(tmp_path / "svc", extra=["--faults", str(plan)])
     try:
-        manifest = write_manifest(tmp_path / "m", 3, project="home:Admin:faults")
+        manifest = write_manifest(tmp_path / "m", 3, project=project)
         tarballs = tmp_path / "tarballs"
         tarballs.mkdir()
-        for i in range(3):
+        for i in with_tarball:
             (tarballs / f"comp{i:02d}-1.0.tar.gz").write_bytes(f"tarball {i}".encode())
-        argv = [sys.executable, "-m", "releasetool", "--manifest", str(manifest), "obs", "submit", "--all",
-                "--apiurl", own.url, "--config", str(own.admin.oscrc), "--tarballs", str(tarballs), "--jobs", "1"]
+    except BaseException:
+        own.stop()
+        raise
+    argv = [sys.executable, "-m", "releasetool", "--manifest", str(manifest), "obs", "submit", "--all",
+            "--apiurl", own.url, "--config", str(own.admin.oscrc), "--tarballs", str(tarballs), "--jobs", "1"]
+    return own, argv, tarballs
+
+
+def test_obs_submit_through_faults_makes_one_revision_per_package(tmp_path: Path) -> None:
+    # The second commitfilelist of FAULT_PLAN is the first package's commit (the
+    # first one only validated and was answered with the files to upload).
+    own, argv, _tarballs = faulted_submission(tmp_path, "home:Admin:faults", (0, 1, 2))
+    try:
         env = own.admin.env()
         first = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
         assert first.returncode == 0, first.stderr
@@ -353,23 +366,9 @@ def test_obs_submit_through_faults_makes_one_revision_per_package(tmp_path: Path
 
 
 def test_obs_submit_goes_on_past_a_refused_package_through_faults(tmp_path: Path) -> None:
-    from obs_helpers import write_manifest
-
-    plan = tmp_path / "plan.yaml"
-    plan.write_text(
-        "- request: POST /source/*/*\n  query: {cmd: commitfilelist}\n  nth: 2\n  effect: error-after\n"
-        "  status: 504\n"
-        "- request: PUT /source/*/*/*\n  every: 3\n  effect: reset\n")
-    own = Serve(tmp_path / "svc", extra=["--faults", str(plan)])
+    # comp01 has no tarball: it gets a _service, which the frontend refuses (no source service runs here)
+    own, argv, tarballs = faulted_submission(tmp_path, "home:Admin:refused", (0, 2))
     try:
-        manifest = write_manifest(tmp_path / "m", 3, project="home:Admin:refused")
-        tarballs = tmp_path / "tarballs"
-        tarballs.mkdir()
-        # comp01 has no tarball: it gets a _service, which the frontend refuses (no source service runs here)
-        for i in (0, 2):
-            (tarballs / f"comp{i:02d}-1.0.tar.gz").write_bytes(f"tarball {i}".encode())
-        argv = [sys.executable, "-m", "releasetool", "--manifest", str(manifest), "obs", "submit", "--all",
-                "--apiurl", own.url, "--config", str(own.admin.oscrc), "--tarballs", str(tarballs), "--jobs", "1"]
         env = own.admin.env()
 
         def revisions(package: str) -> int:
