@@ -152,6 +152,10 @@ def main() -> int:
     if args.clones is None or not args.clones.is_dir():
         print("error: give the clones of the upstream repositories with --clones DIR", file=sys.stderr)
         return 2
+    if args.tarballs is not None and not args.tarballs.is_dir():
+        print(f"error: --tarballs {args.tarballs}: not a directory (give the directory of NAME-VERSION.tar.* files)",
+              file=sys.stderr)
+        return 2
     if args.resume and not (args.keep and (args.keep / "submitted").is_file()):
         print("error: --resume needs --keep DIR of an earlier run that submitted", file=sys.stderr)
         return 2
